@@ -1,0 +1,214 @@
+//! `reshard check`: is every server fit for its part in a move?
+//!
+//! All DSNs are parsed before anything connects. Servers are then checked concurrently, read-only:
+//! connect (without selecting the database, so that a missing one is a finding rather than a
+//! connection failure), read the settings, judge them for the server's role, and judge the servers
+//! together (the same database given twice). Every server is reported, even after one fails.
+
+use std::fmt::Write as _;
+
+use reshard_mysql::{
+    Assessment, Finding, MysqlError, Role, ServerFacts, Verdict, assess, connect, cross_check,
+};
+use reshard_types::Dsn;
+use serde::Serialize;
+use tokio::task::JoinSet;
+
+use crate::Failure;
+use crate::args::CheckArgs;
+
+/// One server's outcome.
+#[derive(Debug, Serialize)]
+struct ServerReport {
+    role: Role,
+    /// 1-based position among the servers of its role, as the user gave them.
+    number: usize,
+    dsn: String,
+    fit: bool,
+    /// Why the server could not be checked at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    facts: Option<ServerFacts>,
+    findings: Vec<Finding>,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    fit: bool,
+    servers: Vec<ServerReport>,
+}
+
+pub(crate) async fn run(args: CheckArgs) -> Result<(), Failure> {
+    let servers = parse_servers(&args)?;
+    let mut tasks = JoinSet::new();
+    for (i, (_, _, dsn)) in servers.iter().enumerate() {
+        let dsn = dsn.clone();
+        tasks.spawn(async move { (i, read_facts(&dsn).await) });
+    }
+    let mut outcomes: Vec<Option<Result<ServerFacts, MysqlError>>> =
+        servers.iter().map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        let (i, outcome) = joined
+            .map_err(|e| Failure::Unfit(format!("a server check stopped unexpectedly: {e}")))?;
+        outcomes[i] = Some(outcome);
+    }
+
+    let mut reports: Vec<ServerReport> = servers
+        .iter()
+        .zip(outcomes)
+        .map(|((role, number, dsn), outcome)| {
+            let base = ServerReport {
+                role: *role,
+                number: *number,
+                dsn: dsn.to_string(),
+                fit: false,
+                error: None,
+                facts: None,
+                findings: Vec::new(),
+            };
+            match outcome {
+                Some(Ok(facts)) => {
+                    let Assessment { findings } = assess(&facts, *role);
+                    ServerReport {
+                        findings,
+                        facts: Some(facts),
+                        ..base
+                    }
+                }
+                Some(Err(e)) => ServerReport {
+                    error: Some(e.to_string()),
+                    ..base
+                },
+                None => ServerReport {
+                    error: Some("not checked".into()),
+                    ..base
+                },
+            }
+        })
+        .collect();
+    // Judge the servers together: only those that answered can be compared.
+    let pairs: Vec<(usize, (Role, ServerFacts))> = reports
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.facts.clone().map(|f| (i, (r.role, f))))
+        .collect();
+    let view: Vec<(Role, &ServerFacts)> = pairs.iter().map(|(_, (role, f))| (*role, f)).collect();
+    for (k, finding) in cross_check(&view) {
+        reports[pairs[k].0].findings.push(finding);
+    }
+    for r in &mut reports {
+        r.fit = r.error.is_none()
+            && !r
+                .findings
+                .iter()
+                .any(|f| matches!(f.verdict, Verdict::Fail(_)));
+    }
+
+    let report = Report {
+        fit: reports.iter().all(|r| r.fit),
+        servers: reports,
+    };
+    if args.json {
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| Failure::Unfit(format!("cannot write JSON: {e}")))?;
+        println!("{text}");
+    } else {
+        print!("{}", render(&report));
+    }
+    if report.fit {
+        return Ok(());
+    }
+    let unfit: Vec<String> = report
+        .servers
+        .iter()
+        .filter(|r| !r.fit)
+        .map(|r| {
+            let what = match &r.error {
+                Some(_) => "unreachable".to_owned(),
+                None => r
+                    .findings
+                    .iter()
+                    .filter(|f| matches!(f.verdict, Verdict::Fail(_)))
+                    .map(|f| f.setting)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            format!("{} #{} {} ({what})", r.role, r.number, r.dsn)
+        })
+        .collect();
+    Err(Failure::Unfit(format!(
+        "{} of {} server(s) not fit for a move: {}",
+        unfit.len(),
+        report.servers.len(),
+        unfit.join("; ")
+    )))
+}
+
+/// Parses every DSN, sources first, before anything connects.
+fn parse_servers(args: &CheckArgs) -> Result<Vec<(Role, usize, Dsn)>, Failure> {
+    let sources = args.sources.iter().map(|s| (Role::Source, s));
+    let targets = args.targets.iter().map(|s| (Role::Target, s));
+    let mut counts = [0usize; 2];
+    sources
+        .chain(targets)
+        .map(|(role, text)| {
+            let n = &mut counts[usize::from(role == Role::Target)];
+            *n += 1;
+            Dsn::parse(text)
+                .map(|dsn| (role, *n, dsn))
+                .map_err(|e| Failure::BadInput(format!("{role} #{n}: {e}")))
+        })
+        .collect()
+}
+
+async fn read_facts(dsn: &Dsn) -> Result<ServerFacts, MysqlError> {
+    let mut session = connect(&dsn.with_database(None)).await?;
+    let facts = ServerFacts::read(&mut session, dsn.database()).await?;
+    if let Err(e) = session.close().await {
+        tracing::debug!("closing the check session failed: {e}");
+    }
+    Ok(facts)
+}
+
+/// The human-readable report: one block per server, one line per setting.
+fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let width = report
+        .servers
+        .iter()
+        .flat_map(|r| &r.findings)
+        .map(|f| f.value.len())
+        .max()
+        .unwrap_or(0);
+    for r in &report.servers {
+        let _ = writeln!(out, "{} #{}  {}", r.role, r.number, r.dsn);
+        if let Some(error) = &r.error {
+            let _ = writeln!(out, "  FAIL  {error}");
+        }
+        for f in &r.findings {
+            let (mark, advice) = match &f.verdict {
+                Verdict::Ok => ("ok", None),
+                Verdict::Warn(w) => ("WARN", Some(w)),
+                Verdict::Fail(w) => ("FAIL", Some(w)),
+            };
+            let _ = writeln!(out, "  {:<26} {:<width$}  {mark}", f.setting, f.value);
+            if let Some(advice) = advice {
+                let _ = writeln!(out, "      {advice}");
+            }
+        }
+        let verdict = if r.fit {
+            format!("fit to be a {}", r.role)
+        } else {
+            format!("NOT fit to be a {}", r.role)
+        };
+        let _ = writeln!(out, "  => {verdict}\n");
+    }
+    let fit = report.servers.iter().filter(|r| r.fit).count();
+    let _ = writeln!(
+        out,
+        "{fit} of {} server(s) fit for a move",
+        report.servers.len()
+    );
+    out
+}

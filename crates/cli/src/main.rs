@@ -1,0 +1,66 @@
+//! `reshard`: move and reshard very large MySQL and MariaDB tables online.
+//!
+//! This binary is wiring only: it parses the command line, sets up logging and the allocator,
+//! runs one command from the library crates, and turns its outcome into an exit status:
+//! 0 success, 1 a server or the data is not fit (the message says why), 2 the input is wrong
+//! (a usage error or a malformed DSN, found before anything connects).
+
+mod args;
+mod check;
+mod logging;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+// mimalloc: the data plane allocates and frees many batch-sized buffers across threads, which the
+// system allocator handles worse.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Exit status when the input (arguments, DSNs, configuration) is wrong.
+const EXIT_BAD_INPUT: u8 = 2;
+/// Exit status when a server or the data is not fit for what was asked.
+const EXIT_UNFIT: u8 = 1;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Check(args) => check::run(args).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::BadInput(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+        Err(Failure::Unfit(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(EXIT_UNFIT)
+        }
+    }
+}
+
+/// Why a command did not succeed; each maps to an exit status.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The input is wrong; nothing was done.
+    BadInput(String),
+    /// A server or the data is not fit.
+    Unfit(String),
+}

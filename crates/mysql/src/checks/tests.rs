@@ -1,0 +1,167 @@
+use super::*;
+
+fn good() -> ServerFacts {
+    ServerFacts {
+        version: "10.11.19-MariaDB-0+deb12u1-log".into(),
+        flavor: Flavor::MariaDb,
+        log_bin: true,
+        binlog_format: "ROW".into(),
+        binlog_row_image: "FULL".into(),
+        binlog_row_value_options: None,
+        server_id: 1,
+        local_infile: true,
+        read_only: false,
+        hostname: "h".into(),
+        port: 33061,
+        database: Some(("shop".into(), true)),
+    }
+}
+
+fn failed(a: &Assessment) -> Vec<&'static str> {
+    a.failures().map(|f| f.setting).collect()
+}
+
+#[test]
+fn a_well_configured_server_is_fit_in_both_roles() {
+    for role in [Role::Source, Role::Target] {
+        let a = assess(&good(), role);
+        assert!(a.fit(), "{role}: {a:?}");
+        assert!(
+            a.findings.iter().all(|f| f.verdict == Verdict::Ok),
+            "{role}: {a:?}"
+        );
+    }
+}
+
+#[test]
+fn a_source_needs_full_row_binlogs() {
+    let facts = ServerFacts {
+        log_bin: false,
+        binlog_format: "STATEMENT".into(),
+        binlog_row_image: "MINIMAL".into(),
+        server_id: 0,
+        ..good()
+    };
+    let a = assess(&facts, Role::Source);
+    assert_eq!(
+        failed(&a),
+        ["log_bin", "binlog_format", "binlog_row_image", "server_id"]
+    );
+    let log_bin = a.findings.iter().find(|f| f.setting == "log_bin").unwrap();
+    assert!(matches!(&log_bin.verdict, Verdict::Fail(why) if why.contains("log-bin=binlog")));
+    // A target does not need a binary log.
+    assert!(assess(&facts, Role::Target).fit());
+}
+
+#[test]
+fn partial_json_is_refused_on_a_mysql_source() {
+    let facts = ServerFacts {
+        version: "8.0.36".into(),
+        flavor: Flavor::MySql,
+        binlog_row_value_options: Some("PARTIAL_JSON".into()),
+        ..good()
+    };
+    assert_eq!(
+        failed(&assess(&facts, Role::Source)),
+        ["binlog_row_value_options"]
+    );
+    let clean = ServerFacts {
+        binlog_row_value_options: Some(String::new()),
+        ..facts
+    };
+    assert!(assess(&clean, Role::Source).fit());
+}
+
+#[test]
+fn a_read_only_target_is_unfit_a_read_only_source_is_a_warning() {
+    let facts = ServerFacts {
+        read_only: true,
+        ..good()
+    };
+    assert_eq!(failed(&assess(&facts, Role::Target)), ["read_only"]);
+    let a = assess(&facts, Role::Source);
+    assert!(a.fit());
+    assert!(
+        a.findings
+            .iter()
+            .any(|f| f.setting == "read_only" && matches!(f.verdict, Verdict::Warn(_)))
+    );
+}
+
+#[test]
+fn local_infile_off_warns_on_a_target_only() {
+    let facts = ServerFacts {
+        local_infile: false,
+        ..good()
+    };
+    let warned = |a: &Assessment| {
+        a.findings
+            .iter()
+            .any(|f| f.setting == "local_infile" && matches!(f.verdict, Verdict::Warn(_)))
+    };
+    assert!(warned(&assess(&facts, Role::Target)));
+    assert!(!warned(&assess(&facts, Role::Source)));
+}
+
+#[test]
+fn a_missing_database_fails_with_the_fix_for_the_role() {
+    let facts = ServerFacts {
+        database: Some(("shop".into(), false)),
+        ..good()
+    };
+    let fix = |role| match &assess(&facts, role).findings.last().unwrap().verdict {
+        Verdict::Fail(why) => why.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(fix(Role::Target).contains("CREATE DATABASE `shop`"));
+    assert!(fix(Role::Source).contains("fix the database in the DSN"));
+}
+
+#[test]
+fn old_releases_are_warned_about() {
+    let facts = ServerFacts {
+        version: "5.5.5-10.3.39-MariaDB".into(),
+        ..good()
+    };
+    assert_eq!(facts.version_numbers(), Some((10, 3, 39)));
+    let v = &assess(&facts, Role::Source).findings[0];
+    assert!(
+        matches!(&v.verdict, Verdict::Warn(w) if w.contains("10.6")),
+        "{v:?}"
+    );
+    let mysql57 = ServerFacts {
+        version: "5.7.44-log".into(),
+        flavor: Flavor::MySql,
+        ..good()
+    };
+    assert!(matches!(
+        assess(&mysql57, Role::Source).findings[0].verdict,
+        Verdict::Warn(_)
+    ));
+}
+
+#[test]
+fn the_same_database_of_one_server_given_twice_is_refused() {
+    let a = good();
+    let other_db = ServerFacts {
+        database: Some(("shop2".into(), true)),
+        ..good()
+    };
+    let other_server = ServerFacts {
+        port: 33062,
+        ..good()
+    };
+    assert!(cross_check(&[(Role::Source, &a), (Role::Target, &other_db)]).is_empty());
+    assert!(cross_check(&[(Role::Source, &a), (Role::Target, &other_server)]).is_empty());
+    let found = cross_check(&[
+        (Role::Source, &a),
+        (Role::Target, &other_server),
+        (Role::Target, &a),
+    ]);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].0, 2);
+    assert!(
+        matches!(&found[0].1.verdict, Verdict::Fail(w) if w.contains("as source #1")),
+        "{found:?}"
+    );
+}

@@ -1,0 +1,267 @@
+//! The error type of all MySQL I/O, classified by what the caller must do.
+//!
+//! Driver errors are turned into [`MysqlError`] at the call site, where the server and the
+//! operation are known, by [`MysqlError::from_driver`]. The server is named by its redacted DSN;
+//! the driver's own messages never contain the password (they are built from the server's reply
+//! or the OS error), so they may be quoted.
+
+use std::io;
+use std::time::Duration;
+
+use mysql_async::{DriverError, IoError};
+use reshard_types::{Dsn, ErrorClass};
+
+/// Server error codes reshard reacts to. Names as in MySQL's `mysqld_error.h`.
+mod codes {
+    pub const ER_DBACCESS_DENIED_ERROR: u16 = 1044;
+    pub const ER_ACCESS_DENIED_ERROR: u16 = 1045;
+    pub const ER_BAD_DB_ERROR: u16 = 1049;
+    pub const ER_CON_COUNT_ERROR: u16 = 1040;
+    pub const ER_SERVER_SHUTDOWN: u16 = 1053;
+    pub const ER_LOCK_WAIT_TIMEOUT: u16 = 1205;
+    pub const ER_LOCK_DEADLOCK: u16 = 1213;
+    /// MariaDB: the connection was killed (`KILL CONNECTION`).
+    pub const ER_CONNECTION_KILLED: u16 = 1927;
+}
+
+/// An error talking to one server. Every variant names the server (as a redacted DSN) and says
+/// what to do; [`MysqlError::class`] tells whether retrying can help.
+#[derive(Debug, thiserror::Error)]
+pub enum MysqlError {
+    /// Nothing listens on the host and port.
+    #[error(
+        "cannot connect to {server}: connection refused; is the server running and listening on that host and port?"
+    )]
+    ConnectionRefused {
+        /// The server, as a redacted DSN.
+        server: String,
+    },
+    /// The connection attempt did not finish in time.
+    #[error("cannot connect to {server}: no answer within {} s; check the host and port, and that no firewall drops the connection", .after.as_secs())]
+    ConnectTimeout {
+        /// The server, as a redacted DSN.
+        server: String,
+        /// How long we waited.
+        after: Duration,
+    },
+    /// The connection could not be set up for another reason (unknown host, TLS, ...).
+    #[error("cannot connect to {server}: {detail}; check the host name and port in the DSN")]
+    ConnectFailed {
+        /// The server, as a redacted DSN.
+        server: String,
+        /// The OS or driver message.
+        detail: String,
+    },
+    /// Wrong user or password, or the user may not connect from here.
+    #[error(
+        "access denied on {server}: {message}; check the user and password in the DSN and that the user may connect from this host"
+    )]
+    AccessDenied {
+        /// The server, as a redacted DSN.
+        server: String,
+        /// The server's message (it never contains the password).
+        message: String,
+    },
+    /// The database named in the DSN does not exist (or the user may not see it).
+    #[error(
+        "database '{database}' does not exist on {server}; fix the database in the DSN or create it"
+    )]
+    UnknownDatabase {
+        /// The server, as a redacted DSN.
+        server: String,
+        /// The database the DSN names.
+        database: String,
+    },
+    /// The connection broke while in use; a fresh connection may succeed.
+    #[error("lost the connection to {server} while {doing}: {detail}")]
+    ConnectionLost {
+        /// The server, as a redacted DSN.
+        server: String,
+        /// What we were doing.
+        doing: &'static str,
+        /// The OS or driver message.
+        detail: String,
+    },
+    /// The server refused a statement.
+    #[error("{server} refused {doing}: {message} (error {code})")]
+    Server {
+        /// The server, as a redacted DSN.
+        server: String,
+        /// What we were doing.
+        doing: &'static str,
+        /// The server's error code.
+        code: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// The server answered something reshard cannot use.
+    #[error("unexpected answer from {server} while {doing}: {detail}")]
+    Unexpected {
+        /// The server, as a redacted DSN.
+        server: String,
+        /// What we were doing.
+        doing: &'static str,
+        /// What was wrong with the answer.
+        detail: String,
+    },
+}
+
+impl MysqlError {
+    /// Whether retrying (on a fresh connection, after a backoff) can help.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            MysqlError::ConnectTimeout { .. } | MysqlError::ConnectionLost { .. } => {
+                ErrorClass::Transient
+            }
+            MysqlError::Server { code, .. } if is_transient_code(*code) => ErrorClass::Transient,
+            _ => ErrorClass::Definite,
+        }
+    }
+
+    /// Classifies a driver error from talking to `dsn` while `doing` something.
+    pub fn from_driver(dsn: &Dsn, doing: &'static str, err: mysql_async::Error) -> MysqlError {
+        let server = dsn.to_string();
+        match err {
+            mysql_async::Error::Server(e) => match e.code {
+                codes::ER_ACCESS_DENIED_ERROR | codes::ER_DBACCESS_DENIED_ERROR => {
+                    MysqlError::AccessDenied {
+                        server,
+                        message: e.message,
+                    }
+                }
+                codes::ER_BAD_DB_ERROR => MysqlError::UnknownDatabase {
+                    server,
+                    database: dsn.database().unwrap_or_default().to_owned(),
+                },
+                code => MysqlError::Server {
+                    server,
+                    doing,
+                    code,
+                    message: e.message,
+                },
+            },
+            mysql_async::Error::Io(IoError::Io(e))
+                if e.kind() == io::ErrorKind::ConnectionRefused =>
+            {
+                MysqlError::ConnectionRefused { server }
+            }
+            mysql_async::Error::Io(IoError::Io(e)) if is_broken_connection(&e) => {
+                MysqlError::ConnectionLost {
+                    server,
+                    doing,
+                    detail: e.to_string(),
+                }
+            }
+            mysql_async::Error::Driver(DriverError::ConnectionClosed) => {
+                MysqlError::ConnectionLost {
+                    server,
+                    doing,
+                    detail: "the server closed the connection".into(),
+                }
+            }
+            mysql_async::Error::Io(e) if doing == CONNECTING => MysqlError::ConnectFailed {
+                server,
+                detail: e.to_string(),
+            },
+            other => MysqlError::Unexpected {
+                server,
+                doing,
+                detail: other.to_string(),
+            },
+        }
+    }
+}
+
+/// The `doing` of errors raised while opening a connection.
+pub(crate) const CONNECTING: &str = "connecting";
+
+fn is_transient_code(code: u16) -> bool {
+    matches!(
+        code,
+        codes::ER_LOCK_DEADLOCK
+            | codes::ER_LOCK_WAIT_TIMEOUT
+            | codes::ER_CON_COUNT_ERROR
+            | codes::ER_SERVER_SHUTDOWN
+            | codes::ER_CONNECTION_KILLED
+    )
+}
+
+fn is_broken_connection(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::TimedOut
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dsn(db: Option<&str>) -> Dsn {
+        Dsn::parse("mysql://app:pw@db:3306/")
+            .unwrap()
+            .with_database(db)
+    }
+
+    fn server_error(code: u16) -> mysql_async::Error {
+        mysql_async::Error::Server(mysql_async::ServerError {
+            code,
+            message: "msg".into(),
+            state: "HY000".into(),
+        })
+    }
+
+    #[test]
+    fn classifies_server_errors() {
+        let e =
+            MysqlError::from_driver(&dsn(None), "reading", server_error(codes::ER_LOCK_DEADLOCK));
+        assert_eq!(e.class(), ErrorClass::Transient);
+        let e = MysqlError::from_driver(&dsn(None), "reading", server_error(1146));
+        assert_eq!(e.class(), ErrorClass::Definite);
+        assert!(e.to_string().contains("error 1146"), "{e}");
+        let e = MysqlError::from_driver(
+            &dsn(Some("shop")),
+            CONNECTING,
+            server_error(codes::ER_BAD_DB_ERROR),
+        );
+        assert!(
+            matches!(e, MysqlError::UnknownDatabase { ref database, .. } if database == "shop"),
+            "{e}"
+        );
+        let e = MysqlError::from_driver(
+            &dsn(None),
+            CONNECTING,
+            server_error(codes::ER_ACCESS_DENIED_ERROR),
+        );
+        assert!(matches!(e, MysqlError::AccessDenied { .. }));
+        assert!(e.to_string().contains("check the user and password"), "{e}");
+    }
+
+    #[test]
+    fn classifies_io_errors() {
+        let io = |kind| mysql_async::Error::Io(IoError::Io(io::Error::new(kind, "x")));
+        let e =
+            MysqlError::from_driver(&dsn(None), CONNECTING, io(io::ErrorKind::ConnectionRefused));
+        assert!(matches!(e, MysqlError::ConnectionRefused { .. }));
+        let e = MysqlError::from_driver(&dsn(None), "reading", io(io::ErrorKind::ConnectionReset));
+        assert_eq!(e.class(), ErrorClass::Transient);
+        let e = MysqlError::from_driver(&dsn(None), CONNECTING, io(io::ErrorKind::Other));
+        assert!(matches!(e, MysqlError::ConnectFailed { .. }));
+    }
+
+    #[test]
+    fn messages_name_the_server_without_its_password() {
+        let e = MysqlError::from_driver(
+            &dsn(None),
+            CONNECTING,
+            server_error(codes::ER_ACCESS_DENIED_ERROR),
+        );
+        let text = e.to_string();
+        assert!(text.contains("mysql://app:***@db:3306/"), "{text}");
+        assert!(!text.contains(":pw@"), "{text}");
+    }
+}

@@ -1,0 +1,22 @@
+//! All of reshard's I/O to MySQL and MariaDB.
+//!
+//! ```text
+//!   Dsn ──connect()──► Session ──ServerFacts::read()──► ServerFacts ──assess(role)──► Assessment
+//!                         │                                                (pure, unit-tested)
+//!                         └── later: schema discovery, chunked readers, writer pools, binlog streams
+//! ```
+//!
+//! Every error leaving this crate is a [`MysqlError`] that names the server (never its password),
+//! says what to do, and carries an [`ErrorClass`](reshard_types::ErrorClass) so callers know
+//! whether a retry can help. Version-specific SQL lives behind [`Flavor`](reshard_types::Flavor)
+//! checks in this crate only.
+
+mod checks;
+mod error;
+mod server_facts;
+mod session;
+
+pub use checks::{Assessment, Finding, Role, Verdict, assess, cross_check};
+pub use error::MysqlError;
+pub use server_facts::ServerFacts;
+pub use session::{CONNECT_TIMEOUT, Session, connect};

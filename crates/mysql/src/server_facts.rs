@@ -1,0 +1,164 @@
+//! The server settings a move depends on, read once per server.
+//!
+//! `SHOW GLOBAL VARIABLES WHERE Variable_name IN (...)` works the same on MySQL and MariaDB and
+//! simply omits variables a flavor lacks (MariaDB has no `binlog_row_value_options`), so one
+//! query serves both. Global values are read, not session ones: they are what the application's
+//! sessions, whose changes we must replicate, inherit.
+
+use std::collections::HashMap;
+
+use mysql_async::prelude::Queryable;
+use reshard_types::Flavor;
+use serde::Serialize;
+
+use crate::error::MysqlError;
+use crate::session::Session;
+
+const VARIABLES: &[&str] = &[
+    "log_bin",
+    "binlog_format",
+    "binlog_row_image",
+    "binlog_row_value_options",
+    "server_id",
+    "local_infile",
+    "read_only",
+    "super_read_only",
+    "hostname",
+    "port",
+];
+
+/// What a server says about itself. Plain data: [`crate::assess`] judges it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerFacts {
+    /// `SELECT VERSION()`.
+    pub version: String,
+    /// Told from the version.
+    #[serde(serialize_with = "display")]
+    pub flavor: Flavor,
+    /// `@@global.log_bin`.
+    pub log_bin: bool,
+    /// `@@global.binlog_format` (`ROW`, `STATEMENT`, `MIXED`).
+    pub binlog_format: String,
+    /// `@@global.binlog_row_image` (`FULL`, `MINIMAL`, `NOBLOB`, MariaDB's `FULL_NODUP`).
+    pub binlog_row_image: String,
+    /// `@@global.binlog_row_value_options`, MySQL only (`PARTIAL_JSON` or empty).
+    pub binlog_row_value_options: Option<String>,
+    /// `@@global.server_id`.
+    pub server_id: u32,
+    /// `@@global.local_infile`.
+    pub local_infile: bool,
+    /// `@@global.read_only`, or MySQL's `super_read_only`.
+    pub read_only: bool,
+    /// `@@hostname` and `@@port`: with `server_id`, tells whether two DSNs reach one server.
+    pub hostname: String,
+    /// `@@port`.
+    pub port: u16,
+    /// The DSN's database and whether it exists; `None` when the DSN names none.
+    pub database: Option<(String, bool)>,
+}
+
+fn display<S: serde::Serializer>(f: &Flavor, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(f)
+}
+
+impl ServerFacts {
+    /// Reads the facts over `session`. `database` is the database to look for (the session's own
+    /// DSN may name none, so that a missing database is a finding, not a connection failure).
+    pub async fn read(
+        session: &mut Session,
+        database: Option<&str>,
+    ) -> Result<ServerFacts, MysqlError> {
+        const DOING: &str = "reading server variables";
+        let list = VARIABLES
+            .iter()
+            .map(|v| format!("'{v}'"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let rows: Vec<(String, String)> = session
+            .conn()
+            .query(format!(
+                "SHOW GLOBAL VARIABLES WHERE Variable_name IN ({list})"
+            ))
+            .await
+            .map_err(|e| session.error(DOING, e))?;
+        let vars: HashMap<String, String> = rows
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
+        let database = match database {
+            None => None,
+            Some(db) => {
+                let found: Option<String> = session
+                    .conn()
+                    .exec_first(
+                        "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+                        (db,),
+                    )
+                    .await
+                    .map_err(|e| session.error("looking up the database", e))?;
+                Some((db.to_owned(), found.is_some()))
+            }
+        };
+        let dsn = session.dsn().to_string();
+        let get = |name: &str| -> Result<&str, MysqlError> {
+            vars.get(name)
+                .map(String::as_str)
+                .ok_or_else(|| MysqlError::Unexpected {
+                    server: dsn.clone(),
+                    doing: DOING,
+                    detail: format!("the server does not report @@{name}"),
+                })
+        };
+        let number = |name: &str| -> Result<u64, MysqlError> {
+            let text = get(name)?;
+            text.parse().map_err(|_| MysqlError::Unexpected {
+                server: dsn.clone(),
+                doing: DOING,
+                detail: format!("@@{name} is '{text}', not a number"),
+            })
+        };
+        let port = number("port")?;
+        let server_id = number("server_id")?;
+        Ok(ServerFacts {
+            version: session.version().to_owned(),
+            flavor: session.flavor(),
+            log_bin: is_on(get("log_bin")?),
+            binlog_format: get("binlog_format")?.to_ascii_uppercase(),
+            binlog_row_image: get("binlog_row_image")?.to_ascii_uppercase(),
+            binlog_row_value_options: vars.get("binlog_row_value_options").cloned(),
+            server_id: u32::try_from(server_id).unwrap_or(u32::MAX),
+            local_infile: is_on(get("local_infile")?),
+            read_only: is_on(get("read_only")?)
+                || vars.get("super_read_only").is_some_and(|v| is_on(v)),
+            hostname: get("hostname")?.to_owned(),
+            port: u16::try_from(port).unwrap_or(0),
+            database,
+        })
+    }
+
+    /// The numeric `major.minor.patch` at the start of the version (`10.11.19`), skipping the
+    /// `5.5.5-` prefix old MariaDB releases put before their real version.
+    pub fn version_numbers(&self) -> Option<(u32, u32, u32)> {
+        let v = self.version.strip_prefix("5.5.5-").unwrap_or(&self.version);
+        let mut parts = v
+            .split(|c: char| !c.is_ascii_digit())
+            .take(3)
+            .map(str::parse::<u32>);
+        Some((
+            parts.next()?.ok()?,
+            parts.next()?.ok()?,
+            parts.next()?.ok()?,
+        ))
+    }
+
+    /// Whether two sets of facts come from the same server (same host name, port and server id).
+    pub fn same_server(&self, other: &ServerFacts) -> bool {
+        self.hostname == other.hostname
+            && self.port == other.port
+            && self.server_id == other.server_id
+    }
+}
+
+fn is_on(value: &str) -> bool {
+    matches!(value.to_ascii_uppercase().as_str(), "ON" | "1" | "TRUE")
+}

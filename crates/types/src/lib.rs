@@ -1,0 +1,20 @@
+//! Shared vocabulary of reshard, with no I/O.
+//!
+//! Every other crate speaks in these types, so they are small, validated on construction, and
+//! never stringly typed:
+//!
+//! - [`Dsn`]: where a server is and how to log in. Its `Display` and `Debug` never show the
+//!   password, so a `Dsn` can go into any log line or error as it is.
+//! - [`Flavor`]: MySQL or MariaDB, read from the server's version string.
+//! - [`ErrorClass`]: what a caller must do about an error (retry it or report it).
+//!
+//! Key ranges, keyspace ids, binlog positions and table descriptions join them as the issues that
+//! need them land.
+
+mod dsn;
+mod error_class;
+mod flavor;
+
+pub use dsn::{DEFAULT_PORT, Dsn, DsnError};
+pub use error_class::ErrorClass;
+pub use flavor::Flavor;
