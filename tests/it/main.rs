@@ -1,1 +1,69 @@
-//! placeholder
+//! reshard's integration tests, against real MariaDB servers.
+//!
+//! They need the local instances of `scripts/db.sh up` (`scripts/test.sh` starts them, then runs
+//! everything). One test binary, one module per area; each test makes its own databases through
+//! `reshard_testkit::TestDb`, so all of them run in parallel.
+
+mod check;
+mod testkit;
+
+use std::process::{Command, Output};
+
+/// Runs the real `reshard` binary with `args`, logging at `trace` so that tests also see what the
+/// most verbose logs would reveal (a password must not appear even there).
+fn reshard(args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_reshard"))
+        .args(args)
+        .env("RUST_LOG", "trace")
+        .output()
+        .expect("running the reshard binary");
+    Run::from(output)
+}
+
+/// What one run of the binary did.
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Standard output and standard error together.
+    fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    /// Panics unless the run ended with `code`, showing everything it printed.
+    #[track_caller]
+    fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "expected exit {code}; output:\n{}",
+            self.all()
+        );
+        assert!(
+            !self.all().contains("panicked"),
+            "the binary panicked:\n{}",
+            self.all()
+        );
+        self
+    }
+}
+
+/// A loopback port nothing listens on (free a moment ago).
+fn unused_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a free port");
+    listener.local_addr().expect("local address").port()
+}

@@ -1,7 +1,7 @@
 //! The command line, as clap types. DSNs are taken as plain strings and parsed by the commands:
 //! clap would repeat a rejected value, password included, in its error message.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 /// Move and reshard very large MySQL and MariaDB tables online.
 ///
@@ -24,9 +24,10 @@ pub(crate) enum Command {
 }
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("servers").required(true).multiple(true).args(["sources", "targets"])))]
 pub(crate) struct CheckArgs {
     /// A server rows are read from and whose binary log is followed (repeatable).
-    #[arg(long = "source", value_name = "DSN", required = true)]
+    #[arg(long = "source", value_name = "DSN")]
     pub(crate) sources: Vec<String>,
     /// A server rows are written to (repeatable).
     #[arg(long = "target", value_name = "DSN")]
