@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The demo of reshard's main job on local servers.
+#
+# For now (the copy engine is not there yet) it brings up the local MariaDB servers, makes a
+# `shop` database with a generated `orders` table on instance 1 and empty databases on instances
+# 2 and 3, and runs `reshard check` on them as one source and two targets, then once more on a
+# target that does not exist yet to show how a problem is reported. It grows into a full
+# resharding demo as the engine lands.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/common.sh
+
+ensure_build_tools
+scripts/db.sh up
+cargo build --release -p reshard-cli --quiet
+reshard=target/release/reshard
+
+port() { echo $((${RESHARD_DB_PORT_BASE:-33061} + $1 - 1)); }
+user=${RESHARD_DB_USER:-reshard}
+password=${RESHARD_DB_PASSWORD:-reshard}
+sql() {
+  local instance=$1
+  shift
+  mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$(port "$instance")" -u"$user" -p"$password" "$@"
+}
+
+echo "== preparing: shop.orders (10,000 rows) on instance 1, empty shop databases on instances 2 and 3"
+sql 1 -e "DROP DATABASE IF EXISTS shop; CREATE DATABASE shop"
+sql 1 shop <<'SQL'
+CREATE TABLE orders (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  customer_id BIGINT NOT NULL,
+  sku VARCHAR(32) NOT NULL,
+  price DECIMAL(12,2) NOT NULL,
+  created_at DATETIME(6) NOT NULL,
+  note VARCHAR(200) NULL,
+  KEY idx_customer (customer_id)
+);
+INSERT INTO orders SELECT seq, CRC32(seq) % 1000, CONCAT('SKU-', seq % 977), (seq % 100000) / 100,
+  TIMESTAMP('2024-01-01') + INTERVAL seq MINUTE, IF(seq % 5 = 0, NULL, CONCAT('note ', seq))
+FROM seq_1_to_10000;
+SQL
+for i in 2 3; do sql "$i" -e "DROP DATABASE IF EXISTS shop; CREATE DATABASE shop"; done
+
+dsn() { echo "mysql://$user:$password@127.0.0.1:$(port "$1")/$2"; }
+
+echo
+echo "== reshard check: one source, two targets"
+"$reshard" check --source "$(dsn 1 shop)" --target "$(dsn 2 shop)" --target "$(dsn 3 shop)"
+
+echo
+echo "== reshard check with a mistake: the target database does not exist (exit status 1 expected)"
+if "$reshard" check --source "$(dsn 1 shop)" --target "$(dsn 4 no_such_db)"; then
+  echo "demo: the mistake went unnoticed" >&2
+  exit 1
+fi
+echo
+echo "demo finished: the servers stay up (scripts/db.sh down stops them)"
