@@ -20,4 +20,13 @@ if ((started_here)) && [[ "${RESHARD_KEEP_SERVERS:-0}" != 1 ]]; then
 fi
 
 # Integration tests mostly wait on servers: run more of them at once than there are cores.
-cargo test --workspace "$@" -- --test-threads="${RESHARD_TEST_THREADS:-6}"
+log=$(mktemp)
+status=0
+cargo test --workspace "$@" -- --test-threads="${RESHARD_TEST_THREADS:-6}" 2>&1 | tee "$log" || status=$?
+
+# cargo prints one result line per test binary, the last often an empty doc-test run: close with
+# the totals over all of them.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1) } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+rm -f "$log"
+exit "$status"
