@@ -24,6 +24,11 @@ log=$(mktemp)
 status=0
 cargo test --workspace "$@" -- --test-threads="${RESHARD_TEST_THREADS:-6}" 2>&1 | tee "$log" || status=$?
 
+if ((started_here)) && [[ "${RESHARD_KEEP_SERVERS:-0}" != 1 ]]; then
+  trap - EXIT
+  scripts/db.sh down
+fi
+
 # cargo prints one result line per test binary, the last often an empty doc-test run: close with
 # the totals over all of them.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1) } }
