@@ -5,6 +5,7 @@
 //! `reshard_testkit::TestDb`, so all of them run in parallel.
 
 mod check;
+mod discover;
 mod testkit;
 
 use std::process::{Command, Output};

@@ -72,6 +72,33 @@ pub enum MysqlError {
         /// The database the DSN names.
         database: String,
     },
+    /// The table does not exist (or the user may not see it).
+    #[error(
+        "table {table} does not exist on {server}; check the table name and the database in the DSN"
+    )]
+    TableNotFound {
+        /// The server, as a redacted DSN.
+        server: String,
+        /// `` `database`.`table` ``.
+        table: String,
+    },
+    /// A column of a type reshard cannot carry exactly; nothing is copied rather than something
+    /// changed.
+    #[error(
+        "table {table} on {server}: column `{column}` of type {column_type} is not supported ({why}); leave the table out of the move (--tables) or change the column's type"
+    )]
+    UnsupportedColumn {
+        /// The server, as a redacted DSN.
+        server: String,
+        /// `` `database`.`table` ``.
+        table: String,
+        /// The column's name.
+        column: String,
+        /// Its type as the server writes it.
+        column_type: String,
+        /// Why it cannot be carried.
+        why: &'static str,
+    },
     /// The connection broke while in use; a fresh connection may succeed.
     #[error("lost the connection to {server} while {doing}: {detail}")]
     ConnectionLost {

@@ -3,7 +3,8 @@
 //! ```text
 //!   Dsn ──connect()──► Session ──ServerFacts::read()──► ServerFacts ──assess(role)──► Assessment
 //!                         │                                                (pure, unit-tested)
-//!                         └── later: schema discovery, chunked readers, writer pools, binlog streams
+//!                         ├── discover_table() ──► TableSchema (columns, types, primary key)
+//!                         └── later: chunked readers, writer pools, binlog streams
 //! ```
 //!
 //! Every error leaving this crate is a [`MysqlError`] that names the server (never its password),
@@ -12,11 +13,13 @@
 //! checks in this crate only.
 
 mod checks;
+mod discover;
 mod error;
 mod server_facts;
 mod session;
 
 pub use checks::{Assessment, Finding, Role, Verdict, assess, cross_check};
+pub use discover::discover_table;
 pub use error::MysqlError;
 pub use server_facts::ServerFacts;
 pub use session::{CONNECT_TIMEOUT, Session, connect};

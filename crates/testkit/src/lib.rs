@@ -21,6 +21,7 @@ pub mod oracle;
 mod scratch;
 pub mod servers;
 mod test_db;
+pub mod torture;
 
 pub use oracle::{TableDump, assert_same};
 pub use scratch::ScratchServer;

@@ -7,14 +7,18 @@
 //!   password, so a `Dsn` can go into any log line or error as it is.
 //! - [`Flavor`]: MySQL or MariaDB, read from the server's version string.
 //! - [`ErrorClass`]: what a caller must do about an error (retry it or report it).
+//! - [`TableSchema`], [`ColumnDef`], [`ColumnType`]: a table as read from the server, exactly
+//!   enough to carry every value without loss.
 //!
-//! Key ranges, keyspace ids, binlog positions and table descriptions join them as the issues that
+//! Key ranges, keyspace ids and binlog positions join them as the issues that
 //! need them land.
 
 mod dsn;
 mod error_class;
 mod flavor;
+mod schema;
 
 pub use dsn::{DEFAULT_PORT, Dsn, DsnError};
 pub use error_class::ErrorClass;
 pub use flavor::Flavor;
+pub use schema::{ColumnDef, ColumnType, Generated, IntWidth, LobSize, TableSchema};
