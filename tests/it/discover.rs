@@ -103,6 +103,15 @@ async fn every_column_type_of_the_torture_table_is_discovered_exactly() {
     assert!(col("gen_s").generated.as_ref().is_some_and(|g| g.stored));
     assert!(col("i64").generated.is_none());
     assert_eq!(schema.primary_key, [0]);
+
+    // The Arrow schema of the real table keeps every column exactly: each field rebuilds it.
+    let arrow = reshard_convert::schema::arrow_schema(&schema);
+    for (field, column) in arrow.fields().iter().zip(&schema.columns) {
+        assert_eq!(
+            &reshard_convert::schema::column_from_field(field).unwrap(),
+            column
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,11 +1,19 @@
 //! MySQL values to and from Apache Arrow, byte-exact. Pure: no sockets, no async runtime.
 //!
-//! This crate will hold (issue "lossless columnar core"):
-//! - the schema mapping from a table's column definitions to an Arrow schema whose field metadata
-//!   keeps the MySQL type, signedness, precision, scale, charset and collation;
-//! - decoders from result-set rows and binlog row images straight into Arrow builders;
-//! - encoders from record batches into what a target ingests fastest;
-//! - the canonical row encoding that checksums and diffs hash.
+//! ```text
+//!  TableSchema ──schema::arrow_schema──► Arrow Schema (field metadata keeps the MySQL column)
+//!                    ▲                        │
+//!                    └──schema::column_from_field (the inverse, exact)
+//! ```
+//!
+//! Coming with the rest of the columnar core: decoders from result-set rows and binlog row images
+//! straight into Arrow builders, encoders from record batches into what a target ingests
+//! fastest, and the canonical row encoding that checksums and diffs hash.
 //!
 //! Keeping it free of I/O is what lets it be benchmarked with criterion and fuzzed with
 //! cargo-fuzz on its own.
+
+mod error;
+pub mod schema;
+
+pub use error::ConvertError;

@@ -10,7 +10,9 @@
 //! from `information_schema.CHECK_CONSTRAINTS` and described as [`ColumnType::Json`], as MySQL's is.
 
 use mysql_async::prelude::Queryable;
-use reshard_types::{ColumnDef, ColumnType, Generated, IntWidth, LobSize, TableSchema};
+use reshard_types::{
+    ColumnDef, ColumnType, Generated, IntWidth, LobSize, TableSchema, parse_members,
+};
 
 use crate::error::MysqlError;
 use crate::session::Session;
@@ -188,10 +190,10 @@ fn column_def(row: ColumnRow, json_columns: &[String]) -> Result<ColumnDef, Unsu
         "longtext" | "longblob" => Ok(ColumnType::Text {
             size: LobSize::Long,
         }),
-        "enum" => members(&column_type, "enum(")
+        "enum" => parse_members(&column_type, "enum(")
             .map(|members| ColumnType::Enum { members })
             .ok_or_else(|| unsupported("its members cannot be read")),
-        "set" => match members(&column_type, "set(") {
+        "set" => match parse_members(&column_type, "set(") {
             Some(members) if members.len() <= 64 => Ok(ColumnType::Set { members }),
             _ => Err(unsupported("its members cannot be read")),
         },
@@ -228,59 +230,9 @@ fn column_def(row: ColumnRow, json_columns: &[String]) -> Result<ColumnDef, Unsu
     })
 }
 
-/// The members of `enum('a','it''s','b\\s')` as the server writes its `COLUMN_TYPE`: each quoted,
-/// a quote doubled, a backslash escaped. `None` when the text is not of that shape.
-fn members(column_type: &str, prefix: &str) -> Option<Vec<String>> {
-    let body = column_type.strip_prefix(prefix)?.strip_suffix(')')?;
-    let mut out = Vec::new();
-    let mut chars = body.chars().peekable();
-    loop {
-        if chars.next()? != '\'' {
-            return None;
-        }
-        let mut member = String::new();
-        loop {
-            match chars.next()? {
-                '\'' if chars.peek() == Some(&'\'') => {
-                    chars.next();
-                    member.push('\'');
-                }
-                '\'' => break,
-                '\\' => member.push(match chars.next()? {
-                    'n' => '\n',
-                    'r' => '\r',
-                    't' => '\t',
-                    '0' => '\0',
-                    'Z' => '\x1a',
-                    c => c,
-                }),
-                c => member.push(c),
-            }
-        }
-        out.push(member);
-        match chars.next() {
-            None => return Some(out),
-            Some(',') => {}
-            Some(_) => return None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn enum_members_are_unquoted() {
-        assert_eq!(
-            members(r"enum('x','it''s','b\\s','c,d','','é')", "enum(").unwrap(),
-            ["x", "it's", r"b\s", "c,d", "", "é"]
-        );
-        assert_eq!(members("set('p','q r')", "set(").unwrap(), ["p", "q r"]);
-        assert_eq!(members("enum('a'", "enum("), None);
-        assert_eq!(members("enum('a' 'b')", "enum("), None);
-        assert_eq!(members("int(11)", "enum("), None);
-    }
 
     fn row(data_type: &str, column_type: &str) -> ColumnRow {
         (

@@ -21,4 +21,4 @@ mod schema;
 pub use dsn::{DEFAULT_PORT, Dsn, DsnError};
 pub use error_class::ErrorClass;
 pub use flavor::Flavor;
-pub use schema::{ColumnDef, ColumnType, Generated, IntWidth, LobSize, TableSchema};
+pub use schema::{ColumnDef, ColumnType, Generated, IntWidth, LobSize, TableSchema, parse_members};

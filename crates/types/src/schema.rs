@@ -179,3 +179,62 @@ impl TableSchema {
         self.columns.iter().find(|c| c.name == name)
     }
 }
+
+/// The members of `enum('a','it''s','b\\s')` (with `prefix` `enum(`) or `set(...)`, as the server
+/// writes its `COLUMN_TYPE`: each quoted, a quote doubled, a backslash escaped. `None` when the
+/// text is not of that shape.
+pub fn parse_members(column_type: &str, prefix: &str) -> Option<Vec<String>> {
+    let body = column_type.strip_prefix(prefix)?.strip_suffix(')')?;
+    let mut out = Vec::new();
+    let mut chars = body.chars().peekable();
+    loop {
+        if chars.next()? != '\'' {
+            return None;
+        }
+        let mut member = String::new();
+        loop {
+            match chars.next()? {
+                '\'' if chars.peek() == Some(&'\'') => {
+                    chars.next();
+                    member.push('\'');
+                }
+                '\'' => break,
+                '\\' => member.push(match chars.next()? {
+                    'n' => '\n',
+                    'r' => '\r',
+                    't' => '\t',
+                    '0' => '\0',
+                    'Z' => '\x1a',
+                    c => c,
+                }),
+                c => member.push(c),
+            }
+        }
+        out.push(member);
+        match chars.next() {
+            None => return Some(out),
+            Some(',') => {}
+            Some(_) => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enum_members_are_unquoted() {
+        assert_eq!(
+            parse_members(r"enum('x','it''s','b\\s','c,d','','é')", "enum(").unwrap(),
+            ["x", "it's", r"b\s", "c,d", "", "é"]
+        );
+        assert_eq!(
+            parse_members("set('p','q r')", "set(").unwrap(),
+            ["p", "q r"]
+        );
+        assert_eq!(parse_members("enum('a'", "enum("), None);
+        assert_eq!(parse_members("enum('a' 'b')", "enum("), None);
+        assert_eq!(parse_members("int(11)", "enum("), None);
+    }
+}
