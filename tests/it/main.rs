@@ -6,6 +6,7 @@
 
 mod check;
 mod discover;
+mod protocol;
 mod testkit;
 
 use std::process::{Command, Output};
