@@ -4,15 +4,18 @@
 //!  TableSchema ──schema::arrow_schema──► Arrow Schema (field metadata keeps the MySQL column)
 //!                    ▲                        │
 //!                    └──schema::column_from_field (the inverse, exact)
+//!
+//!  RecordBatch ──canonical::RowEncoder──► one canonical byte string per row (checksums, diffs)
 //! ```
 //!
 //! Coming with the rest of the columnar core: decoders from result-set rows and binlog row images
-//! straight into Arrow builders, encoders from record batches into what a target ingests
-//! fastest, and the canonical row encoding that checksums and diffs hash.
+//! straight into Arrow builders, and encoders from record batches into what a target ingests
+//! fastest.
 //!
 //! Keeping it free of I/O is what lets it be benchmarked with criterion and fuzzed with
 //! cargo-fuzz on its own.
 
+pub mod canonical;
 mod error;
 pub mod schema;
 
