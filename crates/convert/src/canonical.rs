@@ -106,53 +106,34 @@ fn encode_column(
     starts: &mut Vec<usize>,
     name: &str,
 ) -> Result<(), ConvertError> {
+    // The fixed-width arms differ only in the Arrow type: each writes the value little-endian.
+    macro_rules! le {
+        ($t:ty) => {
+            fixed::<$t>(array, out, starts, |v, o| {
+                o.extend_from_slice(&v.to_le_bytes())
+            })
+        };
+    }
     match array.data_type() {
-        DataType::Int8 => fixed::<Int8Type>(array, out, starts, |v, o| {
-            o.extend_from_slice(&v.to_le_bytes())
-        }),
-        DataType::Int16 => fixed::<Int16Type>(array, out, starts, |v, o| {
-            o.extend_from_slice(&v.to_le_bytes())
-        }),
-        DataType::Int32 => fixed::<Int32Type>(array, out, starts, |v, o| {
-            o.extend_from_slice(&v.to_le_bytes())
-        }),
-        DataType::Int64 => fixed::<Int64Type>(array, out, starts, |v, o| {
-            o.extend_from_slice(&v.to_le_bytes())
-        }),
-        DataType::UInt8 => fixed::<UInt8Type>(array, out, starts, |v, o| {
-            o.extend_from_slice(&v.to_le_bytes())
-        }),
-        DataType::UInt16 => fixed::<UInt16Type>(array, out, starts, |v, o| {
-            o.extend_from_slice(&v.to_le_bytes())
-        }),
-        DataType::UInt32 => fixed::<UInt32Type>(array, out, starts, |v, o| {
-            o.extend_from_slice(&v.to_le_bytes())
-        }),
-        DataType::UInt64 => fixed::<UInt64Type>(array, out, starts, |v, o| {
-            o.extend_from_slice(&v.to_le_bytes())
-        }),
+        DataType::Int8 => le!(Int8Type),
+        DataType::Int16 => le!(Int16Type),
+        DataType::Int32 => le!(Int32Type),
+        DataType::Int64 => le!(Int64Type),
+        DataType::UInt8 => le!(UInt8Type),
+        DataType::UInt16 => le!(UInt16Type),
+        DataType::UInt32 => le!(UInt32Type),
+        DataType::UInt64 => le!(UInt64Type),
+        DataType::Decimal128(..) => le!(Decimal128Type),
+        DataType::Decimal256(..) => le!(Decimal256Type),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => le!(TimestampMicrosecondType),
+        DataType::Duration(TimeUnit::Microsecond) => le!(DurationMicrosecondType),
+        // Bits, not values: -0.0 and 0.0 must differ.
         DataType::Float32 => fixed::<Float32Type>(array, out, starts, |v, o| {
             o.extend_from_slice(&v.to_bits().to_le_bytes())
         }),
         DataType::Float64 => fixed::<Float64Type>(array, out, starts, |v, o| {
             o.extend_from_slice(&v.to_bits().to_le_bytes())
         }),
-        DataType::Decimal128(..) => fixed::<Decimal128Type>(array, out, starts, |v, o| {
-            o.extend_from_slice(&v.to_le_bytes())
-        }),
-        DataType::Decimal256(..) => fixed::<Decimal256Type>(array, out, starts, |v, o| {
-            o.extend_from_slice(&v.to_le_bytes())
-        }),
-        DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            fixed::<TimestampMicrosecondType>(array, out, starts, |v, o| {
-                o.extend_from_slice(&v.to_le_bytes())
-            })
-        }
-        DataType::Duration(TimeUnit::Microsecond) => {
-            fixed::<DurationMicrosecondType>(array, out, starts, |v, o| {
-                o.extend_from_slice(&v.to_le_bytes())
-            })
-        }
         DataType::Utf8 => {
             let a = array.as_string::<i32>();
             variable(
