@@ -26,27 +26,11 @@ async fn check_passes_on_well_configured_servers() {
         "server_id",
         "local_infile",
     ] {
-        assert!(
-            run.stdout.contains(expected),
-            "missing {expected}:\n{}",
-            run.stdout
-        );
+        run.stdout_has(expected);
     }
-    assert!(
-        run.stdout.contains("=> fit to be a source"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("=> fit to be a target"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("2 of 2 server(s) fit"),
-        "{}",
-        run.stdout
-    );
+    run.stdout_has("=> fit to be a source")
+        .stdout_has("=> fit to be a target")
+        .stdout_has("2 of 2 server(s) fit");
     assert!(!run.stdout.contains("FAIL"), "{}", run.stdout);
 }
 
@@ -90,17 +74,8 @@ fn check_fails_on_a_source_without_binary_log_and_names_the_setting() {
         .find(|l| l.trim_start().starts_with("log_bin"))
         .expect("a log_bin line");
     assert!(line.contains("OFF") && line.contains("FAIL"), "{line}");
-    assert!(
-        run.stdout
-            .contains("start the server with the binary log on"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stderr.contains("not fit for a move") && run.stderr.contains("(log_bin)"),
-        "{}",
-        run.stderr
-    );
+    run.stdout_has("start the server with the binary log on");
+    run.stderr_has("not fit for a move").stderr_has("(log_bin)");
     // A target needs no binary log: the same server is fit for that role.
     reshard(&["check", "--target", &dsn]).expect_code(0);
 }
@@ -113,39 +88,15 @@ fn check_fails_on_statement_binlogs_minimal_images_and_read_only_targets() {
         "--read-only",
     ]);
     let dsn = scratch.dsn("");
-    let as_source = reshard(&["check", "--source", &dsn]);
-    as_source.expect_code(1);
-    assert!(
-        as_source
-            .stderr
-            .contains("(binlog_format, binlog_row_image)"),
-        "{}",
-        as_source.stderr
-    );
-    assert!(
-        as_source.stdout.contains("SET GLOBAL binlog_format='ROW'"),
-        "{}",
-        as_source.stdout
-    );
-    assert!(
-        as_source
-            .stdout
-            .contains("SET GLOBAL binlog_row_image='FULL'"),
-        "{}",
-        as_source.stdout
-    );
-    let as_target = reshard(&["check", "--target", &dsn]);
-    as_target.expect_code(1);
-    assert!(
-        as_target.stderr.contains("(read_only)"),
-        "{}",
-        as_target.stderr
-    );
-    assert!(
-        as_target.stdout.contains("SET GLOBAL read_only=OFF"),
-        "{}",
-        as_target.stdout
-    );
+    reshard(&["check", "--source", &dsn])
+        .expect_code(1)
+        .stderr_has("(binlog_format, binlog_row_image)")
+        .stdout_has("SET GLOBAL binlog_format='ROW'")
+        .stdout_has("SET GLOBAL binlog_row_image='FULL'");
+    reshard(&["check", "--target", &dsn])
+        .expect_code(1)
+        .stderr_has("(read_only)")
+        .stdout_has("SET GLOBAL read_only=OFF");
 }
 
 #[test]
@@ -156,23 +107,12 @@ fn check_reports_an_unreachable_port_clearly() {
         "--source",
         &format!("mysql://reshard:Sekr1t-Pw@127.0.0.1:{port}/db"),
     ]);
-    run.expect_code(1);
-    assert!(
-        run.all().contains(&format!("127.0.0.1:{port}")),
-        "{}",
-        run.all()
-    );
-    assert!(
-        run.all()
-            .contains("connection refused; is the server running"),
-        "{}",
-        run.all()
-    );
-    assert!(
-        !run.all().contains("Sekr1t-Pw"),
-        "password leaked:\n{}",
-        run.all()
-    );
+    run.expect_code(1)
+        .stderr_has(&format!(
+            "source #1: cannot connect to mysql://reshard:***@127.0.0.1:{port}/db"
+        ))
+        .stderr_has("connection refused; is the server running")
+        .never_shows("Sekr1t-Pw");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -183,24 +123,11 @@ async fn check_reports_a_wrong_password_without_showing_it() {
         db.server().port,
         db.name()
     );
-    let run = reshard(&["check", "--source", &dsn]);
-    run.expect_code(1);
-    assert!(
-        run.all()
-            .contains("access denied on mysql://reshard:***@127.0.0.1:"),
-        "{}",
-        run.all()
-    );
-    assert!(
-        run.all().contains("check the user and password"),
-        "{}",
-        run.all()
-    );
-    assert!(
-        !run.all().contains("Wr0ng-Pa55word"),
-        "password leaked:\n{}",
-        run.all()
-    );
+    reshard(&["check", "--source", &dsn])
+        .expect_code(1)
+        .stderr_has("source #1: access denied on mysql://reshard:***@127.0.0.1:")
+        .stderr_has("check the user and password")
+        .never_shows("Wr0ng-Pa55word");
 }
 
 #[test]
@@ -218,24 +145,11 @@ fn check_refuses_malformed_dsns_before_connecting() {
         ),
     ] {
         let run = reshard(&["check", "--source", dsn]);
-        run.expect_code(2);
-        assert!(
-            run.stderr.contains("source #1: malformed DSN"),
-            "{dsn}: {}",
-            run.stderr
-        );
-        assert!(run.stderr.contains(reason), "{dsn}: {}", run.stderr);
-        assert!(
-            run.stderr
-                .contains("expected mysql://user:password@host:port/database"),
-            "{}",
-            run.stderr
-        );
-        assert!(
-            !run.all().contains("Hidden-Pw1"),
-            "password leaked:\n{}",
-            run.all()
-        );
+        run.expect_code(2)
+            .stderr_has("source #1: malformed DSN")
+            .stderr_has(reason)
+            .stderr_has("expected mysql://user:password@host:port/database")
+            .never_shows("Hidden-Pw1");
         assert_eq!(run.stderr.lines().count(), 1, "one line:\n{}", run.stderr);
     }
 }
@@ -244,41 +158,23 @@ fn check_refuses_malformed_dsns_before_connecting() {
 async fn check_reports_every_server_even_when_one_is_unreachable() {
     let source = TestDb::create("check_partial", 2).await;
     let port = unused_port();
-    let run = reshard(&[
-        "check",
-        "--source",
-        &source.dsn(),
-        "--target",
-        &format!("mysql://reshard:x@127.0.0.1:{port}/t"),
-    ]);
-    run.expect_code(1);
-    assert!(
-        run.stdout.contains("=> fit to be a source"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("=> NOT fit to be a target"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stderr.contains("target #1") && run.stderr.contains("unreachable"),
-        "{}",
-        run.stderr
-    );
+    let target = format!("mysql://reshard:x@127.0.0.1:{port}/t");
+    reshard(&["check", "--source", &source.dsn(), "--target", &target])
+        .expect_code(1)
+        .stdout_has("=> fit to be a source")
+        .stdout_has("=> NOT fit to be a target")
+        .stderr_has("1 of 2 server(s) not fit")
+        .stderr_has("target #1: cannot connect to")
+        .stderr_has("connection refused");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn check_refuses_the_same_database_as_source_and_target() {
     let db = TestDb::create("check_same", 4).await;
-    let run = reshard(&["check", "--source", &db.dsn(), "--target", &db.dsn()]);
-    run.expect_code(1);
-    assert!(
-        run.stdout.contains("same server and database as source #1"),
-        "{}",
-        run.stdout
-    );
+    reshard(&["check", "--source", &db.dsn(), "--target", &db.dsn()])
+        .expect_code(1)
+        .stdout_has("same server and database as source #1")
+        .stderr_has("(identity)");
     // Two databases of one server are a legitimate move.
     let other = TestDb::create("check_same_other", 4).await;
     reshard(&["check", "--source", &db.dsn(), "--target", &other.dsn()]).expect_code(0);
@@ -292,15 +188,9 @@ fn version_and_help() {
         run.stdout.trim(),
         format!("reshard {}", env!("CARGO_PKG_VERSION"))
     );
-    let run = reshard(&["--help"]);
-    run.expect_code(0);
-    assert!(
-        run.stdout.contains("check")
-            && run
-                .stdout
-                .contains("mysql://user:password@host:port/database"),
-        "{}",
-        run.stdout
-    );
+    reshard(&["--help"])
+        .expect_code(0)
+        .stdout_has("check")
+        .stdout_has("mysql://user:password@host:port/database");
     reshard(&["check"]).expect_code(2);
 }

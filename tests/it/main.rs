@@ -46,6 +46,39 @@ impl Run {
         format!("{}\n{}", self.stdout, self.stderr)
     }
 
+    /// Panics unless standard output contains `needle`.
+    #[track_caller]
+    fn stdout_has(&self, needle: &str) -> &Run {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+
+    /// Panics unless standard error contains `needle`.
+    #[track_caller]
+    fn stderr_has(&self, needle: &str) -> &Run {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    /// Panics if anything the run printed contains `secret`.
+    #[track_caller]
+    fn never_shows(&self, secret: &str) -> &Run {
+        assert!(
+            !self.all().contains(secret),
+            "{secret:?} leaked:\n{}",
+            self.all()
+        );
+        self
+    }
+
     /// Panics unless the run ended with `code`, showing everything it printed.
     #[track_caller]
     fn expect_code(&self, code: i32) -> &Run {

@@ -88,21 +88,19 @@ pub(crate) async fn run(args: CheckArgs) -> Result<(), Failure> {
         })
         .collect();
     // Judge the servers together: only those that answered can be compared.
-    let pairs: Vec<(usize, (Role, ServerFacts))> = reports
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| r.facts.clone().map(|f| (i, (r.role, f))))
+    let answered: Vec<usize> = (0..reports.len())
+        .filter(|&i| reports[i].facts.is_some())
         .collect();
-    let view: Vec<(Role, &ServerFacts)> = pairs.iter().map(|(_, (role, f))| (*role, f)).collect();
-    for (k, finding) in cross_check(&view) {
-        reports[pairs[k].0].findings.push(finding);
+    let view: Vec<(Role, &ServerFacts)> = answered
+        .iter()
+        .filter_map(|&i| reports[i].facts.as_ref().map(|f| (reports[i].role, f)))
+        .collect();
+    let together = cross_check(&view);
+    for (k, finding) in together {
+        reports[answered[k]].findings.push(finding);
     }
     for r in &mut reports {
-        r.fit = r.error.is_none()
-            && !r
-                .findings
-                .iter()
-                .any(|f| matches!(f.verdict, Verdict::Fail(_)));
+        r.fit = r.error.is_none() && !r.findings.iter().any(is_failure);
     }
 
     let report = Report {
@@ -123,18 +121,18 @@ pub(crate) async fn run(args: CheckArgs) -> Result<(), Failure> {
         .servers
         .iter()
         .filter(|r| !r.fit)
-        .map(|r| {
-            let what = match &r.error {
-                Some(_) => "unreachable".to_owned(),
-                None => r
+        .map(|r| match &r.error {
+            // The error names the server already, and says what to do.
+            Some(e) => format!("{} #{}: {e}", r.role, r.number),
+            None => {
+                let failed: Vec<&str> = r
                     .findings
                     .iter()
-                    .filter(|f| matches!(f.verdict, Verdict::Fail(_)))
+                    .filter(|f| is_failure(f))
                     .map(|f| f.setting)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            };
-            format!("{} #{} {} ({what})", r.role, r.number, r.dsn)
+                    .collect();
+                format!("{} #{} {} ({})", r.role, r.number, r.dsn, failed.join(", "))
+            }
         })
         .collect();
     Err(Failure::Unfit(format!(
@@ -143,6 +141,10 @@ pub(crate) async fn run(args: CheckArgs) -> Result<(), Failure> {
         report.servers.len(),
         unfit.join("; ")
     )))
+}
+
+fn is_failure(f: &Finding) -> bool {
+    matches!(f.verdict, Verdict::Fail(_))
 }
 
 /// Parses every DSN, sources first, before anything connects.

@@ -41,7 +41,7 @@ pub struct RowEncoder {
     bytes: Vec<u8>,
     /// Row `i` is `bytes[offsets[i]..offsets[i + 1]]`.
     offsets: Vec<usize>,
-    /// Per-row scratch: bytes of the current column, gathered before the rows are interleaved.
+    /// Per column: every row's bytes of that column, gathered before the rows are interleaved.
     columns: Vec<Vec<u8>>,
     /// Per column, where each row's bytes start in `columns[c]`.
     column_offsets: Vec<Vec<usize>>,

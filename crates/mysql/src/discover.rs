@@ -17,6 +17,9 @@ use reshard_types::{
 use crate::error::MysqlError;
 use crate::session::Session;
 
+/// `ER_UNKNOWN_TABLE`: what a server without `information_schema.CHECK_CONSTRAINTS` answers.
+const ER_UNKNOWN_TABLE: u16 = 1109;
+
 /// One row of `information_schema.COLUMNS`, as read.
 type ColumnRow = (
     String,         // COLUMN_NAME
@@ -56,7 +59,7 @@ pub async fn discover_table(
             table: qualified(database, table),
         });
     }
-    let json_columns: Vec<String> = session
+    let json_columns: Vec<String> = match session
         .conn()
         .exec(
             "SELECT CONSTRAINT_NAME FROM information_schema.CHECK_CONSTRAINTS \
@@ -64,8 +67,13 @@ pub async fn discover_table(
             (database, table),
         )
         .await
-        // MySQL before 8.0.16 has no CHECK_CONSTRAINTS, and no MariaDB-style JSON either.
-        .unwrap_or_default();
+    {
+        Ok(names) => names,
+        // MySQL before 8.0.16 has no CHECK_CONSTRAINTS, and no MariaDB-style JSON either; any
+        // other error is an error.
+        Err(mysql_async::Error::Server(e)) if e.code == ER_UNKNOWN_TABLE => Vec::new(),
+        Err(e) => return Err(session.error("reading check constraints", e)),
+    };
     let key_names: Vec<String> = session
         .conn()
         .exec(
