@@ -8,7 +8,8 @@
 use std::fmt::Write as _;
 
 use reshard_mysql::{
-    Assessment, Finding, MysqlError, Role, ServerFacts, Verdict, assess, connect, cross_check,
+    Assessment, Finding, MysqlError, Role, ServerFacts, Verdict, assess, connect_server,
+    cross_check,
 };
 use reshard_types::Dsn;
 use serde::Serialize;
@@ -165,7 +166,7 @@ fn parse_servers(args: &CheckArgs) -> Result<Vec<(Role, usize, Dsn)>, Failure> {
 }
 
 async fn read_facts(dsn: &Dsn) -> Result<ServerFacts, MysqlError> {
-    let mut session = connect(&dsn.with_database(None)).await?;
+    let mut session = connect_server(dsn).await?;
     let facts = ServerFacts::read(&mut session, dsn.database()).await?;
     if let Err(e) = session.close().await {
         tracing::debug!("closing the check session failed: {e}");

@@ -22,4 +22,4 @@ pub use checks::{Assessment, Finding, Role, Verdict, assess, cross_check};
 pub use discover::discover_table;
 pub use error::MysqlError;
 pub use server_facts::ServerFacts;
-pub use session::{CONNECT_TIMEOUT, Session, connect};
+pub use session::{CONNECT_TIMEOUT, Session, connect, connect_server};

@@ -27,12 +27,22 @@ pub struct Session {
 
 /// Connects to the server and database `dsn` names, within [`CONNECT_TIMEOUT`].
 pub async fn connect(dsn: &Dsn) -> Result<Session, MysqlError> {
+    open(dsn, dsn.database()).await
+}
+
+/// Connects to the server `dsn` names without selecting its database (so that a missing database
+/// can be reported as such); errors and the session still name the whole DSN.
+pub async fn connect_server(dsn: &Dsn) -> Result<Session, MysqlError> {
+    open(dsn, None).await
+}
+
+async fn open(dsn: &Dsn, database: Option<&str>) -> Result<Session, MysqlError> {
     let opts = OptsBuilder::default()
         .ip_or_hostname(dsn.host())
         .tcp_port(dsn.port())
         .user(Some(dsn.user()))
         .pass(Some(dsn.password()))
-        .db_name(dsn.database())
+        .db_name(database)
         .prefer_socket(false);
     let mut conn = match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts)).await {
         Ok(Ok(conn)) => conn,
