@@ -12,4 +12,28 @@ pub enum ConvertError {
         /// What is wrong.
         why: String,
     },
+    /// A result set whose columns are not the ones the schema expects.
+    #[error("column `{column}`: {detail}")]
+    WireMismatch {
+        /// The column's name.
+        column: String,
+        /// What differs.
+        detail: String,
+    },
+    /// A value that cannot be decoded exactly.
+    #[error("column `{column}`: cannot decode the value: {detail}")]
+    Decode {
+        /// The column's name.
+        column: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A value that cannot be encoded exactly for the target.
+    #[error("column `{column}`: cannot encode the value: {detail}")]
+    Encode {
+        /// The column's name.
+        column: String,
+        /// What is wrong with it.
+        detail: String,
+    },
 }

@@ -16,7 +16,10 @@
 //! cargo-fuzz on its own.
 
 pub mod canonical;
+pub mod decimal;
+pub mod decode;
 mod error;
 pub mod schema;
+pub mod temporal;
 
 pub use error::ConvertError;
