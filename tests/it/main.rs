@@ -7,6 +7,7 @@
 mod check;
 mod discover;
 mod protocol;
+mod roundtrip;
 mod testkit;
 
 use std::process::{Command, Output};

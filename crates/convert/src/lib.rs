@@ -18,6 +18,7 @@
 pub mod canonical;
 pub mod decimal;
 pub mod decode;
+pub mod encode;
 mod error;
 pub mod schema;
 pub mod temporal;

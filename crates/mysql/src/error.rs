@@ -131,6 +131,32 @@ pub enum MysqlError {
         /// What was wrong with the answer.
         detail: String,
     },
+    /// A value or schema that cannot be carried exactly; nothing was changed to make it fit.
+    #[error("table {table} on {server}: {source}")]
+    Data {
+        /// The server, as a redacted DSN.
+        server: String,
+        /// `` `database`.`table` ``.
+        table: String,
+        /// What cannot be converted.
+        #[source]
+        source: reshard_convert::ConvertError,
+    },
+    /// A write raised warnings; each may mean a value was changed, so none is tolerated.
+    #[error(
+        "{server}: writing into {table} raised {count} warning(s), so the target may not hold the source's exact values: {}",
+        .warnings.join("; ")
+    )]
+    Warnings {
+        /// The server, as a redacted DSN.
+        server: String,
+        /// `` `database`.`table` ``.
+        table: String,
+        /// How many warnings the server counted.
+        count: u16,
+        /// The first of them, as `code: message`.
+        warnings: Vec<String>,
+    },
 }
 
 impl MysqlError {
@@ -147,54 +173,66 @@ impl MysqlError {
 
     /// Classifies a driver error from talking to `dsn` while `doing` something.
     pub fn from_driver(dsn: &Dsn, doing: &'static str, err: mysql_async::Error) -> MysqlError {
-        let server = dsn.to_string();
         match err {
-            mysql_async::Error::Server(e) => match e.code {
-                codes::ER_ACCESS_DENIED_ERROR | codes::ER_DBACCESS_DENIED_ERROR => {
-                    MysqlError::AccessDenied {
-                        server,
-                        message: e.message,
-                    }
-                }
-                codes::ER_BAD_DB_ERROR => MysqlError::UnknownDatabase {
-                    server,
-                    database: dsn.database().unwrap_or_default().to_owned(),
-                },
-                code => MysqlError::Server {
-                    server,
-                    doing,
-                    code,
-                    message: e.message,
-                },
-            },
-            mysql_async::Error::Io(IoError::Io(e))
-                if e.kind() == io::ErrorKind::ConnectionRefused =>
-            {
-                MysqlError::ConnectionRefused { server }
-            }
-            mysql_async::Error::Io(IoError::Io(e)) if is_broken_connection(&e) => {
-                MysqlError::ConnectionLost {
-                    server,
-                    doing,
-                    detail: e.to_string(),
-                }
-            }
+            mysql_async::Error::Server(e) => MysqlError::from_server(dsn, doing, e.code, e.message),
+            mysql_async::Error::Io(IoError::Io(e)) => MysqlError::from_io(dsn, doing, &e),
             mysql_async::Error::Driver(DriverError::ConnectionClosed) => {
                 MysqlError::ConnectionLost {
-                    server,
+                    server: dsn.to_string(),
                     doing,
                     detail: "the server closed the connection".into(),
                 }
             }
-            mysql_async::Error::Io(e) if doing == CONNECTING => MysqlError::ConnectFailed {
-                server,
-                detail: e.to_string(),
-            },
             other => MysqlError::Unexpected {
-                server,
+                server: dsn.to_string(),
                 doing,
                 detail: other.to_string(),
             },
+        }
+    }
+
+    /// Classifies an error packet the server sent.
+    pub fn from_server(dsn: &Dsn, doing: &'static str, code: u16, message: String) -> MysqlError {
+        let server = dsn.to_string();
+        match code {
+            codes::ER_ACCESS_DENIED_ERROR | codes::ER_DBACCESS_DENIED_ERROR => {
+                MysqlError::AccessDenied { server, message }
+            }
+            codes::ER_BAD_DB_ERROR => MysqlError::UnknownDatabase {
+                server,
+                database: dsn.database().unwrap_or_default().to_owned(),
+            },
+            code => MysqlError::Server {
+                server,
+                doing,
+                code,
+                message,
+            },
+        }
+    }
+
+    /// Classifies an I/O error on the connection to `dsn`.
+    pub fn from_io(dsn: &Dsn, doing: &'static str, e: &io::Error) -> MysqlError {
+        let server = dsn.to_string();
+        if e.kind() == io::ErrorKind::ConnectionRefused {
+            MysqlError::ConnectionRefused { server }
+        } else if is_broken_connection(e) {
+            MysqlError::ConnectionLost {
+                server,
+                doing,
+                detail: e.to_string(),
+            }
+        } else if doing == CONNECTING {
+            MysqlError::ConnectFailed {
+                server,
+                detail: e.to_string(),
+            }
+        } else {
+            MysqlError::Unexpected {
+                server,
+                doing,
+                detail: e.to_string(),
+            }
         }
     }
 }

@@ -15,8 +15,11 @@
 mod checks;
 mod discover;
 mod error;
+pub mod reader;
 mod server_facts;
 mod session;
+pub mod wire;
+pub mod writer;
 
 pub use checks::{Assessment, Finding, Role, Verdict, assess, cross_check};
 pub use discover::discover_table;

@@ -1,0 +1,122 @@
+//! Record batches as multi-row `INSERT` statements, with the value texts of [`super::values`].
+//!
+//! Strings and bytes are `_binary'…'` literals (the introducer keeps the bytes unconverted; `\`,
+//! `'` and NUL are backslash-escaped, so the session must not use `NO_BACKSLASH_ESCAPES`); every
+//! other value is an unquoted number (INET4, INET6 and UUID text is `_utf8mb4'…'`, which the
+//! server parses) or a quoted temporal literal. BIT values are numbers, which
+//! an `INSERT` stores as bits.
+
+use std::ops::Range;
+
+use arrow_array::RecordBatch;
+use arrow_schema::Schema;
+
+use super::load_data::quote_identifier;
+use super::values::{Cell, Kind, Values};
+use crate::error::ConvertError;
+
+/// Encodes batches of one schema as `INSERT` statements.
+#[derive(Debug, Clone)]
+pub struct InsertEncoder {
+    columns: Vec<(usize, Kind, String)>,
+    columns_sql: String,
+}
+
+impl InsertEncoder {
+    /// An encoder for batches of `schema`; generated columns are left out.
+    pub fn new(schema: &Schema) -> Result<InsertEncoder, ConvertError> {
+        let mut columns = Vec::new();
+        for (index, field) in schema.fields().iter().enumerate() {
+            let (kind, column) = Kind::of(field)?;
+            if column.generated.is_none() {
+                columns.push((index, kind, column.name));
+            }
+        }
+        let names: Vec<String> = columns
+            .iter()
+            .map(|(_, _, name)| quote_identifier(name))
+            .collect();
+        Ok(InsertEncoder {
+            columns,
+            columns_sql: format!("({})", names.join(", ")),
+        })
+    }
+
+    /// Appends `INSERT [IGNORE] INTO table (...) VALUES (...), ...` for rows `rows` of `batch`.
+    pub fn encode(
+        &self,
+        table: &str,
+        ignore: bool,
+        batch: &RecordBatch,
+        rows: Range<usize>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), ConvertError> {
+        let values = self
+            .columns
+            .iter()
+            .map(|(index, kind, name)| Values::new(*kind, batch.column(*index).as_ref(), name))
+            .collect::<Result<Vec<_>, _>>()?;
+        out.extend_from_slice(if ignore {
+            b"INSERT IGNORE INTO "
+        } else {
+            b"INSERT INTO "
+        });
+        out.extend_from_slice(table.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(self.columns_sql.as_bytes());
+        out.extend_from_slice(b" VALUES ");
+        for (n, row) in rows.enumerate() {
+            out.extend_from_slice(if n == 0 { b"(" } else { b",(" });
+            for (position, (column, (_, kind, name))) in
+                values.iter().zip(&self.columns).enumerate()
+            {
+                if position > 0 {
+                    out.push(b',');
+                }
+                let quoted = matches!(
+                    kind,
+                    Kind::Date | Kind::DateTime { .. } | Kind::Timestamp { .. } | Kind::Time { .. }
+                );
+                if quoted {
+                    out.push(b'\'');
+                }
+                let mark = out.len();
+                match column.cell(row, out) {
+                    Ok(Cell::Written) => {}
+                    Ok(Cell::Null) => {
+                        out.truncate(mark - usize::from(quoted));
+                        out.extend_from_slice(b"NULL");
+                        continue;
+                    }
+                    Ok(Cell::Raw(bytes)) => {
+                        // INET4/INET6/UUID must be parsed as text, not taken as raw bytes.
+                        out.extend_from_slice(if *kind == Kind::ParsedText {
+                            b"_utf8mb4'"
+                        } else {
+                            b"_binary'"
+                        });
+                        for byte in bytes {
+                            match byte {
+                                b'\\' | b'\'' => out.extend_from_slice(&[b'\\', *byte]),
+                                0 => out.extend_from_slice(b"\\0"),
+                                other => out.push(*other),
+                            }
+                        }
+                        out.push(b'\'');
+                    }
+                    Err(detail) => {
+                        return Err(ConvertError::Encode {
+                            column: name.clone(),
+                            detail: format!("row {row}: {detail}"),
+                        });
+                    }
+                }
+                if quoted {
+                    out.push(b'\'');
+                }
+            }
+            out.push(b')');
+        }
+        Ok(())
+    }
+}

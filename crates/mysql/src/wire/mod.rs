@@ -1,0 +1,6 @@
+//! The protocol spoken directly, for the bulk paths (see [`conn`]).
+
+pub mod conn;
+mod packets;
+
+pub use conn::{OkInfo, RawConn, ResultHandler, Rows, Statement};

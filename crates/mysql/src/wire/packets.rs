@@ -1,0 +1,179 @@
+//! MySQL packet framing over a blocking TCP stream, with one reused read buffer.
+//!
+//! A packet is a 3-byte little-endian length, a sequence id and the payload; a payload of
+//! 16 MiB − 1 bytes or more is split into several packets. [`PacketIo::next_packet`] returns each
+//! payload as a slice of the read buffer (no copy, no allocation) unless it was split, in which
+//! case the parts are joined in a second reused buffer.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+
+/// The largest payload one packet carries; a payload this long continues in the next packet.
+pub(crate) const MAX_PAYLOAD: usize = 0xFF_FFFF;
+
+/// The read buffer's starting size: large enough that a read brings in hundreds of rows.
+const READ_BUFFER: usize = 1 << 20;
+
+pub(crate) struct PacketIo {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    /// Unconsumed bytes are `buf[start..end]`.
+    start: usize,
+    end: usize,
+    /// Where split payloads are joined.
+    joined: Vec<u8>,
+    /// The sequence id the next packet (read or written) must carry.
+    seq: u8,
+    /// Bytes read from the socket so far.
+    bytes_read: u64,
+}
+
+impl PacketIo {
+    pub(crate) fn new(stream: TcpStream) -> PacketIo {
+        PacketIo {
+            stream,
+            buf: vec![0; READ_BUFFER],
+            start: 0,
+            end: 0,
+            joined: Vec::new(),
+            seq: 0,
+            bytes_read: 0,
+        }
+    }
+
+    /// Starts a new command: the next packet written has sequence id 0.
+    pub(crate) fn reset_seq(&mut self) {
+        self.seq = 0;
+    }
+
+    /// Bytes read from the server so far.
+    pub(crate) fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// The next payload.
+    pub(crate) fn next_packet(&mut self) -> io::Result<&[u8]> {
+        let (start, len) = self.next_physical()?;
+        if len < MAX_PAYLOAD {
+            return Ok(&self.buf[start..start + len]);
+        }
+        self.joined.clear();
+        self.joined.extend_from_slice(&self.buf[start..start + len]);
+        loop {
+            let (start, len) = self.next_physical()?;
+            self.joined.extend_from_slice(&self.buf[start..start + len]);
+            if len < MAX_PAYLOAD {
+                return Ok(&self.joined);
+            }
+        }
+    }
+
+    /// Reads one physical packet; returns where its payload is in `buf`.
+    fn next_physical(&mut self) -> io::Result<(usize, usize)> {
+        loop {
+            let available = self.end - self.start;
+            if available >= 4 {
+                let header = &self.buf[self.start..self.start + 4];
+                let len = usize::from(header[0])
+                    | usize::from(header[1]) << 8
+                    | usize::from(header[2]) << 16;
+                let seq = header[3];
+                if available >= 4 + len {
+                    if seq != self.seq {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            format!(
+                                "packet out of order: sequence id {seq}, expected {}",
+                                self.seq
+                            ),
+                        ));
+                    }
+                    self.seq = self.seq.wrapping_add(1);
+                    let payload = self.start + 4;
+                    self.start = payload + len;
+                    return Ok((payload, len));
+                }
+                self.fill(4 + len)?;
+            } else {
+                self.fill(4)?;
+            }
+        }
+    }
+
+    /// Reads until at least `needed` unconsumed bytes are buffered, making room first.
+    fn fill(&mut self, needed: usize) -> io::Result<()> {
+        if self.buf.len() - self.start < needed {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            if self.buf.len() < needed {
+                self.buf.resize(needed.next_power_of_two(), 0);
+            }
+        }
+        while self.end - self.start < needed {
+            let read = self.stream.read(&mut self.buf[self.end..])?;
+            if read == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection",
+                ));
+            }
+            self.end += read;
+            self.bytes_read += read as u64;
+        }
+        Ok(())
+    }
+
+    /// Writes `payload` as one logical packet (split as the protocol requires).
+    pub(crate) fn send(&mut self, payload: &[u8]) -> io::Result<()> {
+        let mut chunks = payload.chunks(MAX_PAYLOAD).peekable();
+        let mut out = Vec::with_capacity(payload.len().min(MAX_PAYLOAD) + 8);
+        if payload.is_empty() {
+            self.write_physical(&mut out, &[])?;
+        }
+        while let Some(chunk) = chunks.next() {
+            self.write_physical(&mut out, chunk)?;
+            if chunks.peek().is_none() && chunk.len() == MAX_PAYLOAD {
+                self.write_physical(&mut out, &[])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `payload` (shorter than [`MAX_PAYLOAD`]) as one physical packet, header and all, from
+    /// a buffer whose first 4 bytes are reserved for the header. Saves a copy for large writes.
+    pub(crate) fn send_with_header(&mut self, framed: &mut [u8]) -> io::Result<()> {
+        let len = framed.len() - 4;
+        assert!(
+            len < MAX_PAYLOAD,
+            "a single packet's payload must be shorter than 16 MiB"
+        );
+        let len_bytes = u32::try_from(len).expect("checked above").to_le_bytes();
+        framed[..3].copy_from_slice(&len_bytes[..3]);
+        framed[3] = self.seq;
+        self.seq = self.seq.wrapping_add(1);
+        self.stream.write_all(framed)
+    }
+
+    fn write_physical(&mut self, out: &mut Vec<u8>, chunk: &[u8]) -> io::Result<()> {
+        out.clear();
+        let len = u32::try_from(chunk.len())
+            .expect("a chunk is below 16 MiB")
+            .to_le_bytes();
+        out.extend_from_slice(&len[..3]);
+        out.push(self.seq);
+        out.extend_from_slice(chunk);
+        self.seq = self.seq.wrapping_add(1);
+        self.stream.write_all(out)
+    }
+}
+
+impl PacketIo {
+    /// Sets the socket's read timeout (`None`: wait as long as the server takes).
+    pub(crate) fn set_read_timeout(
+        &mut self,
+        timeout: Option<std::time::Duration>,
+    ) -> io::Result<()> {
+        self.stream.set_read_timeout(timeout)
+    }
+}
