@@ -20,7 +20,11 @@ pub mod decimal;
 pub mod decode;
 pub mod encode;
 mod error;
+#[cfg(test)]
+mod roundtrip_tests;
 pub mod schema;
 pub mod temporal;
+#[cfg(test)]
+mod test_support;
 
 pub use error::ConvertError;

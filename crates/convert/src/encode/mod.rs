@@ -5,6 +5,7 @@
 //! `local_infile` and for the measurement itself. Both share [`values`], one definition of how
 //! each column's values are written exactly.
 
+pub mod binary_row;
 pub mod insert;
 pub mod load_data;
-mod values;
+pub(crate) mod values;
