@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use arrow_array::ArrayRef;
 use arrow_array::builder::{
     BinaryBuilder, Decimal128Builder, Decimal256Builder, DurationMicrosecondBuilder,
     Float32Builder, Float64Builder, Int8Builder, Int16Builder, Int32Builder, Int64Builder,
     StringBuilder, TimestampMicrosecondBuilder, UInt8Builder, UInt16Builder, UInt32Builder,
     UInt64Builder,
 };
+use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, Field};
 use reshard_types::{ColumnDef, ColumnType, IntWidth};
 
@@ -320,43 +320,71 @@ impl Sink {
         Ok(())
     }
 
-    /// The column so far as an Arrow array; the builder starts over empty.
+    /// The column so far as an Arrow array. The builder starts over empty, with room for as
+    /// many rows (and value bytes) as this batch had: batches of a read are alike, so the next
+    /// one fills its buffers without regrowing them.
     pub(crate) fn finish(&mut self) -> ArrayRef {
+        macro_rules! primitive {
+            ($b:expr, $builder:ty) => {{
+                let array = $b.finish();
+                *$b = <$builder>::with_capacity(array.len().max(INITIAL_ROWS));
+                Arc::new(array) as ArrayRef
+            }};
+        }
+        macro_rules! bytes {
+            ($b:expr, $builder:ty) => {{
+                let array = $b.finish();
+                *$b =
+                    <$builder>::with_capacity(array.len().max(INITIAL_ROWS), array.values().len());
+                Arc::new(array) as ArrayRef
+            }};
+        }
         match self {
-            Sink::Int8(b) => Arc::new(b.finish()),
-            Sink::Int16(b) => Arc::new(b.finish()),
-            Sink::Int32(b) | Sink::Date(b) => Arc::new(b.finish()),
-            Sink::Int64(b) | Sink::DateTime(b) => Arc::new(b.finish()),
-            Sink::UInt8(b) => Arc::new(b.finish()),
-            Sink::UInt16(b) | Sink::Year(b) => Arc::new(b.finish()),
-            Sink::UInt32(b) => Arc::new(b.finish()),
-            Sink::UInt64(b) | Sink::Bit(b) => Arc::new(b.finish()),
-            Sink::Float32(b) => Arc::new(b.finish()),
-            Sink::Float64(b) => Arc::new(b.finish()),
+            Sink::Int8(b) => primitive!(b, Int8Builder),
+            Sink::Int16(b) => primitive!(b, Int16Builder),
+            Sink::Int32(b) | Sink::Date(b) => primitive!(b, Int32Builder),
+            Sink::Int64(b) | Sink::DateTime(b) => primitive!(b, Int64Builder),
+            Sink::UInt8(b) => primitive!(b, UInt8Builder),
+            Sink::UInt16(b) | Sink::Year(b) => primitive!(b, UInt16Builder),
+            Sink::UInt32(b) => primitive!(b, UInt32Builder),
+            Sink::UInt64(b) | Sink::Bit(b) => primitive!(b, UInt64Builder),
+            Sink::Float32(b) => primitive!(b, Float32Builder),
+            Sink::Float64(b) => primitive!(b, Float64Builder),
             Sink::Decimal128 {
                 builder,
                 precision,
                 scale,
-            } => Arc::new(
-                builder
-                    .finish()
-                    .with_precision_and_scale(*precision, scale_i8(*scale))
-                    .expect("precision and scale were valid when the field was made"),
-            ),
+            } => {
+                let array = builder.finish();
+                *builder = Decimal128Builder::with_capacity(array.len().max(INITIAL_ROWS));
+                Arc::new(
+                    array
+                        .with_precision_and_scale(*precision, scale_i8(*scale))
+                        .expect("precision and scale were valid when the field was made"),
+                )
+            }
             Sink::Decimal256 {
                 builder,
                 precision,
                 scale,
-            } => Arc::new(
-                builder
-                    .finish()
-                    .with_precision_and_scale(*precision, scale_i8(*scale))
-                    .expect("precision and scale were valid when the field was made"),
-            ),
-            Sink::Timestamp(b) => Arc::new(b.finish()),
-            Sink::Time(b) => Arc::new(b.finish()),
-            Sink::Utf8(b) => Arc::new(b.finish()),
-            Sink::Binary(b) => Arc::new(b.finish()),
+            } => {
+                let array = builder.finish();
+                *builder = Decimal256Builder::with_capacity(array.len().max(INITIAL_ROWS));
+                Arc::new(
+                    array
+                        .with_precision_and_scale(*precision, scale_i8(*scale))
+                        .expect("precision and scale were valid when the field was made"),
+                )
+            }
+            Sink::Timestamp(b) => {
+                let array = b.finish();
+                *b = TimestampMicrosecondBuilder::with_capacity(array.len().max(INITIAL_ROWS))
+                    .with_timezone(TIMESTAMP_ZONE);
+                Arc::new(array)
+            }
+            Sink::Time(b) => primitive!(b, DurationMicrosecondBuilder),
+            Sink::Utf8(b) => bytes!(b, StringBuilder),
+            Sink::Binary(b) => bytes!(b, BinaryBuilder),
         }
     }
 }
