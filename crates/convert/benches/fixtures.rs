@@ -1,7 +1,12 @@
 //! The benchmark tables, as batches and as the binary-protocol rows a server would send for them.
 #![allow(dead_code, missing_docs)]
 // Fixture data: the casts below only shape pseudo-random numbers into test values.
-#![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss
+)]
 
 use std::sync::Arc;
 

@@ -13,12 +13,13 @@
 use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
 
-use mysql_common::constants::{CapabilityFlags, Command};
+use mysql_common::constants::{CapabilityFlags, Command, MariadbCapabilities};
 use mysql_common::crypto;
 use mysql_common::io::ParseBuf;
 use mysql_common::packets::{
-    AuthPlugin, AuthSwitchRequest, Column, ComStmtExecuteRequestBuilder, CommonOkPacket, ErrPacket,
-    HandshakePacket, HandshakeResponse, OkPacket, OkPacketDeserializer, StmtPacket,
+    AuthPlugin, AuthSwitchRequest, Column, ComStmtBulkExecuteRequestBuilder,
+    ComStmtExecuteRequestBuilder, CommonOkPacket, ErrPacket, HandshakePacket, HandshakeResponse,
+    OkPacket, OkPacketDeserializer, StmtPacket,
 };
 use mysql_common::proto::MySerialize;
 use mysql_common::value::Value;
@@ -79,6 +80,8 @@ pub struct RawConn {
     capabilities: CapabilityFlags,
     version: String,
     flavor: Flavor,
+    /// Whether the server accepts `COM_STMT_BULK_EXECUTE` (MariaDB).
+    bulk: bool,
 }
 
 impl std::fmt::Debug for RawConn {
@@ -131,6 +134,7 @@ impl RawConn {
             capabilities: CapabilityFlags::empty(),
             version: String::new(),
             flavor: Flavor::MariaDb,
+            bulk: false,
         };
         conn.handshake()?;
         // Handshake done: statements may run for as long as they need.
@@ -192,6 +196,19 @@ impl RawConn {
             | CapabilityFlags::CLIENT_PS_MULTI_RESULTS
             | CapabilityFlags::CLIENT_CONNECT_WITH_DB;
         self.capabilities = handshake.capabilities() & wanted;
+        // MariaDB's extended capabilities (its handshake leaves out CLIENT_LONG_PASSWORD to say it
+        // has them): only bulk execution, measured as a write method.
+        let mariadb = if self.flavor == Flavor::MariaDb
+            && !handshake
+                .capabilities()
+                .contains(CapabilityFlags::CLIENT_LONG_PASSWORD)
+        {
+            handshake.mariadb_ext_capabilities()
+                & MariadbCapabilities::MARIADB_CLIENT_STMT_BULK_OPERATIONS
+        } else {
+            MariadbCapabilities::empty()
+        };
+        self.bulk = !mariadb.is_empty();
         let mut plugin = match handshake.auth_plugin() {
             Some(AuthPlugin::CachingSha2Password) => AuthPlugin::CachingSha2Password,
             _ => AuthPlugin::MysqlNativePassword,
@@ -211,7 +228,8 @@ impl RawConn {
             self.capabilities,
             None,
             MAX_ALLOWED_PACKET,
-        );
+        )
+        .with_mariadb_ext_capabilities(mariadb);
         let mut buf = Vec::new();
         response.serialize(&mut buf);
         self.write(CONNECTING, &buf)?;
@@ -360,6 +378,68 @@ impl RawConn {
         self.io.reset_seq();
         self.write(DOING, &command)?;
         self.read_result(DOING, handler)
+    }
+
+    /// Runs a prepared statement once per row of parameters with MariaDB's bulk execution
+    /// (`COM_STMT_BULK_EXECUTE`: many parameter rows per packet, one answer per packet).
+    pub fn execute_bulk(
+        &mut self,
+        statement: &Statement,
+        rows: impl IntoIterator<Item = Vec<Value>>,
+    ) -> Result<OkInfo, MysqlError> {
+        const DOING: &str = "bulk-executing a statement";
+        /// Parameter bytes per bulk packet.
+        const BULK_PACKET: usize = 16 << 20;
+        if !self.bulk {
+            return Err(self.unexpected(
+                DOING,
+                String::from("the server does not offer bulk execution (MariaDB only)"),
+            ));
+        }
+        let mut builder = ComStmtBulkExecuteRequestBuilder::new(statement.id, BULK_PACKET);
+        let mut total = OkInfo::default();
+        let too_large = |conn: &RawConn, e: &dyn std::fmt::Display| {
+            conn.unexpected(DOING, format!("a row does not fit a bulk packet: {e}"))
+        };
+        for row in rows {
+            if let Some(rejected) = builder.add_row(row).map_err(|e| too_large(self, &e))? {
+                // The packet is full: send it, and start the next one with the row that did not fit.
+                self.send_bulk(&mut builder, &mut total)?;
+                if builder
+                    .add_row(rejected)
+                    .map_err(|e| too_large(self, &e))?
+                    .is_some()
+                {
+                    return Err(
+                        self.unexpected(DOING, String::from("a row larger than a bulk packet"))
+                    );
+                }
+            }
+        }
+        if builder.has_rows() {
+            self.send_bulk(&mut builder, &mut total)?;
+        }
+        Ok(total)
+    }
+
+    fn send_bulk(
+        &mut self,
+        builder: &mut ComStmtBulkExecuteRequestBuilder<'_>,
+        total: &mut OkInfo,
+    ) -> Result<(), MysqlError> {
+        const DOING: &str = "bulk-executing a statement";
+        let request = builder
+            .build()
+            .map_err(|e| self.unexpected(DOING, e.to_string()))?;
+        let mut command = Vec::new();
+        request.serialize(&mut command);
+        self.io.reset_seq();
+        self.write(DOING, &command)?;
+        let packet = self.read(DOING)?;
+        let ok = self.ok_or_error(DOING, &packet)?;
+        total.affected_rows += ok.affected_rows;
+        total.warnings = total.warnings.saturating_add(ok.warnings);
+        Ok(())
     }
 
     /// Frees a prepared statement on the server (no answer is sent).
