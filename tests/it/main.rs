@@ -9,6 +9,7 @@ mod discover;
 mod protocol;
 mod roundtrip;
 mod testkit;
+mod wire;
 
 use std::process::{Command, Output};
 

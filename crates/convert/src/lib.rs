@@ -5,12 +5,14 @@
 //!                    ▲                        │
 //!                    └──schema::column_from_field (the inverse, exact)
 //!
+//!  binary-protocol row packets ──decode::BinaryRowDecoder──► RecordBatch (no per-cell allocation)
+//!  RecordBatch ──encode::load_data::LoadDataEncoder──► LOAD DATA LOCAL INFILE input (the write path)
+//!  RecordBatch ──encode::insert::InsertEncoder──► multi-row INSERT text
 //!  RecordBatch ──canonical::RowEncoder──► one canonical byte string per row (checksums, diffs)
 //! ```
 //!
-//! Coming with the rest of the columnar core: decoders from result-set rows and binlog row images
-//! straight into Arrow builders, and encoders from record batches into what a target ingests
-//! fastest.
+//! `decimal` and `temporal` hold the exact arithmetic both directions share. Binlog row images
+//! get their decoder with the online-change work.
 //!
 //! Keeping it free of I/O is what lets it be benchmarked with criterion and fuzzed with
 //! cargo-fuzz on its own.

@@ -4,8 +4,14 @@
 //!   Dsn ──connect()──► Session ──ServerFacts::read()──► ServerFacts ──assess(role)──► Assessment
 //!                         │                                                (pure, unit-tested)
 //!                         ├── discover_table() ──► TableSchema (columns, types, primary key)
-//!                         └── later: chunked readers, writer pools, binlog streams
+//!                         └── later: binlog streams
+//!
+//!   Dsn ──wire::RawConn (blocking, our own protocol client)──┬── reader::TableReader ──► RecordBatch
+//!                                                            └── writer::TableWriter ◄── RecordBatch
 //! ```
+//!
+//! mysql_async serves control, discovery and checks; the bulk data paths use [`wire::RawConn`],
+//! which hands row packets over as byte slices (see that module for why).
 //!
 //! Every error leaving this crate is a [`MysqlError`] that names the server (never its password),
 //! says what to do, and carries an [`ErrorClass`](reshard_types::ErrorClass) so callers know
