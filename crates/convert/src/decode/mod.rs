@@ -13,7 +13,7 @@
 //! as fixed-width binary instead of ASCII digits to parse, and it is no larger on the wire for the
 //! measured tables (`docs/benchmarks.md`).
 //!
-//! **Untrusted input.** Every read is bounds-checked ([`cursor`]); a malformed packet is an error
+//! **Untrusted input.** Every read is bounds-checked (the `cursor` module); a malformed packet is an error
 //! naming the column, never a panic (a cargo-fuzz target, `fuzz/fuzz_targets/row_decoder.rs`,
 //! feeds it arbitrary bytes). After an error the decoder is poisoned: the builders hold a partial
 //! row, so [`BinaryRowDecoder::finish`] refuses until [`BinaryRowDecoder::reset`].

@@ -1,4 +1,4 @@
-//! Record batches as multi-row `INSERT` statements, with the value texts of [`super::values`].
+//! Record batches as multi-row `INSERT` statements, with the value texts of `encode::values`.
 //!
 //! Strings and bytes are `_binary'…'` literals (the introducer keeps the bytes unconverted; `\`,
 //! `'` and NUL are backslash-escaped, so the session must not use `NO_BACKSLASH_ESCAPES`); every

@@ -12,7 +12,7 @@
 //! a user variable and `CAST(@v AS UNSIGNED)`, since `LOAD DATA` would store a digit's character
 //! code; INET4, INET6 and UUID columns go through `CONVERT(@v USING utf8mb4)`, since as binary
 //! strings the server would not parse their text. Generated columns are left out: the target computes them. Values are written as
-//! [`super::values`] describes.
+//! `encode::values` describes.
 //!
 //! The writing session must use `time_zone = '+00:00'` (TIMESTAMPs are written as UTC) and a
 //! `sql_mode` that admits the source's values (zero dates) while staying strict, and the caller

@@ -2,7 +2,7 @@
 //!
 //! [`load_data`] is what the data plane writes with (the measured winner); [`insert`] makes
 //! multi-row `INSERT` statements from the same value texts, for targets without
-//! `local_infile` and for the measurement itself. Both share [`values`], one definition of how
+//! `local_infile` and for the measurement itself. Both share the `values` module, one definition of how
 //! each column's values are written exactly.
 
 pub mod binary_row;
