@@ -11,8 +11,13 @@ fuzz_target!(|text: &str| {
             let shown = format!("{dsn} {dsn:?}");
             // The password may legitimately equal some other part (user, host); only a password
             // that appears nowhere else must be absent from the rendering.
-            let elsewhere = [dsn.user(), dsn.host(), dsn.database().unwrap_or("")].iter().any(|p| p.contains(password));
-            assert!(elsewhere || !shown.contains(password), "password shown: {shown}");
+            let elsewhere = [dsn.user(), dsn.host(), dsn.database().unwrap_or("")]
+                .iter()
+                .any(|p| p.contains(password));
+            assert!(
+                elsewhere || !shown.contains(password),
+                "password shown: {shown}"
+            );
         }
     }
 });
