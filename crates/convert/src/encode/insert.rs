@@ -12,27 +12,22 @@ use arrow_array::RecordBatch;
 use arrow_schema::Schema;
 
 use super::load_data::quote_identifier;
-use super::values::{Cell, Kind, Values};
+use super::values::{Cell, Kind, WrittenColumns};
 use crate::error::ConvertError;
 
 /// Encodes batches of one schema as `INSERT` statements.
 #[derive(Debug, Clone)]
 pub struct InsertEncoder {
-    columns: Vec<(usize, Kind, String)>,
+    columns: WrittenColumns,
     columns_sql: String,
 }
 
 impl InsertEncoder {
     /// An encoder for batches of `schema`; generated columns are left out.
     pub fn new(schema: &Schema) -> Result<InsertEncoder, ConvertError> {
-        let mut columns = Vec::new();
-        for (index, field) in schema.fields().iter().enumerate() {
-            let (kind, column) = Kind::of(field)?;
-            if column.generated.is_none() {
-                columns.push((index, kind, column.name));
-            }
-        }
+        let columns = WrittenColumns::of(schema)?;
         let names: Vec<String> = columns
+            .0
             .iter()
             .map(|(_, _, name)| quote_identifier(name))
             .collect();
@@ -51,11 +46,7 @@ impl InsertEncoder {
         rows: Range<usize>,
         out: &mut Vec<u8>,
     ) -> Result<(), ConvertError> {
-        let values = self
-            .columns
-            .iter()
-            .map(|(index, kind, name)| Values::new(*kind, batch.column(*index).as_ref(), name))
-            .collect::<Result<Vec<_>, _>>()?;
+        let values = self.columns.values(batch)?;
         out.extend_from_slice(if ignore {
             b"INSERT IGNORE INTO "
         } else {
@@ -68,7 +59,7 @@ impl InsertEncoder {
         for (n, row) in rows.enumerate() {
             out.extend_from_slice(if n == 0 { b"(" } else { b",(" });
             for (position, (column, (_, kind, name))) in
-                values.iter().zip(&self.columns).enumerate()
+                values.iter().zip(&self.columns.0).enumerate()
             {
                 if position > 0 {
                     out.push(b',');

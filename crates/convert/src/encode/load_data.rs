@@ -24,14 +24,13 @@ use std::ops::Range;
 use arrow_array::RecordBatch;
 use arrow_schema::Schema;
 
-use super::values::{Cell, Kind, Values};
+use super::values::{Cell, Kind, WrittenColumns};
 use crate::error::ConvertError;
 
 /// Encodes batches of one schema for `LOAD DATA LOCAL INFILE`.
 #[derive(Debug, Clone)]
 pub struct LoadDataEncoder {
-    /// The written columns: batch column index, how its values are written, and its name.
-    columns: Vec<(usize, Kind, String)>,
+    columns: WrittenColumns,
     columns_sql: String,
 }
 
@@ -48,15 +47,12 @@ const ESCAPED: [bool; 256] = {
 impl LoadDataEncoder {
     /// An encoder for batches of `schema` (made by [`crate::schema::arrow_schema`]).
     pub fn new(schema: &Schema) -> Result<LoadDataEncoder, ConvertError> {
-        let mut columns = Vec::new();
+        let columns = WrittenColumns::of(schema)?;
         let mut names = Vec::new();
         let mut sets = Vec::new();
-        for (index, field) in schema.fields().iter().enumerate() {
-            let (kind, column) = Kind::of(field)?;
-            if column.generated.is_some() {
-                continue;
-            }
-            let quoted = quote_identifier(&column.name);
+        for (index, kind, name) in &columns.0 {
+            let (index, kind) = (*index, *kind);
+            let quoted = quote_identifier(name);
             if kind == Kind::Bit {
                 let var = format!("@reshard_{index}");
                 sets.push(format!("{quoted} = CAST({var} AS UNSIGNED)"));
@@ -68,7 +64,6 @@ impl LoadDataEncoder {
             } else {
                 names.push(quoted);
             }
-            columns.push((index, kind, column.name));
         }
         let mut columns_sql = format!("({})", names.join(", "));
         if !sets.is_empty() {
@@ -98,11 +93,7 @@ impl LoadDataEncoder {
         rows: Range<usize>,
         out: &mut Vec<u8>,
     ) -> Result<(), ConvertError> {
-        let values = self
-            .columns
-            .iter()
-            .map(|(index, kind, name)| Values::new(*kind, batch.column(*index).as_ref(), name))
-            .collect::<Result<Vec<_>, _>>()?;
+        let values = self.columns.values(batch)?;
         for row in rows {
             for (position, column) in values.iter().enumerate() {
                 if position > 0 {
@@ -114,7 +105,7 @@ impl LoadDataEncoder {
                     Ok(Cell::Raw(bytes)) => escape_into(bytes, out),
                     Err(detail) => {
                         return Err(ConvertError::Encode {
-                            column: self.columns[position].2.clone(),
+                            column: self.columns.0[position].2.clone(),
                             detail: format!("row {row}: {detail}"),
                         });
                     }

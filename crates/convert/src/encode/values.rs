@@ -91,6 +91,35 @@ impl Kind {
     }
 }
 
+/// The columns an encoder writes: every column but the generated ones (the target computes
+/// those), with its batch index, how its values are written, and its name.
+#[derive(Debug, Clone)]
+pub(crate) struct WrittenColumns(pub(crate) Vec<(usize, Kind, String)>);
+
+impl WrittenColumns {
+    pub(crate) fn of(schema: &arrow_schema::Schema) -> Result<WrittenColumns, ConvertError> {
+        let mut columns = Vec::new();
+        for (index, field) in schema.fields().iter().enumerate() {
+            let (kind, column) = Kind::of(field)?;
+            if column.generated.is_none() {
+                columns.push((index, kind, column.name));
+            }
+        }
+        Ok(WrittenColumns(columns))
+    }
+
+    /// The written columns of `batch`, each downcast once.
+    pub(crate) fn values<'a>(
+        &self,
+        batch: &'a arrow_array::RecordBatch,
+    ) -> Result<Vec<Values<'a>>, ConvertError> {
+        self.0
+            .iter()
+            .map(|(index, kind, name)| Values::new(*kind, batch.column(*index).as_ref(), name))
+            .collect()
+    }
+}
+
 /// One column of a batch, downcast once, ready to write any row's value.
 pub(crate) enum Values<'a> {
     I8(&'a Int8Array),
