@@ -194,3 +194,67 @@ async fn a_write_that_would_change_a_value_fails_with_the_servers_warning() {
         "{message}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_that_fails_to_encode_midway_leaves_no_rows_behind() {
+    use std::sync::Arc;
+
+    use arrow_array::builder::{Float64Builder, Int32Builder, StringBuilder};
+
+    let target = TestDb::create("roundtrip_abort", 2).await;
+    target
+        .create_table("CREATE TABLE t (id INT PRIMARY KEY, d DOUBLE, pad VARCHAR(1000))")
+        .await;
+    let table = discover(&target, "t").await;
+    let schema = Arc::new(reshard_convert::schema::arrow_schema(&table));
+    // 10,000 rows of ~600 bytes: several packets of data are on the wire before the last row,
+    // whose NaN no MySQL column can hold.
+    let rows = 10_000;
+    let (mut id, mut d, mut pad) = (
+        Int32Builder::new(),
+        Float64Builder::new(),
+        StringBuilder::new(),
+    );
+    for i in 0..rows {
+        id.append_value(i);
+        d.append_value(if i == rows - 1 {
+            f64::NAN
+        } else {
+            f64::from(i)
+        });
+        pad.append_value("x".repeat(600));
+    }
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(id.finish()),
+            Arc::new(d.finish()),
+            Arc::new(pad.finish()),
+        ],
+    )
+    .unwrap();
+    let good = batch.slice(0, 10);
+    let dsn = target.dsn();
+    let error = tokio::task::spawn_blocking(move || {
+        let mut writer =
+            TableWriter::open(&Dsn::parse(&dsn).unwrap(), &table, Duplicates::Refuse).unwrap();
+        let error = writer.write(&batch).unwrap_err();
+        // The connection was cut: a later write fails rather than feeding the half-sent file.
+        let again = writer.write(&good).unwrap_err();
+        assert!(
+            matches!(again, MysqlError::ConnectionLost { .. }),
+            "{again}"
+        );
+        error
+    })
+    .await
+    .unwrap();
+    let message = error.to_string();
+    assert!(
+        message.contains("`d`") && message.contains("NaN"),
+        "{message}"
+    );
+    // The server aborted the statement: not one of the rows sent before the failure is there.
+    let count = target.query_column("SELECT COUNT(*) FROM t").await;
+    assert_eq!(count, vec![Some(String::from("0"))]);
+}

@@ -13,7 +13,9 @@ pub enum ConvertError {
         why: String,
     },
     /// A result set whose columns are not the ones the schema expects.
-    #[error("column `{column}`: {detail}")]
+    #[error(
+        "column `{column}`: {detail}; did the table change while reshard ran? start again so that its schema is read anew"
+    )]
     WireMismatch {
         /// The column's name.
         column: String,
@@ -21,7 +23,9 @@ pub enum ConvertError {
         detail: String,
     },
     /// A value that cannot be decoded exactly.
-    #[error("column `{column}`: cannot decode the value: {detail}")]
+    #[error(
+        "column `{column}`: cannot decode the value: {detail}; nothing is copied rather than something changed: check that column's values on the source"
+    )]
     Decode {
         /// The column's name.
         column: String,
@@ -29,7 +33,9 @@ pub enum ConvertError {
         detail: String,
     },
     /// A value that cannot be encoded exactly for the target.
-    #[error("column `{column}`: cannot encode the value: {detail}")]
+    #[error(
+        "column `{column}`: cannot encode the value: {detail}; the target cannot hold it exactly, so this batch is not written"
+    )]
     Encode {
         /// The column's name.
         column: String,

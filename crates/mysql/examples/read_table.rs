@@ -10,25 +10,17 @@
 //! Output: one line, `rows=… batches=… bytes=… wall_s=… cpu_s=…` (CPU of this process, user plus
 //! system, from /proc/self/stat).
 
+mod support;
+
 use std::time::Instant;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use reshard_mysql::reader::{BatchLimits, TableReader};
-use reshard_mysql::wire::{RawConn, ResultHandler};
+use reshard_mysql::reader::{BatchLimits, TableReader, open_read_session};
+use reshard_mysql::wire::ResultHandler;
 use reshard_mysql::{MysqlError, connect, discover_table};
 use reshard_types::Dsn;
-
-/// This process's user plus system CPU seconds.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
-    // Fields after the command name (which is in parentheses and may contain spaces).
-    let after = &stat[stat.rfind(')').expect("a command name") + 2..];
-    let fields: Vec<&str> = after.split(' ').collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0
-}
 
 struct Drain(u64);
 impl ResultHandler for Drain {
@@ -63,7 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         discover_table(&mut session, &database, &table).await
     })?;
 
-    let cpu_before = cpu_seconds();
+    let cpu_before = support::cpu_seconds();
     let started = Instant::now();
     let (rows, batches, bytes) = match drain.as_deref() {
         None => {
@@ -79,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let reader = TableReader::open(&dsn, &schema, BatchLimits::default())?;
             let sql = reader.select_all_sql();
             drop(reader);
-            let mut conn = RawConn::connect(&dsn)?;
+            let mut conn = open_read_session(&dsn)?;
             let mut drain = Drain(0);
             let rows = match protocol {
                 "text" => conn.query_rows(&sql, &mut drain)?.1,
@@ -93,7 +85,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let wall = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu_before;
+    let cpu = support::cpu_seconds() - cpu_before;
     println!("rows={rows} batches={batches} bytes={bytes} wall_s={wall:.3} cpu_s={cpu:.2}");
     Ok(())
 }

@@ -12,6 +12,8 @@
 //! copies' `CHECKSUM TABLE` values must agree.
 #![allow(clippy::cast_precision_loss)] // rates for display
 
+mod support;
+
 use std::time::Instant;
 
 use arrow_array::cast::AsArray;
@@ -24,56 +26,34 @@ use reshard_convert::encode::insert::InsertEncoder;
 use reshard_convert::encode::load_data::quote_identifier;
 use reshard_convert::temporal::DateTimeParts;
 use reshard_mysql::reader::{BatchLimits, TableReader, table_sql};
+use reshard_mysql::wire::text::text_row_fields;
 use reshard_mysql::wire::{RawConn, Rows};
-use reshard_mysql::writer::{Duplicates, TableWriter, WRITE_SQL_MODE};
+use reshard_mysql::writer::{Duplicates, TableWriter, open_write_session};
 use reshard_mysql::{connect, discover_table};
 use reshard_types::{Dsn, TableSchema};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
-    let after = &stat[stat.rfind(')').expect("a command name") + 2..];
-    let fields: Vec<&str> = after.split(' ').collect();
-    (fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap()) / 100.0
-}
-
+/// Field `field` of the first row `sql` returns, as text.
 fn first_text_field(conn: &mut RawConn, sql: &str, field: usize) -> String {
-    let mut out = String::new();
+    let mut out = None;
     conn.query_rows(
         sql,
         &mut Rows(|row: &[u8]| {
-            let mut rest = row;
-            for i in 0.. {
-                let Some((&len0, tail)) = rest.split_first() else {
-                    break;
-                };
-                let (len, tail) = match len0 {
-                    0xFC => (
-                        usize::from(u16::from_le_bytes([tail[0], tail[1]])),
-                        &tail[2..],
-                    ),
-                    0xFD => (
-                        usize::from(tail[0])
-                            | usize::from(tail[1]) << 8
-                            | usize::from(tail[2]) << 16,
-                        &tail[3..],
-                    ),
-                    0xFB => (0, tail),
-                    n => (usize::from(n), tail),
-                };
-                if i == field {
-                    out = String::from_utf8_lossy(&tail[..len]).into_owned();
-                    break;
-                }
-                rest = &tail[len..];
+            if out.is_none() {
+                let value = text_row_fields(row)
+                    .get(field)
+                    .copied()
+                    .flatten()
+                    .unwrap_or_default();
+                out = Some(String::from_utf8_lossy(value).into_owned());
             }
             Ok(())
         }),
     )
     .expect(sql);
-    out
+    out.unwrap_or_default()
 }
 
 /// One batch row as bulk-execution parameters.
@@ -169,7 +149,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut admin = RawConn::connect(&target)?;
         admin.query_drop(&format!("DROP TABLE IF EXISTS {target_table}"))?;
         admin.query_drop(&ddl)?;
-        let cpu = cpu_seconds();
+        let cpu = support::cpu_seconds();
         let started = Instant::now();
         match method {
             "load-data" => {
@@ -179,11 +159,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
             "insert" => {
-                let mut conn = RawConn::connect(&target)?;
-                conn.query_drop("SET NAMES utf8mb4")?;
-                conn.query_drop(&format!(
-                    "SET time_zone = '+00:00', sql_mode = '{WRITE_SQL_MODE}'"
-                ))?;
+                let mut conn = open_write_session(&target)?;
                 let encoder = InsertEncoder::new(&batches[0].schema())?;
                 let mut statement = Vec::new();
                 for batch in &batches {
@@ -197,11 +173,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
             _ => {
-                let mut conn = RawConn::connect(&target)?;
-                conn.query_drop("SET NAMES utf8mb4")?;
-                conn.query_drop(&format!(
-                    "SET time_zone = '+00:00', sql_mode = '{WRITE_SQL_MODE}'"
-                ))?;
+                let mut conn = open_write_session(&target)?;
                 let columns: Vec<String> = schema
                     .columns
                     .iter()
@@ -221,7 +193,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         let wall = started.elapsed().as_secs_f64();
-        let cpu = cpu_seconds() - cpu;
+        let cpu = support::cpu_seconds() - cpu;
         let count = first_text_field(
             &mut admin,
             &format!("SELECT COUNT(*) FROM {target_table}"),

@@ -144,7 +144,7 @@ pub enum MysqlError {
     },
     /// A write raised warnings; each may mean a value was changed, so none is tolerated.
     #[error(
-        "{server}: writing into {table} raised {count} warning(s), so the target may not hold the source's exact values: {}",
+        "{server}: writing into {table} raised {count} warning(s), so the target may not hold the source's exact values: {}; make the target table's columns match the source's (type, length, charset), then copy again",
         .warnings.join("; ")
     )]
     Warnings {

@@ -25,6 +25,15 @@ use crate::error::MysqlError;
 use crate::wire::{RawConn, ResultHandler, Statement};
 use mysql_common::packets::Column;
 
+/// A connection to `dsn` set up for reading exactly: utf8mb4 statements, UTC (TIMESTAMPs arrive
+/// as the instants they are), and `character_set_results = NULL` (strings arrive as stored).
+pub fn open_read_session(dsn: &Dsn) -> Result<RawConn, MysqlError> {
+    let mut conn = RawConn::connect(dsn)?;
+    conn.query_drop("SET NAMES utf8mb4")?;
+    conn.query_drop("SET time_zone = '+00:00', character_set_results = NULL")?;
+    Ok(conn)
+}
+
 /// Where a batch is cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchLimits {
@@ -91,9 +100,7 @@ impl TableReader {
             table: qualified.clone(),
             source,
         })?;
-        let mut conn = RawConn::connect(dsn)?;
-        conn.query_drop("SET NAMES utf8mb4")?;
-        conn.query_drop("SET time_zone = '+00:00', character_set_results = NULL")?;
+        let conn = open_read_session(dsn)?;
         let columns_sql = table
             .columns
             .iter()
@@ -107,7 +114,7 @@ impl TableReader {
             table: qualified,
             table_sql,
             columns_sql,
-            limits: limits.max(),
+            limits: limits.at_least_one(),
             statements: HashMap::new(),
         })
     }
@@ -218,7 +225,7 @@ impl<F: FnMut(RecordBatch) -> Result<(), MysqlError>> ResultHandler for BatchHan
 
 impl BatchLimits {
     /// At least one row and one byte per batch.
-    fn max(self) -> BatchLimits {
+    fn at_least_one(self) -> BatchLimits {
         BatchLimits {
             max_rows: self.max_rows.max(1),
             max_bytes: self.max_bytes.max(1),

@@ -11,6 +11,11 @@
 //! checked and any warning fails the write with the server's own words ([`MysqlError::Warnings`]);
 //! only duplicate-key warnings may be accepted, and only when the caller asks for it
 //! ([`Duplicates::Skip`]).
+//!
+//! A batch that fails to encode part way (a value no column can hold exactly) must not leave the
+//! rows already sent behind: the connection is cut instead of ending the file, so the server
+//! aborts the statement (`tests/it/roundtrip.rs` checks that no row remains). The writer cannot
+//! be used after that; open a new one.
 
 use std::sync::Arc;
 
@@ -22,6 +27,7 @@ use reshard_types::{Dsn, TableSchema};
 
 use crate::error::MysqlError;
 use crate::reader::table_sql;
+use crate::wire::text::text_row_fields;
 use crate::wire::{RawConn, Rows};
 
 /// The writing session's `sql_mode` (see the module docs).
@@ -33,6 +39,18 @@ const ROWS_PER_STEP: usize = 1024;
 
 /// The server's code for a duplicate key.
 const ER_DUP_ENTRY: u16 = 1062;
+
+/// A connection to `dsn` set up for writing exactly: utf8mb4 statements, UTC, and
+/// [`WRITE_SQL_MODE`]. What [`TableWriter`] writes on; public for other writers (and the
+/// write-method measurement) to write under the same settings.
+pub fn open_write_session(dsn: &Dsn) -> Result<RawConn, MysqlError> {
+    let mut conn = RawConn::connect(dsn)?;
+    conn.query_drop("SET NAMES utf8mb4")?;
+    conn.query_drop(&format!(
+        "SET time_zone = '+00:00', sql_mode = '{WRITE_SQL_MODE}'"
+    ))?;
+    Ok(conn)
+}
 
 /// What to do with a row whose primary key already exists on the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,11 +104,7 @@ impl TableWriter {
             table: qualified.clone(),
             source,
         })?;
-        let mut conn = RawConn::connect(dsn)?;
-        conn.query_drop("SET NAMES utf8mb4")?;
-        conn.query_drop(&format!(
-            "SET time_zone = '+00:00', sql_mode = '{WRITE_SQL_MODE}'"
-        ))?;
+        let conn = open_write_session(dsn)?;
         let statement = encoder.statement(&table_sql(table));
         Ok(TableWriter {
             conn,
@@ -146,13 +160,17 @@ impl TableWriter {
         self.conn.query_rows(
             "SHOW WARNINGS LIMIT 20",
             &mut Rows(|row: &[u8]| {
-                let fields = text_fields(row);
+                let fields = text_row_fields(row);
                 let code = fields
                     .get(1)
+                    .copied()
+                    .flatten()
                     .and_then(|c| std::str::from_utf8(c).ok()?.parse::<u16>().ok());
                 only_duplicates &= code == Some(ER_DUP_ENTRY);
                 let message = fields
                     .get(2)
+                    .copied()
+                    .flatten()
                     .map(|m| String::from_utf8_lossy(m).into_owned())
                     .unwrap_or_default();
                 warnings.push(format!("{}: {message}", code.unwrap_or_default()));
@@ -169,24 +187,4 @@ impl TableWriter {
             warnings,
         })
     }
-}
-
-/// The fields of a text-protocol row (NULLs as empty).
-fn text_fields(mut row: &[u8]) -> Vec<&[u8]> {
-    let mut fields = Vec::new();
-    while let Some((&first, rest)) = row.split_first() {
-        let (len, rest) = match first {
-            0xFB => (0, rest),
-            0xFC if rest.len() >= 2 => (
-                usize::from(u16::from_le_bytes([rest[0], rest[1]])),
-                &rest[2..],
-            ),
-            0..=0xFA => (usize::from(first), rest),
-            _ => break,
-        };
-        let Some(field) = rest.get(..len) else { break };
-        fields.push(field);
-        row = &rest[len..];
-    }
-    fields
 }

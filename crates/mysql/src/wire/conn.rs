@@ -25,7 +25,8 @@ use mysql_common::proto::MySerialize;
 use mysql_common::value::Value;
 use reshard_types::{Dsn, Flavor};
 
-use super::packets::{MAX_PAYLOAD, PacketIo};
+use super::packets::PacketIo;
+use super::text::lenenc_int;
 use crate::error::{CONNECTING, MysqlError};
 use crate::session::CONNECT_TIMEOUT;
 
@@ -138,12 +139,8 @@ impl RawConn {
         };
         conn.handshake()?;
         // Handshake done: statements may run for as long as they need.
-        conn.io_stream_timeout(None).map_err(io_error)?;
+        conn.io.set_read_timeout(None).map_err(io_error)?;
         Ok(conn)
-    }
-
-    fn io_stream_timeout(&mut self, timeout: Option<std::time::Duration>) -> io::Result<()> {
-        self.io.set_read_timeout(timeout)
     }
 
     /// The server's version string.
@@ -452,7 +449,9 @@ impl RawConn {
 
     /// Runs a `LOAD DATA LOCAL INFILE` statement and streams the file from `fill`, which appends
     /// the next part of the data to the buffer it is given and returns `false` when there is no
-    /// more. Parts are sent as they come, so the data never has to be in memory at once.
+    /// more. Parts are sent as they come, so the data never has to be in memory at once. If
+    /// `fill` fails, the connection is cut so that the server aborts the statement (rather than
+    /// loading a partial file); the connection cannot be used afterwards.
     pub fn load_data_local<E: From<MysqlError>>(
         &mut self,
         sql: &str,
@@ -474,32 +473,31 @@ impl RawConn {
                     .into());
             }
         }
-        // Each packet: 4 header bytes, then data; send whenever a packet's worth is ready.
+        // Encode about a packet's worth, send it, reuse the buffer.
         const PACKET_DATA: usize = 4 << 20;
-        let mut framed = Vec::with_capacity(PACKET_DATA + 4 + (1 << 16));
+        let mut data = Vec::with_capacity(PACKET_DATA + (1 << 16));
         let mut more = true;
         while more {
-            framed.clear();
-            framed.extend_from_slice(&[0; 4]);
-            while more && framed.len() < PACKET_DATA {
-                more = fill(&mut framed)?;
+            data.clear();
+            while more && data.len() < PACKET_DATA {
+                match fill(&mut data) {
+                    Ok(go_on) => more = go_on,
+                    Err(e) => {
+                        // Ending the file now would make the server load the rows sent so far.
+                        // Cutting the connection instead makes it abort the statement, so a
+                        // failed batch leaves nothing behind; this connection is unusable after.
+                        self.io.abort();
+                        return Err(e);
+                    }
+                }
             }
-            let mut rest = framed.split_off(4);
-            // A `fill` may overshoot; split into packets shorter than the protocol's maximum.
-            while !rest.is_empty() {
-                let take = rest.len().min(MAX_PAYLOAD - 1);
-                let tail = rest.split_off(take);
-                let mut packet = Vec::with_capacity(take + 4);
-                packet.extend_from_slice(&[0; 4]);
-                packet.extend_from_slice(&rest);
-                self.io
-                    .send_with_header(&mut packet)
-                    .map_err(|e| self.io_error(DOING, &e))?;
-                rest = tail;
-            }
+            self.io
+                .send_data(&data)
+                .map_err(|e| self.io_error(DOING, &e))?;
         }
+        // The empty packet ends the file.
         self.io
-            .send_with_header(&mut [0; 4])
+            .write_physical(&[])
             .map_err(|e| self.io_error(DOING, &e))?;
         let packet = self.read(DOING)?;
         self.ok_or_error(DOING, &packet).map_err(Into::into)
@@ -521,7 +519,7 @@ impl RawConn {
                     .into());
             }
             _ => {
-                let count = lenenc_int(&packet)
+                let (count, _) = lenenc_int(&packet)
                     .ok_or_else(|| self.unexpected(doing, String::from("bad column count")))?;
                 usize::try_from(count).unwrap_or(usize::MAX)
             }
@@ -645,20 +643,4 @@ fn eof_warnings(packet: &[u8]) -> u16 {
         [0xFE, a, b, ..] => u16::from_le_bytes([*a, *b]),
         _ => 0,
     }
-}
-
-/// A packet that is one length-encoded integer (a result set's column count).
-fn lenenc_int(packet: &[u8]) -> Option<u64> {
-    let (first, rest) = packet.split_first()?;
-    let width = match first {
-        0..=0xFA => return Some(u64::from(*first)),
-        0xFC => 2,
-        0xFD => 3,
-        0xFE => 8,
-        _ => return None,
-    };
-    let bytes = rest.get(..width)?;
-    let mut value = [0u8; 8];
-    value[..width].copy_from_slice(bytes);
-    Some(u64::from_le_bytes(value))
 }

@@ -2,5 +2,6 @@
 
 pub mod conn;
 mod packets;
+pub mod text;
 
 pub use conn::{OkInfo, RawConn, ResultHandler, Rows, Statement};

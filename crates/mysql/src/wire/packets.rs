@@ -26,6 +26,8 @@ pub(crate) struct PacketIo {
     seq: u8,
     /// Bytes read from the socket so far.
     bytes_read: u64,
+    /// Where small packets are assembled before they are written.
+    out: Vec<u8>,
 }
 
 impl PacketIo {
@@ -38,6 +40,7 @@ impl PacketIo {
             joined: Vec::new(),
             seq: 0,
             bytes_read: 0,
+            out: Vec::new(),
         }
     }
 
@@ -124,47 +127,56 @@ impl PacketIo {
         Ok(())
     }
 
-    /// Writes `payload` as one logical packet (split as the protocol requires).
+    /// Writes `payload` as one logical packet (split as the protocol requires: a part of exactly
+    /// [`MAX_PAYLOAD`] bytes says "more follows", so such a payload ends with an empty part).
     pub(crate) fn send(&mut self, payload: &[u8]) -> io::Result<()> {
         let mut chunks = payload.chunks(MAX_PAYLOAD).peekable();
-        let mut out = Vec::with_capacity(payload.len().min(MAX_PAYLOAD) + 8);
         if payload.is_empty() {
-            self.write_physical(&mut out, &[])?;
+            self.write_physical(&[])?;
         }
         while let Some(chunk) = chunks.next() {
-            self.write_physical(&mut out, chunk)?;
+            self.write_physical(chunk)?;
             if chunks.peek().is_none() && chunk.len() == MAX_PAYLOAD {
-                self.write_physical(&mut out, &[])?;
+                self.write_physical(&[])?;
             }
         }
         Ok(())
     }
 
-    /// Writes `payload` (shorter than [`MAX_PAYLOAD`]) as one physical packet, header and all, from
-    /// a buffer whose first 4 bytes are reserved for the header. Saves a copy for large writes.
-    pub(crate) fn send_with_header(&mut self, framed: &mut [u8]) -> io::Result<()> {
-        let len = framed.len() - 4;
-        assert!(
-            len < MAX_PAYLOAD,
-            "a single packet's payload must be shorter than 16 MiB"
-        );
-        let len_bytes = u32::try_from(len).expect("checked above").to_le_bytes();
-        framed[..3].copy_from_slice(&len_bytes[..3]);
-        framed[3] = self.seq;
-        self.seq = self.seq.wrapping_add(1);
-        self.stream.write_all(framed)
+    /// Writes `data` as packets that each stand alone (each shorter than [`MAX_PAYLOAD`]): the
+    /// content of a `LOAD DATA LOCAL` file, which the server reads until an empty packet.
+    pub(crate) fn send_data(&mut self, data: &[u8]) -> io::Result<()> {
+        for chunk in data.chunks(MAX_PAYLOAD - 1) {
+            self.write_physical(chunk)?;
+        }
+        Ok(())
     }
 
-    fn write_physical(&mut self, out: &mut Vec<u8>, chunk: &[u8]) -> io::Result<()> {
-        out.clear();
+    /// Closes the socket in both directions: the server sees the connection end mid-command.
+    pub(crate) fn abort(&mut self) {
+        // Nothing to do if it fails: the socket is being given up either way.
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+    }
+
+    /// Writes one physical packet: small ones as one write from a reused buffer, large ones as
+    /// the header and then the payload itself, so the payload is never copied.
+    pub(crate) fn write_physical(&mut self, chunk: &[u8]) -> io::Result<()> {
+        /// Payloads up to this size are copied behind their header and written at once.
+        const SMALL_PACKET: usize = 64 << 10;
         let len = u32::try_from(chunk.len())
             .expect("a chunk is below 16 MiB")
             .to_le_bytes();
-        out.extend_from_slice(&len[..3]);
-        out.push(self.seq);
-        out.extend_from_slice(chunk);
+        let header = [len[0], len[1], len[2], self.seq];
         self.seq = self.seq.wrapping_add(1);
-        self.stream.write_all(out)
+        if chunk.len() <= SMALL_PACKET {
+            self.out.clear();
+            self.out.extend_from_slice(&header);
+            self.out.extend_from_slice(chunk);
+            self.stream.write_all(&self.out)
+        } else {
+            self.stream.write_all(&header)?;
+            self.stream.write_all(chunk)
+        }
     }
 }
 
