@@ -7,7 +7,9 @@
 
 mod args;
 mod check;
+mod copy;
 mod logging;
+mod progress_display;
 
 use std::process::ExitCode;
 
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match cli.command {
             Command::Check(args) => check::run(args).await,
+            Command::Copy(args) => copy::run(args).await,
         }
     });
     match outcome {

@@ -2,4 +2,16 @@
 //!
 //! Wiring only: the logic lives in `reshard-convert`, `reshard-kernels` and `reshard-mysql`;
 //! this crate connects them with bounded channels and owns the correctness argument of a move
-//! (see `docs/architecture.md`). Its first pieces arrive with the copy engine.
+//! (see `docs/architecture.md`).
+//!
+//! - [`copy`]: the bulk copy of whole tables (`reshard copy`), and the setup of its targets.
+//! - [`chunker`]: how a table is cut into chunks of a byte budget.
+//! - [`progress`]: counters workers update and displays read.
+
+pub mod chunker;
+pub mod copy;
+mod error;
+pub mod progress;
+mod retry;
+
+pub use error::CopyError;

@@ -21,9 +21,11 @@
 mod checks;
 mod discover;
 mod error;
+pub mod keyset;
 pub mod reader;
 mod server_facts;
 mod session;
+pub mod tables;
 pub mod wire;
 pub mod writer;
 

@@ -93,14 +93,23 @@ impl TableReader {
         table: &TableSchema,
         limits: BatchLimits,
     ) -> Result<TableReader, MysqlError> {
+        TableReader::on_conn(open_read_session(dsn)?, table, limits)
+    }
+
+    /// Reads `table` on `conn`, a session opened by [`open_read_session`]; a reader that moves
+    /// between tables keeps its connection ([`TableReader::into_conn`]).
+    pub fn on_conn(
+        conn: RawConn,
+        table: &TableSchema,
+        limits: BatchLimits,
+    ) -> Result<TableReader, MysqlError> {
         let schema: SchemaRef = Arc::new(arrow_schema(table));
         let qualified = table.qualified_name();
         let decoder = BinaryRowDecoder::new(schema).map_err(|source| MysqlError::Data {
-            server: dsn.to_string(),
+            server: conn.dsn().to_string(),
             table: qualified.clone(),
             source,
         })?;
-        let conn = open_read_session(dsn)?;
         let columns_sql = table
             .columns
             .iter()
@@ -119,6 +128,19 @@ impl TableReader {
         })
     }
 
+    /// Gives the connection back, its prepared statements closed.
+    pub fn into_conn(mut self) -> Result<RawConn, MysqlError> {
+        for (_, statement) in self.statements.drain() {
+            self.conn.close(statement)?;
+        }
+        Ok(self.conn)
+    }
+
+    /// The connection, for queries of the caller's own (chunk boundaries, say).
+    pub fn conn_mut(&mut self) -> &mut RawConn {
+        &mut self.conn
+    }
+
     /// The Arrow schema of the batches.
     pub fn schema(&self) -> &SchemaRef {
         self.decoder.schema()
@@ -135,7 +157,8 @@ impl TableReader {
     }
 
     /// Runs `sql` (a query returning the table's columns in schema order) with `params` and
-    /// passes its rows to `on_batch` as record batches.
+    /// passes its rows to `on_batch` as record batches. The statement stays prepared for the
+    /// next call with the same `sql`.
     pub fn read(
         &mut self,
         sql: &str,
@@ -147,21 +170,65 @@ impl TableReader {
             self.statements.insert(sql.to_owned(), statement);
         }
         let statement = &self.statements[sql];
-        self.decoder.reset();
+        Self::execute(
+            &mut self.conn,
+            &mut self.decoder,
+            self.limits,
+            &self.table,
+            statement,
+            params,
+            |batch, _| on_batch(batch),
+        )
+    }
+
+    /// As [`TableReader::read`] for a statement run once (its literals differ every time): it
+    /// is prepared, run and closed again, so nothing accumulates on the server. `on_batch` also
+    /// gets the batch's size as the server sent it (row bytes).
+    pub fn read_once(
+        &mut self,
+        sql: &str,
+        on_batch: impl FnMut(RecordBatch, u64) -> Result<(), MysqlError>,
+    ) -> Result<ReadStats, MysqlError> {
+        let statement = self.conn.prepare(sql)?;
+        let stats = Self::execute(
+            &mut self.conn,
+            &mut self.decoder,
+            self.limits,
+            &self.table,
+            &statement,
+            &[],
+            on_batch,
+        );
+        // After a failed read the connection may be unusable; the read's error is the one to report.
+        if stats.is_ok() {
+            self.conn.close(statement)?;
+        }
+        stats
+    }
+
+    fn execute(
+        conn: &mut RawConn,
+        decoder: &mut BinaryRowDecoder,
+        limits: BatchLimits,
+        table: &str,
+        statement: &Statement,
+        params: &[Value],
+        mut on_batch: impl FnMut(RecordBatch, u64) -> Result<(), MysqlError>,
+    ) -> Result<ReadStats, MysqlError> {
+        decoder.reset();
         let mut handler = BatchHandler {
-            decoder: &mut self.decoder,
-            limits: self.limits,
+            decoder,
+            limits,
             stats: ReadStats::default(),
             on_batch: &mut on_batch,
-            server: self.conn.dsn().to_string(),
-            table: &self.table,
+            server: conn.dsn().to_string(),
+            table,
         };
-        self.conn.execute_rows(statement, params, &mut handler)?;
+        conn.execute_rows(statement, params, &mut handler)?;
         if handler.decoder.rows() > 0 {
             handler.flush()?;
         }
-        let stats = handler.stats;
-        Ok(stats)
+        Ok(handler.stats)
     }
 }
 
@@ -175,7 +242,7 @@ struct BatchHandler<'a, F> {
     table: &'a str,
 }
 
-impl<F: FnMut(RecordBatch) -> Result<(), MysqlError>> BatchHandler<'_, F> {
+impl<F: FnMut(RecordBatch, u64) -> Result<(), MysqlError>> BatchHandler<'_, F> {
     fn data_error(&self, source: reshard_convert::ConvertError) -> MysqlError {
         MysqlError::Data {
             server: self.server.clone(),
@@ -185,15 +252,16 @@ impl<F: FnMut(RecordBatch) -> Result<(), MysqlError>> BatchHandler<'_, F> {
     }
 
     fn flush(&mut self) -> Result<(), MysqlError> {
-        self.stats.bytes += self.decoder.bytes() as u64;
+        let bytes = self.decoder.bytes() as u64;
+        self.stats.bytes += bytes;
         let batch = self.decoder.finish().map_err(|e| self.data_error(e))?;
         self.stats.rows += batch.num_rows() as u64;
         self.stats.batches += 1;
-        (self.on_batch)(batch)
+        (self.on_batch)(batch, bytes)
     }
 }
 
-impl<F: FnMut(RecordBatch) -> Result<(), MysqlError>> ResultHandler for BatchHandler<'_, F> {
+impl<F: FnMut(RecordBatch, u64) -> Result<(), MysqlError>> ResultHandler for BatchHandler<'_, F> {
     type Error = MysqlError;
 
     fn columns(&mut self, columns: &[Column]) -> Result<(), MysqlError> {

@@ -28,7 +28,7 @@ use reshard_types::{Dsn, TableSchema};
 use crate::error::MysqlError;
 use crate::reader::table_sql;
 use crate::wire::text::text_row_fields;
-use crate::wire::{RawConn, Rows};
+use crate::wire::{OkInfo, RawConn, Rows};
 
 /// The writing session's `sql_mode` (see the module docs).
 pub const WRITE_SQL_MODE: &str =
@@ -37,17 +37,32 @@ pub const WRITE_SQL_MODE: &str =
 /// Rows encoded per step while streaming a batch: small enough to keep the encode buffer in cache.
 const ROWS_PER_STEP: usize = 1024;
 
+/// Rows per `LOAD DATA` statement at most. The OK packet counts warnings in 16 bits and the
+/// session keeps at most [`MAX_ERROR_COUNT`] of them: with no more rows than that, every skipped
+/// duplicate can be seen and counted, so a batch is split into statements of this many rows.
+const MAX_ROWS_PER_LOAD: usize = 65_535;
+
+/// The session's `max_error_count` (MariaDB's maximum): how many warnings `SHOW WARNINGS` lists.
+const MAX_ERROR_COUNT: usize = 65_535;
+
 /// The server's code for a duplicate key.
 const ER_DUP_ENTRY: u16 = 1062;
 
-/// A connection to `dsn` set up for writing exactly: utf8mb4 statements, UTC, and
-/// [`WRITE_SQL_MODE`]. What [`TableWriter`] writes on; public for other writers (and the
-/// write-method measurement) to write under the same settings.
+/// A connection to `dsn` set up for writing exactly: utf8mb4 statements, UTC, [`WRITE_SQL_MODE`],
+/// every warning kept for inspection, and foreign keys unchecked. What [`TableWriter`] writes
+/// on; public for other writers (and the write-method measurement) to write under the same
+/// settings.
+///
+/// `foreign_key_checks = 0` is the one check relaxed: tables are copied in no particular order,
+/// so a child row may land before its parent; the rows are the source's, which satisfied the
+/// constraint there, and no value is changed by skipping the check. Unique and CHECK constraints
+/// stay on: switching those off could let a difference through.
 pub fn open_write_session(dsn: &Dsn) -> Result<RawConn, MysqlError> {
     let mut conn = RawConn::connect(dsn)?;
     conn.query_drop("SET NAMES utf8mb4")?;
     conn.query_drop(&format!(
-        "SET time_zone = '+00:00', sql_mode = '{WRITE_SQL_MODE}'"
+        "SET time_zone = '+00:00', sql_mode = '{WRITE_SQL_MODE}', \
+         max_error_count = {MAX_ERROR_COUNT}, foreign_key_checks = 0"
     ))?;
     Ok(conn)
 }
@@ -72,20 +87,182 @@ pub struct WriteStats {
     pub bytes: u64,
 }
 
-/// Writes batches into one table of one server.
-pub struct TableWriter {
-    conn: RawConn,
+/// How batches of one table are loaded: its encoder and statement, on whichever connection.
+/// A writer that moves between tables keeps one connection and one `LoadTarget` per table.
+pub struct LoadTarget {
     encoder: LoadDataEncoder,
     statement: String,
     table: String,
-    duplicates: Duplicates,
     schema: Arc<Schema>,
+}
+
+impl std::fmt::Debug for LoadTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadTarget")
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoadTarget {
+    /// Prepares loading batches of `arrow_schema(table)` into `table`; `server` names the target
+    /// in errors.
+    pub fn new(server: &Dsn, table: &TableSchema) -> Result<LoadTarget, MysqlError> {
+        let schema = Arc::new(arrow_schema(table));
+        let qualified = table.qualified_name();
+        let encoder = LoadDataEncoder::new(&schema).map_err(|source| MysqlError::Data {
+            server: server.to_string(),
+            table: qualified.clone(),
+            source,
+        })?;
+        let statement = encoder.statement(&table_sql(table));
+        Ok(LoadTarget {
+            encoder,
+            statement,
+            table: qualified,
+            schema,
+        })
+    }
+
+    /// The Arrow schema batches must have.
+    pub fn schema(&self) -> &Arc<Schema> {
+        &self.schema
+    }
+
+    /// Writes every row of `batch` on `conn` (a session of [`open_write_session`]). With
+    /// [`Duplicates::Skip`], rows whose key exists are left as they are, and counted exactly:
+    /// every warning must be a duplicate key and there must be exactly one per row not inserted.
+    pub fn write(
+        &self,
+        conn: &mut RawConn,
+        batch: &RecordBatch,
+        duplicates: Duplicates,
+    ) -> Result<WriteStats, MysqlError> {
+        let mut total = WriteStats::default();
+        let mut start = 0;
+        while start < batch.num_rows() {
+            let end = (start + MAX_ROWS_PER_LOAD).min(batch.num_rows());
+            let stats = self.load(conn, batch, start..end, duplicates)?;
+            total.rows += stats.rows;
+            total.inserted += stats.inserted;
+            total.bytes += stats.bytes;
+            start = end;
+        }
+        Ok(total)
+    }
+
+    fn load(
+        &self,
+        conn: &mut RawConn,
+        batch: &RecordBatch,
+        rows: std::ops::Range<usize>,
+        duplicates: Duplicates,
+    ) -> Result<WriteStats, MysqlError> {
+        let mut next = rows.start;
+        let mut sent = 0u64;
+        let encoder = &self.encoder;
+        let server = conn.dsn().to_string();
+        let table = &self.table;
+        let ok = conn.load_data_local(&self.statement, |out| {
+            let end = (next + ROWS_PER_STEP).min(rows.end);
+            let before = out.len();
+            encoder
+                .encode(batch, next..end, out)
+                .map_err(|source| MysqlError::Data {
+                    server: server.clone(),
+                    table: table.clone(),
+                    source,
+                })?;
+            sent += (out.len() - before) as u64;
+            next = end;
+            Ok::<bool, MysqlError>(next < rows.end)
+        })?;
+        let count = rows.len() as u64;
+        if ok.warnings > 0 || ok.affected_rows != count {
+            self.check_warnings(conn, ok, count, duplicates)?;
+        }
+        Ok(WriteStats {
+            rows: count,
+            inserted: ok.affected_rows,
+            bytes: sent,
+        })
+    }
+
+    /// Fails with the server's warnings unless all are duplicate keys the caller accepts, one
+    /// for each row that was not inserted.
+    fn check_warnings(
+        &self,
+        conn: &mut RawConn,
+        ok: OkInfo,
+        rows: u64,
+        duplicates: Duplicates,
+    ) -> Result<(), MysqlError> {
+        let mut warnings = Vec::new();
+        let mut listed = 0u64;
+        let mut duplicate_keys = 0u64;
+        conn.query_rows(
+            "SHOW WARNINGS",
+            &mut Rows(|row: &[u8]| {
+                let fields = text_row_fields(row);
+                let code = fields
+                    .get(1)
+                    .copied()
+                    .flatten()
+                    .and_then(|c| std::str::from_utf8(c).ok()?.parse::<u16>().ok());
+                listed += 1;
+                if code == Some(ER_DUP_ENTRY) {
+                    duplicate_keys += 1;
+                } else if warnings.len() < SHOWN_WARNINGS {
+                    let message = fields
+                        .get(2)
+                        .copied()
+                        .flatten()
+                        .map(|m| String::from_utf8_lossy(m).into_owned())
+                        .unwrap_or_default();
+                    warnings.push(format!("{}: {message}", code.unwrap_or_default()));
+                }
+                Ok(())
+            }),
+        )?;
+        let skipped = rows.saturating_sub(ok.affected_rows);
+        let exact = listed == u64::from(ok.warnings) && duplicate_keys == listed;
+        if duplicates == Duplicates::Skip && exact && duplicate_keys == skipped {
+            return Ok(());
+        }
+        if warnings.is_empty() && duplicate_keys > 0 {
+            warnings.push(format!(
+                "{ER_DUP_ENTRY}: {duplicate_keys} row(s) with a key the table already holds"
+            ));
+        }
+        if warnings.is_empty() {
+            warnings.push(format!(
+                "{} of {rows} row(s) inserted, with no warning saying why",
+                ok.affected_rows
+            ));
+        }
+        Err(MysqlError::Warnings {
+            server: conn.dsn().to_string(),
+            table: self.table.clone(),
+            count: ok.warnings,
+            warnings,
+        })
+    }
+}
+
+/// Warnings quoted in an error at most.
+const SHOWN_WARNINGS: usize = 20;
+
+/// Writes batches into one table of one server.
+pub struct TableWriter {
+    conn: RawConn,
+    target: LoadTarget,
+    duplicates: Duplicates,
 }
 
 impl std::fmt::Debug for TableWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TableWriter")
-            .field("table", &self.table)
+            .field("table", &self.target.table)
             .finish_non_exhaustive()
     }
 }
@@ -97,94 +274,22 @@ impl TableWriter {
         table: &TableSchema,
         duplicates: Duplicates,
     ) -> Result<TableWriter, MysqlError> {
-        let schema = Arc::new(arrow_schema(table));
-        let qualified = table.qualified_name();
-        let encoder = LoadDataEncoder::new(&schema).map_err(|source| MysqlError::Data {
-            server: dsn.to_string(),
-            table: qualified.clone(),
-            source,
-        })?;
+        let target = LoadTarget::new(dsn, table)?;
         let conn = open_write_session(dsn)?;
-        let statement = encoder.statement(&table_sql(table));
         Ok(TableWriter {
             conn,
-            encoder,
-            statement,
-            table: qualified,
+            target,
             duplicates,
-            schema,
         })
     }
 
     /// The Arrow schema batches must have.
     pub fn schema(&self) -> &Arc<Schema> {
-        &self.schema
+        self.target.schema()
     }
 
     /// Writes every row of `batch`.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<WriteStats, MysqlError> {
-        let rows = batch.num_rows();
-        let mut next = 0;
-        let mut sent = 0u64;
-        let encoder = &self.encoder;
-        let server = self.conn.dsn().to_string();
-        let table = &self.table;
-        let ok = self.conn.load_data_local(&self.statement, |out| {
-            let end = (next + ROWS_PER_STEP).min(rows);
-            let before = out.len();
-            encoder
-                .encode(batch, next..end, out)
-                .map_err(|source| MysqlError::Data {
-                    server: server.clone(),
-                    table: table.clone(),
-                    source,
-                })?;
-            sent += (out.len() - before) as u64;
-            next = end;
-            Ok::<bool, MysqlError>(next < rows)
-        })?;
-        if ok.warnings > 0 {
-            self.check_warnings(ok.warnings)?;
-        }
-        Ok(WriteStats {
-            rows: rows as u64,
-            inserted: ok.affected_rows,
-            bytes: sent,
-        })
-    }
-
-    /// Fails with the server's warnings unless all are duplicate keys the caller accepts.
-    fn check_warnings(&mut self, count: u16) -> Result<(), MysqlError> {
-        let mut warnings = Vec::new();
-        let mut only_duplicates = true;
-        self.conn.query_rows(
-            "SHOW WARNINGS LIMIT 20",
-            &mut Rows(|row: &[u8]| {
-                let fields = text_row_fields(row);
-                let code = fields
-                    .get(1)
-                    .copied()
-                    .flatten()
-                    .and_then(|c| std::str::from_utf8(c).ok()?.parse::<u16>().ok());
-                only_duplicates &= code == Some(ER_DUP_ENTRY);
-                let message = fields
-                    .get(2)
-                    .copied()
-                    .flatten()
-                    .map(|m| String::from_utf8_lossy(m).into_owned())
-                    .unwrap_or_default();
-                warnings.push(format!("{}: {message}", code.unwrap_or_default()));
-                Ok(())
-            }),
-        )?;
-        if only_duplicates && self.duplicates == Duplicates::Skip && usize::from(count) <= 20 {
-            return Ok(());
-        }
-        Err(MysqlError::Warnings {
-            server: self.conn.dsn().to_string(),
-            table: self.table.clone(),
-            count,
-            warnings,
-        })
+        self.target.write(&mut self.conn, batch, self.duplicates)
     }
 }

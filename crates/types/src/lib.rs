@@ -21,4 +21,6 @@ mod schema;
 pub use dsn::{DEFAULT_PORT, Dsn, DsnError};
 pub use error_class::ErrorClass;
 pub use flavor::Flavor;
-pub use schema::{ColumnDef, ColumnType, Generated, IntWidth, LobSize, TableSchema, parse_members};
+pub use schema::{
+    ColumnDef, ColumnType, Generated, IntWidth, LobSize, RowKey, TableSchema, parse_members,
+};

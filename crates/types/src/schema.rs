@@ -238,3 +238,21 @@ mod tests {
         assert_eq!(parse_members("int(11)", "enum("), None);
     }
 }
+
+/// The unique key that identifies a table's rows for copying: the primary key, or, when the
+/// table has none, a unique index whose columns are all `NOT NULL` (which then stands in for it:
+/// it is what InnoDB itself clusters such a table by).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RowKey {
+    /// `PRIMARY`, or the name of the unique index standing in.
+    pub index: String,
+    /// Indexes into the table's columns, in key order.
+    pub columns: Vec<usize>,
+}
+
+impl RowKey {
+    /// Whether this is the table's primary key (rather than a unique index standing in).
+    pub fn is_primary(&self) -> bool {
+        self.index == "PRIMARY"
+    }
+}

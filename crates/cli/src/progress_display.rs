@@ -1,0 +1,142 @@
+//! Copy progress for people: bars on a terminal (one per table and a total: rows, bytes, rate,
+//! ETA), and a plain log line every [`LOG_INTERVAL`] when standard error is not a terminal (a
+//! job's log file). Reads the engine's counters; never touches the data path.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use reshard_engine::progress::CopyProgress;
+
+use crate::copy::{human_bytes, rate};
+
+/// How often bars are redrawn.
+const DRAW_INTERVAL: Duration = Duration::from_millis(200);
+/// How often a plain progress line is logged when not on a terminal.
+const LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// A running display; [`ProgressDisplay::finish`] stops it.
+pub(crate) struct ProgressDisplay {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ProgressDisplay {
+    pub(crate) fn start(progress: Arc<CopyProgress>) -> ProgressDisplay {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let terminal = std::io::stderr().is_terminal();
+        let thread = std::thread::Builder::new()
+            .name("reshard-progress".into())
+            .spawn(move || {
+                if terminal {
+                    bars(&progress, &flag);
+                } else {
+                    log_lines(&progress, &flag);
+                }
+            })
+            .ok();
+        ProgressDisplay { stop, thread }
+    }
+
+    pub(crate) fn finish(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn bars(progress: &CopyProgress, stop: &AtomicBool) {
+    let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template(
+        "{prefix:>32} [{bar:30}] {pos}/{len} rows {msg} {per_sec} ETA {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    let bars: Vec<ProgressBar> = progress
+        .tables
+        .iter()
+        .map(|t| {
+            let bar = multi.add(ProgressBar::new(t.estimated_rows.max(1)));
+            bar.set_style(style.clone());
+            bar.set_prefix(short(&t.name, 32));
+            bar
+        })
+        .collect();
+    let total_estimate: u64 = progress.tables.iter().map(|t| t.estimated_rows).sum();
+    let total = multi.add(ProgressBar::new(total_estimate.max(1)));
+    total.set_style(style);
+    total.set_prefix("total");
+    loop {
+        let done = stop.load(Ordering::Relaxed);
+        let mut rows = 0;
+        let mut bytes = 0;
+        for (bar, t) in bars.iter().zip(progress.snapshot()) {
+            // Estimates are samples: never show a bar past its end.
+            bar.set_length(t.estimated_rows.max(t.rows_written).max(1));
+            bar.set_position(t.rows_written);
+            bar.set_message(human_bytes(t.bytes_read));
+            rows += t.rows_written;
+            bytes += t.bytes_read;
+        }
+        total.set_length(total_estimate.max(rows).max(1));
+        total.set_position(rows);
+        total.set_message(human_bytes(bytes));
+        if done {
+            break;
+        }
+        std::thread::sleep(DRAW_INTERVAL);
+    }
+    for bar in bars.iter().chain(std::iter::once(&total)) {
+        bar.finish();
+    }
+}
+
+fn log_lines(progress: &CopyProgress, stop: &AtomicBool) {
+    let mut waited = Duration::ZERO;
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(DRAW_INTERVAL);
+        waited += DRAW_INTERVAL;
+        if waited < LOG_INTERVAL {
+            continue;
+        }
+        waited = Duration::ZERO;
+        let snapshots = progress.snapshot();
+        let rows: u64 = snapshots.iter().map(|s| s.rows_written).sum();
+        let bytes: u64 = snapshots.iter().map(|s| s.bytes_read).sum();
+        let estimate: u64 = snapshots.iter().map(|s| s.estimated_rows).sum();
+        let elapsed = progress.started.elapsed();
+        let done_tables = snapshots.iter().filter(|s| s.reading_done).count();
+        let per_sec = rate(rows, elapsed);
+        let eta = if per_sec > 0 && estimate > rows {
+            format!("{} s", (estimate - rows) / per_sec)
+        } else {
+            String::from("?")
+        };
+        tracing::info!(
+            "progress: {rows} of ~{estimate} rows, {} read, {per_sec} rows/s, tables read {done_tables}/{}, ETA {eta}",
+            human_bytes(bytes),
+            snapshots.len()
+        );
+    }
+}
+
+fn short(name: &str, width: usize) -> String {
+    if name.chars().count() <= width {
+        name.to_owned()
+    } else {
+        let tail: String = name
+            .chars()
+            .rev()
+            .take(width - 1)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        format!("…{tail}")
+    }
+}

@@ -1,0 +1,249 @@
+//! The bulk copy: chunked, parallel, Arrow end to end.
+//!
+//! ```text
+//!  Scheduler ── chunk ──► reader threads (R in all, each on one source)
+//!  (least progress first)      │ TableReader: binary protocol → RecordBatch (≤ 8 MiB)
+//!                              ▼
+//!                 bounded channel per target (W batches)
+//!                              │
+//!                              ▼
+//!                 writer threads (W per target): LOAD DATA ... IGNORE
+//! ```
+//!
+//! **Memory is flat.** A reader holds the batch it is filling; the channel of each target holds
+//! at most `W` batches; each writer holds the batch it is writing. So at most
+//! `R + 2·W·targets` batches of at most [`BatchLimits::max_bytes`] (8 MiB by default) of row
+//! data exist at once, whatever the size of the tables: with the defaults (R = 4, W = 4, one
+//! target) 12 batches, about 100 MiB. A slow target fills its channel and blocks the readers.
+//!
+//! **Writes are idempotent.** Rows go in with `LOAD DATA ... IGNORE`: a row whose key the target
+//! already holds is left as it is, never overwritten and never duplicated, and the writer counts
+//! exactly one duplicate-key warning per row skipped (any other warning fails the copy). So a
+//! chunk can be written twice (a read retried after some of its batches were written, a write
+//! retried after its statement may have committed), and the copy can overlap with changes the
+//! binlog applier writes later, without either clobbering the other.
+//!
+//! **Transient errors retry.** A lost connection, a killed connection, a deadlock or a lock wait
+//! timeout is retried on a fresh connection after a backoff ([`crate::retry`]), up to
+//! [`MAX_ATTEMPTS`] times; a read retries its whole chunk, a write its batch. Any other error
+//! stops the copy: every worker stops at its next batch, and the first error is returned, naming
+//! the table, the chunk and the server.
+//!
+//! The threads are OS threads, not async tasks: the data connections ([`reshard_mysql::wire::RawConn`]) are blocking,
+//! and each worker spends its time either waiting on its socket or decoding/encoding on its core.
+
+mod read;
+mod schedule;
+mod setup;
+mod write;
+
+pub use setup::{CopySetup, PreparedTable, SetupOptions, finish_targets, prepare_copy};
+
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+
+use arrow_array::RecordBatch;
+use reshard_convert::encode::load_data::quote_identifier;
+use reshard_mysql::keyset::KeyWalk;
+use reshard_mysql::reader::{BatchLimits, table_sql};
+use reshard_types::{Dsn, RowKey, TableSchema};
+
+use crate::chunker::Chunker;
+use crate::error::CopyError;
+use crate::progress::CopyProgress;
+use crate::retry::MAX_ATTEMPTS;
+use schedule::Scheduler;
+
+/// Default byte budget of a chunk.
+pub const DEFAULT_CHUNK_BYTES: u64 = 16 << 20;
+
+/// A table to copy.
+#[derive(Debug, Clone)]
+pub struct CopyTable {
+    /// Its schema (the same on every source and target).
+    pub schema: TableSchema,
+    /// The key its rows are walked and identified by.
+    pub key: RowKey,
+}
+
+/// What to copy, from where, to where.
+#[derive(Debug, Clone)]
+pub struct CopyPlan {
+    /// The servers rows are read from (each holds its own rows of every table).
+    pub sources: Vec<Dsn>,
+    /// The server rows are written to.
+    pub target: Dsn,
+    /// The tables, in the order progress reports them.
+    pub tables: Vec<CopyTable>,
+}
+
+/// How to copy.
+#[derive(Debug, Clone, Copy)]
+pub struct CopyOptions {
+    /// Reader threads in all (at least one per source).
+    pub read_threads: usize,
+    /// Writer threads per target.
+    pub write_threads: usize,
+    /// Byte budget of a chunk.
+    pub target_chunk_bytes: u64,
+    /// Where readers cut batches.
+    pub batch: BatchLimits,
+}
+
+impl Default for CopyOptions {
+    fn default() -> CopyOptions {
+        CopyOptions {
+            read_threads: 4,
+            write_threads: 4,
+            target_chunk_bytes: DEFAULT_CHUNK_BYTES,
+            batch: BatchLimits::default(),
+        }
+    }
+}
+
+/// Rows of one chunk on their way to a target.
+#[derive(Debug)]
+pub(crate) struct WriteJob {
+    pub(crate) table: usize,
+    pub(crate) chunk: Arc<ChunkLabel>,
+    pub(crate) batch: RecordBatch,
+}
+
+/// A chunk, as errors name it.
+#[derive(Debug)]
+pub(crate) struct ChunkLabel {
+    pub(crate) seq: u64,
+    pub(crate) range: String,
+}
+
+/// The first error of a copy, and the flag that stops every worker.
+#[derive(Debug, Default)]
+pub(crate) struct Stop {
+    flag: AtomicBool,
+    first: Mutex<Option<CopyError>>,
+}
+
+impl Stop {
+    pub(crate) fn fail(&self, error: CopyError) {
+        let mut first = self.first.lock().expect("stop lock");
+        if first.is_none() {
+            tracing::error!("{error}");
+            *first = Some(error);
+        }
+        self.flag.store(true, Relaxed);
+    }
+
+    pub(crate) fn stopped(&self) -> bool {
+        self.flag.load(Relaxed)
+    }
+}
+
+/// Everything the workers share.
+pub(crate) struct Context<'a> {
+    pub(crate) plan: &'a CopyPlan,
+    pub(crate) options: CopyOptions,
+    pub(crate) scheduler: Scheduler,
+    /// Per table, its columns quoted for `SELECT`.
+    pub(crate) select_lists: Vec<String>,
+    pub(crate) progress: &'a CopyProgress,
+    pub(crate) stop: Stop,
+}
+
+/// Copies every table of `plan` (blocking; run it on a thread of its own). `progress` must have
+/// one entry per table of the plan, in order; it is updated as rows are read and written.
+pub fn run_copy(
+    plan: &CopyPlan,
+    options: CopyOptions,
+    progress: &CopyProgress,
+) -> Result<(), CopyError> {
+    assert_eq!(
+        progress.tables.len(),
+        plan.tables.len(),
+        "one progress entry per table"
+    );
+    let mut units = Vec::new();
+    for source in 0..plan.sources.len() {
+        for (t, table) in plan.tables.iter().enumerate() {
+            let walk = match KeyWalk::new(&table.schema, &table.key) {
+                Ok(walk) => Some(walk),
+                Err(why) => {
+                    tracing::info!(
+                        table = %table.schema.qualified_name(),
+                        "copying in one chunk: {why}"
+                    );
+                    None
+                }
+            };
+            let chunker = Chunker::new(&table_sql(&table.schema), walk, options.target_chunk_bytes);
+            units.push((source, t, chunker));
+        }
+    }
+    let ctx = Context {
+        plan,
+        options,
+        scheduler: Scheduler::new(units),
+        select_lists: plan
+            .tables
+            .iter()
+            .map(|t| {
+                t.schema
+                    .columns
+                    .iter()
+                    .map(|c| quote_identifier(&c.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .collect(),
+        progress,
+        stop: Stop::default(),
+    };
+    let readers = options.read_threads.max(plan.sources.len()).max(1);
+    let writers = options.write_threads.max(1);
+    let (tx, rx) = crossbeam_channel::bounded::<WriteJob>(writers);
+    std::thread::scope(|scope| {
+        let ctx = &ctx;
+        let writer_handles: Vec<_> = (0..writers)
+            .map(|_| {
+                let rx = rx.clone();
+                std::thread::Builder::new()
+                    .name("reshard-writer".into())
+                    .spawn_scoped(scope, move || write::writer_loop(ctx, &ctx.plan.target, rx))
+                    .expect("spawning a writer thread")
+            })
+            .collect();
+        drop(rx);
+        let reader_handles: Vec<_> = (0..readers)
+            .map(|i| {
+                let tx = tx.clone();
+                let source = i % plan.sources.len();
+                std::thread::Builder::new()
+                    .name("reshard-reader".into())
+                    .spawn_scoped(scope, move || read::reader_loop(ctx, source, tx))
+                    .expect("spawning a reader thread")
+            })
+            .collect();
+        drop(tx);
+        for handle in reader_handles.into_iter().chain(writer_handles) {
+            if handle.join().is_err() {
+                ctx.stop.fail(CopyError::Refused(String::from(
+                    "a copy thread panicked; this is a bug",
+                )));
+            }
+        }
+    });
+    match ctx.stop.first.into_inner().expect("stop lock") {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+/// Sleeps before retry `attempt` of something that failed transiently, and says so.
+pub(crate) fn back_off(attempt: u32, what: &str, error: &dyn std::fmt::Display) {
+    let delay = crate::retry::backoff(attempt);
+    tracing::warn!(
+        "{what} failed ({error}); retrying on a fresh connection in {} ms (attempt {} of {MAX_ATTEMPTS})",
+        delay.as_millis(),
+        attempt + 1
+    );
+    std::thread::sleep(delay);
+}

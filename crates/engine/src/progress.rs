@@ -1,0 +1,133 @@
+//! Progress counters of a copy, shared between the workers (who add to them) and whoever
+//! displays them (who reads snapshots). Plain relaxed atomics, updated once per batch or chunk:
+//! nothing on the per-row path.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::time::Instant;
+
+/// Counters of one table.
+#[derive(Debug, Default)]
+pub struct TableProgress {
+    /// `` `db`.`table` ``.
+    pub name: String,
+    /// The source's estimate of its rows, summed over sources (for ETAs; may be off).
+    pub estimated_rows: u64,
+    rows_read: AtomicU64,
+    bytes_read: AtomicU64,
+    rows_written: AtomicU64,
+    rows_inserted: AtomicU64,
+    bytes_written: AtomicU64,
+    chunks_done: AtomicU64,
+    retries: AtomicU64,
+    reading_done: AtomicBool,
+}
+
+/// A table's counters at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableSnapshot {
+    /// `` `db`.`table` ``.
+    pub name: String,
+    /// The sources' estimate of its rows.
+    pub estimated_rows: u64,
+    /// Rows read from the sources (of chunks read so far, including the one being read).
+    pub rows_read: u64,
+    /// Row bytes read, as the servers sent them.
+    pub bytes_read: u64,
+    /// Rows written to targets (sent and acknowledged).
+    pub rows_written: u64,
+    /// Of those, rows the targets inserted (the rest were already there: a retried write).
+    pub rows_inserted: u64,
+    /// Bytes of load data sent to targets.
+    pub bytes_written: u64,
+    /// Chunks read completely.
+    pub chunks_done: u64,
+    /// Reads and writes retried after a transient error.
+    pub retries: u64,
+    /// Whether every chunk has been read.
+    pub reading_done: bool,
+}
+
+impl TableProgress {
+    /// Counters for `name`, expected to hold about `estimated_rows` rows.
+    pub fn new(name: String, estimated_rows: u64) -> TableProgress {
+        TableProgress {
+            name,
+            estimated_rows,
+            ..TableProgress::default()
+        }
+    }
+
+    pub(crate) fn add_read(&self, rows: u64, bytes: u64) {
+        self.rows_read.fetch_add(rows, Relaxed);
+        self.bytes_read.fetch_add(bytes, Relaxed);
+    }
+
+    /// Takes back what a failed attempt at a chunk had counted (it is read again).
+    pub(crate) fn undo_read(&self, rows: u64, bytes: u64) {
+        self.rows_read.fetch_sub(rows, Relaxed);
+        self.bytes_read.fetch_sub(bytes, Relaxed);
+    }
+
+    pub(crate) fn add_written(&self, rows: u64, inserted: u64, bytes: u64) {
+        self.rows_written.fetch_add(rows, Relaxed);
+        self.rows_inserted.fetch_add(inserted, Relaxed);
+        self.bytes_written.fetch_add(bytes, Relaxed);
+    }
+
+    pub(crate) fn chunk_done(&self) {
+        self.chunks_done.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn retried(&self) {
+        self.retries.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn set_reading_done(&self) {
+        self.reading_done.store(true, Relaxed);
+    }
+
+    /// Rows read so far.
+    pub fn rows_read(&self) -> u64 {
+        self.rows_read.load(Relaxed)
+    }
+
+    /// The counters now.
+    pub fn snapshot(&self) -> TableSnapshot {
+        TableSnapshot {
+            name: self.name.clone(),
+            estimated_rows: self.estimated_rows,
+            rows_read: self.rows_read.load(Relaxed),
+            bytes_read: self.bytes_read.load(Relaxed),
+            rows_written: self.rows_written.load(Relaxed),
+            rows_inserted: self.rows_inserted.load(Relaxed),
+            bytes_written: self.bytes_written.load(Relaxed),
+            chunks_done: self.chunks_done.load(Relaxed),
+            retries: self.retries.load(Relaxed),
+            reading_done: self.reading_done.load(Relaxed),
+        }
+    }
+}
+
+/// Counters of a whole copy.
+#[derive(Debug)]
+pub struct CopyProgress {
+    /// One per table, in the order of the copy's table list.
+    pub tables: Vec<TableProgress>,
+    /// When the copy started.
+    pub started: Instant,
+}
+
+impl CopyProgress {
+    /// Counters for these tables, starting now.
+    pub fn new(tables: Vec<TableProgress>) -> CopyProgress {
+        CopyProgress {
+            tables,
+            started: Instant::now(),
+        }
+    }
+
+    /// Every table's counters now.
+    pub fn snapshot(&self) -> Vec<TableSnapshot> {
+        self.tables.iter().map(TableProgress::snapshot).collect()
+    }
+}
