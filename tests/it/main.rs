@@ -5,6 +5,7 @@
 //! `reshard_testkit::TestDb`, so all of them run in parallel.
 
 mod check;
+mod copy;
 mod discover;
 mod protocol;
 mod roundtrip;

@@ -96,6 +96,14 @@ impl TestDb {
         self.exec(ddl).await;
     }
 
+    /// The table summarised by the oracle (for tables too large to dump).
+    pub async fn digest(&self, table: &str) -> oracle::TableDigest {
+        let mut conn = self.conn().await;
+        let digest = oracle::digest_table(&mut conn, &self.name, table).await;
+        conn.disconnect().await.ok();
+        digest
+    }
+
     /// The table's rows through the oracle.
     pub async fn dump(&self, table: &str) -> TableDump {
         let mut conn = self.conn().await;

@@ -60,7 +60,8 @@ pub const DEFAULT_CHUNK_BYTES: u64 = 16 << 20;
 /// A table to copy.
 #[derive(Debug, Clone)]
 pub struct CopyTable {
-    /// Its schema (the same on every source and target).
+    /// Its schema (the same on every source and target; each server's DSN names the database
+    /// it is in there).
     pub schema: TableSchema,
     /// The key its rows are walked and identified by.
     pub key: RowKey,
@@ -174,7 +175,8 @@ pub fn run_copy(
                     None
                 }
             };
-            let chunker = Chunker::new(&table_sql(&table.schema), walk, options.target_chunk_bytes);
+            let on_source = in_database(&table.schema, &plan.sources[source]);
+            let chunker = Chunker::new(&table_sql(&on_source), walk, options.target_chunk_bytes);
             units.push((source, t, chunker));
         }
     }
@@ -234,6 +236,14 @@ pub fn run_copy(
     match ctx.stop.first.into_inner().expect("stop lock") {
         Some(error) => Err(error),
         None => Ok(()),
+    }
+}
+
+/// `schema` as it is on `server`: in the database the server's DSN names.
+pub(crate) fn in_database(schema: &TableSchema, server: &Dsn) -> TableSchema {
+    TableSchema {
+        database: server.database().unwrap_or(&schema.database).to_owned(),
+        ..schema.clone()
     }
 }
 

@@ -162,10 +162,7 @@ pub async fn prepare_copy(
             tracing::warn!(table = %target_schema.qualified_name(), "emptied the target table (--force)");
         }
         prepared.push(PreparedTable {
-            table: CopyTable {
-                schema: target_schema,
-                key,
-            },
+            table: CopyTable { schema, key },
             estimated_rows: estimated,
             created: !exists,
             emptied: exists && !empty,
@@ -186,11 +183,15 @@ pub async fn finish_targets(
     rows_read: &[u64],
 ) -> Result<(), CopyError> {
     let mut dst: Session = connect(target).await?;
+    let on_target = |schema: &TableSchema| TableSchema {
+        database: target.database().unwrap_or(&schema.database).to_owned(),
+        ..schema.clone()
+    };
     for prepared in &setup.tables {
         if prepared.add_back.is_empty() {
             continue;
         }
-        let schema = &prepared.table.schema;
+        let schema = &on_target(&prepared.table.schema);
         let sql = format!(
             "ALTER TABLE {} {}",
             reshard_mysql::reader::table_sql(schema),
@@ -200,7 +201,7 @@ pub async fn finish_targets(
         run_ddl(&mut dst, &sql).await?;
     }
     for (prepared, &read) in setup.tables.iter().zip(rows_read) {
-        let schema = &prepared.table.schema;
+        let schema = &on_target(&prepared.table.schema);
         let count = count_rows(&mut dst, schema).await?;
         if count != read {
             return Err(CopyError::Mismatch(format!(

@@ -66,7 +66,8 @@ fn write(
     let load = match loads.entry(job.table) {
         std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
         std::collections::hash_map::Entry::Vacant(e) => {
-            e.insert(LoadTarget::new(target, &ctx.plan.tables[job.table].schema)?)
+            let schema = super::in_database(&ctx.plan.tables[job.table].schema, target);
+            e.insert(LoadTarget::new(target, &schema)?)
         }
     };
     load.write(
