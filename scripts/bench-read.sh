@@ -15,7 +15,6 @@ source scripts/common.sh
 
 ROWS=${ROWS:-5000000}
 ROUNDS=${ROUNDS:-2}
-CHUNK=500000
 port=${RESHARD_DB_PORT_BASE:-33061}
 user=${RESHARD_DB_USER:-reshard}
 password=${RESHARD_DB_PASSWORD:-reshard}
@@ -25,39 +24,7 @@ sql() { mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$port" -u"$user" -p"
 ensure_build_tools
 scripts/db.sh up
 
-have=$(sql -N -e "SELECT COUNT(*) FROM bench.orders" 2>/dev/null || echo 0)
-if [ "$have" != "$ROWS" ]; then
-  echo "== generating bench.orders with $ROWS rows"
-  sql -e "DROP DATABASE IF EXISTS bench; CREATE DATABASE bench"
-  sql bench <<'SQL'
-CREATE TABLE orders (
-  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  customer_id BIGINT NOT NULL,
-  sku VARCHAR(32) NOT NULL,
-  status TINYINT NOT NULL,
-  qty INT NOT NULL,
-  price DECIMAL(12,2) NOT NULL,
-  created_at DATETIME(6) NOT NULL,
-  note VARCHAR(200) NULL,
-  payload JSON NULL,
-  flag BIT(1) NOT NULL,
-  KEY idx_customer (customer_id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
-SQL
-  start=1
-  while [ "$start" -le "$ROWS" ]; do
-    end=$((start + CHUNK - 1)); [ "$end" -gt "$ROWS" ] && end=$ROWS
-    sql bench -e "INSERT INTO orders (id, customer_id, sku, status, qty, price, created_at, note, payload, flag)
-      SELECT seq, CRC32(seq) % 1000003, CONCAT('SKU-', LPAD(CRC32(seq * 7) % 100000, 6, '0')), seq % 7,
-             1 + CRC32(seq * 3) % 20, (CRC32(seq * 5) % 10000000) / 100,
-             TIMESTAMP('2024-01-01') + INTERVAL (seq * 37) SECOND + INTERVAL (seq % 1000000) MICROSECOND,
-             IF(seq % 5 = 0, NULL, REPEAT(CONCAT('note ', seq, ' '), 1 + seq % 8)),
-             IF(seq % 10 < 3, NULL, JSON_OBJECT('k', seq, 'tag', CONCAT('t', seq % 13), 'ok', seq % 2 = 0)),
-             seq % 2
-      FROM seq_${start}_to_${end}"
-    start=$((end + 1))
-  done
-fi
+ensure_orders_table sql bench "$ROWS"
 
 if [ ! -x .bench-venv/bin/python ]; then
   python3 -m venv .bench-venv

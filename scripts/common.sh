@@ -28,3 +28,57 @@ ensure_build_tools() {
     fi
   fi
 }
+
+# The reference `orders` table (../shared/reference/measured-limits.md; the same DDL and values as
+# reshard_testkit::generate): ensure_orders_table SQL_FN DATABASE ROWS keeps DATABASE.orders if it
+# already has ROWS rows, else (re)creates it with ids 1..ROWS. SQL_FN is a function running the
+# mariadb client against the server meant.
+ensure_orders_table() {
+  local sql_fn=$1 db=$2 rows=$3 chunk=500000 have start end
+  have=$($sql_fn -N -e "SELECT COUNT(*) FROM \`$db\`.orders" 2>/dev/null || echo 0)
+  [ "$have" = "$rows" ] && return 0
+  echo "== generating $db.orders with $rows rows" >&2
+  $sql_fn -e "DROP DATABASE IF EXISTS \`$db\`; CREATE DATABASE \`$db\`"
+  $sql_fn "$db" <<'SQL'
+CREATE TABLE orders (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  customer_id BIGINT NOT NULL,
+  sku VARCHAR(32) NOT NULL,
+  status TINYINT NOT NULL,
+  qty INT NOT NULL,
+  price DECIMAL(12,2) NOT NULL,
+  created_at DATETIME(6) NOT NULL,
+  note VARCHAR(200) NULL,
+  payload JSON NULL,
+  flag BIT(1) NOT NULL,
+  KEY idx_customer (customer_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
+SQL
+  start=1
+  while [ "$start" -le "$rows" ]; do
+    end=$((start + chunk - 1)); [ "$end" -gt "$rows" ] && end=$rows
+    $sql_fn "$db" -e "INSERT INTO orders (id, customer_id, sku, status, qty, price, created_at, note, payload, flag)
+      SELECT seq, CRC32(seq) % 1000003, CONCAT('SKU-', LPAD(CRC32(seq * 7) % 100000, 6, '0')), seq % 7,
+             1 + CRC32(seq * 3) % 20, (CRC32(seq * 5) % 10000000) / 100,
+             TIMESTAMP('2024-01-01') + INTERVAL (seq * 37) SECOND + INTERVAL (seq % 1000000) MICROSECOND,
+             IF(seq % 5 = 0, NULL, REPEAT(CONCAT('note ', seq, ' '), 1 + seq % 8)),
+             IF(seq % 10 < 3, NULL, JSON_OBJECT('k', seq, 'tag', CONCAT('t', seq % 13), 'ok', seq % 2 = 0)),
+             seq % 2
+      FROM seq_${start}_to_${end}"
+    start=$((end + 1))
+  done
+}
+
+# Installs Debian packages that are missing (as root), or says which to install.
+ensure_packages() {
+  local missing=() p
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  ((${#missing[@]} == 0)) && return 0
+  if [[ $(id -u) -eq 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "common.sh: install ${missing[*]} (apt-get install ${missing[*]})" >&2
+    return 1
+  fi
+}

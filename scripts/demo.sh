@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The demo of reshard's main job on local servers.
 #
-# For now (the copy engine is not there yet) it brings up the local MariaDB servers, makes a
-# `shop` database with a generated `orders` table on instance 1 and empty databases on instances
-# 2 and 3, and runs `reshard check` on them as one source and two targets, then once more on a
-# target that does not exist yet to show how a problem is reported. It grows into a full
-# resharding demo as the engine lands.
+# Brings up the local MariaDB servers, makes a `shop` database with generated `orders` (200,000
+# rows) and `customers` tables on instance 1 and empty databases on instances 2 and 3, runs
+# `reshard check` on them as one source and two targets (and once more on a target that does not
+# exist, to show how a problem is reported), then copies `shop` from instance 1 to instance 2
+# with `reshard copy` and compares the servers' own CHECKSUM TABLE of both sides. It grows into a
+# full resharding demo as the engine lands.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/common.sh
@@ -24,7 +25,7 @@ sql() {
   mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$(port "$instance")" -u"$user" -p"$password" "$@"
 }
 
-echo "== preparing: shop.orders (10,000 rows) on instance 1, empty shop databases on instances 2 and 3"
+echo "== preparing: shop.orders (200,000 rows) and shop.customers on instance 1, empty shop databases on instances 2 and 3"
 sql 1 -e "DROP DATABASE IF EXISTS shop; CREATE DATABASE shop"
 sql 1 shop <<'SQL'
 CREATE TABLE orders (
@@ -38,7 +39,15 @@ CREATE TABLE orders (
 );
 INSERT INTO orders SELECT seq, CRC32(seq) % 1000, CONCAT('SKU-', seq % 977), (seq % 100000) / 100,
   TIMESTAMP('2024-01-01') + INTERVAL seq MINUTE, IF(seq % 5 = 0, NULL, CONCAT('note ', seq))
-FROM seq_1_to_10000;
+FROM seq_1_to_200000;
+CREATE TABLE customers (
+  email VARCHAR(100) COLLATE utf8mb4_unicode_ci NOT NULL PRIMARY KEY,
+  name VARCHAR(100) NOT NULL,
+  since DATE NOT NULL
+);
+INSERT INTO customers SELECT CONCAT(ELT(1 + seq % 4, 'ana', 'Bo', 'émile', 'Zoë'), seq, '@example.com'),
+  CONCAT('Customer ', seq), DATE('2020-01-01') + INTERVAL seq % 1500 DAY
+FROM seq_1_to_1000;
 SQL
 for i in 2 3; do sql "$i" -e "DROP DATABASE IF EXISTS shop; CREATE DATABASE shop"; done
 
@@ -54,5 +63,17 @@ if "$reshard" check --source "$(dsn 1 shop)" --target "$(dsn 4 no_such_db)"; the
   echo "demo: the mistake went unnoticed" >&2
   exit 1
 fi
+echo
+echo "== reshard copy: shop from instance 1 to instance 2"
+"$reshard" copy --source "$(dsn 1 shop)" --target "$(dsn 2 shop)" --defer-secondary-indexes
+echo
+echo "== the servers' own checksums of both sides"
+for i in 1 2; do echo "instance $i:"; sql "$i" -N -e "CHECKSUM TABLE shop.orders, shop.customers"; done
+if [ "$(sql 1 -N -e 'CHECKSUM TABLE shop.orders, shop.customers')" != \
+     "$(sql 2 -N -e 'CHECKSUM TABLE shop.orders, shop.customers')" ]; then
+  echo "demo: the copy differs from the source" >&2
+  exit 1
+fi
+
 echo
 echo "demo finished: the servers stay up (scripts/db.sh down stops them)"

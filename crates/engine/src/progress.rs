@@ -43,7 +43,7 @@ pub struct TableSnapshot {
     pub chunks_done: u64,
     /// Reads and writes retried after a transient error.
     pub retries: u64,
-    /// Whether every chunk has been read.
+    /// Whether every chunk has been handed to a reader (the last ones may still be in flight).
     pub reading_done: bool,
 }
 

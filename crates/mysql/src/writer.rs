@@ -10,7 +10,10 @@
 //! `LOAD DATA LOCAL` downgrades errors to warnings, so after every load the warning count is
 //! checked and any warning fails the write with the server's own words ([`MysqlError::Warnings`]);
 //! only duplicate-key warnings may be accepted, and only when the caller asks for it
-//! ([`Duplicates::Skip`]).
+//! ([`Duplicates::Skip`], which loads with `IGNORE`: a row whose key exists is left as it is).
+//! They are counted exactly: the session keeps up to 65,535 warnings, a statement loads at most
+//! that many rows, and the write is accepted only if every warning is a duplicate key and there
+//! is exactly one per row the server did not insert.
 //!
 //! A batch that fails to encode part way (a value no column can hold exactly) must not leave the
 //! rows already sent behind: the connection is cut instead of ending the file, so the server
