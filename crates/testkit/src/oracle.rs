@@ -52,8 +52,12 @@ fn rendering(data_type: &str, column: &str) -> String {
     }
 }
 
-/// Reads `database.table` through plain SQL. Panics (failing the test) on any server error.
-pub async fn dump_table(conn: &mut Conn, database: &str, table: &str) -> TableDump {
+/// Sets the session to UTC and reads the table's columns: `(name, DATA_TYPE, COLUMN_TYPE)`.
+async fn utc_session_columns(
+    conn: &mut Conn,
+    database: &str,
+    table: &str,
+) -> Vec<(String, String, String)> {
     conn.query_drop("SET time_zone = '+00:00'")
         .await
         .expect("SET time_zone");
@@ -69,6 +73,12 @@ pub async fn dump_table(conn: &mut Conn, database: &str, table: &str) -> TableDu
         !cols.is_empty(),
         "oracle: table {database}.{table} does not exist or has no columns"
     );
+    cols
+}
+
+/// Reads `database.table` through plain SQL. Panics (failing the test) on any server error.
+pub async fn dump_table(conn: &mut Conn, database: &str, table: &str) -> TableDump {
+    let cols = utc_session_columns(conn, database, table).await;
     let mut key: Vec<String> = conn
         .exec(
             "SELECT COLUMN_NAME FROM information_schema.STATISTICS \
@@ -141,21 +151,7 @@ pub struct TableDigest {
 
 /// Summarises `database.table` through plain SQL (see [`TableDigest`]).
 pub async fn digest_table(conn: &mut Conn, database: &str, table: &str) -> TableDigest {
-    conn.query_drop("SET time_zone = '+00:00'")
-        .await
-        .expect("SET time_zone");
-    let cols: Vec<(String, String, String)> = conn
-        .exec(
-            "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE FROM information_schema.COLUMNS \
-             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
-            (database, table),
-        )
-        .await
-        .expect("reading information_schema.COLUMNS");
-    assert!(
-        !cols.is_empty(),
-        "oracle: table {database}.{table} does not exist"
-    );
+    let cols = utc_session_columns(conn, database, table).await;
     let cells: Vec<String> = cols
         .iter()
         .map(|(name, data_type, _)| format!("COALESCE({}, 'N')", rendering(data_type, name)))
