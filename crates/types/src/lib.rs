@@ -10,17 +10,21 @@
 //! - [`TableSchema`], [`ColumnDef`], [`ColumnType`]: a table as read from the server, exactly
 //!   enough to carry every value without loss.
 //!
-//! Key ranges, keyspace ids and binlog positions join them as the issues that
-//! need them land.
+//! - [`KeyRange`]: a range of keyspace ids as Vitess defines it (`-80`, `80-c0`), with the check
+//!   that a set of them covers the keyspace exactly once.
+//!
+//! Binlog positions join them as the issue that needs them lands.
 
 mod dsn;
 mod error_class;
 mod flavor;
+pub mod keyrange;
 mod schema;
 
 pub use dsn::{DEFAULT_PORT, Dsn, DsnError};
 pub use error_class::ErrorClass;
 pub use flavor::Flavor;
+pub use keyrange::{KeyRange, KeyRangeError};
 pub use schema::{
     ColumnDef, ColumnType, Generated, IntWidth, LobSize, RowKey, TableSchema, parse_members,
 };
