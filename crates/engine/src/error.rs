@@ -47,6 +47,9 @@ pub enum CopyError {
     /// Nothing was written.
     #[error("{0}")]
     Refused(String),
+    /// A bug in reshard (a worker thread panicked); the copy stopped.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// After the copy, a target does not hold the rows that were read: a bug or an outside
     /// writer; the message says which table and by how much.
     #[error("{0}")]

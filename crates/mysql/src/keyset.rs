@@ -22,6 +22,7 @@
 //! gives it one.
 
 use reshard_convert::encode::load_data::quote_identifier;
+use reshard_types::keyrange::hex;
 use reshard_types::{ColumnType, RowKey, TableSchema};
 
 /// How one key column's values are written as literals.
@@ -244,15 +245,6 @@ fn integer_range(width: reshard_types::IntWidth, unsigned: bool) -> IntegerKey {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02X}");
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,15 +299,15 @@ mod tests {
             walk.literal(1, b"\xe9t\xe9").unwrap(),
             walk.literal(2, b"\x00\xff").unwrap(),
         ];
-        assert_eq!(v[1], "_latin1 X'E974E9' COLLATE latin1_general_ci");
-        assert_eq!(v[2], "X'00FF'");
+        assert_eq!(v[1], "_latin1 X'e974e9' COLLATE latin1_general_ci");
+        assert_eq!(v[2], "X'00ff'");
         assert_eq!(
             walk.after(&v),
-            "`a` >= -5 AND (`a` > -5 OR (`a` = -5 AND (`b` > _latin1 X'E974E9' COLLATE latin1_general_ci \
-             OR (`b` = _latin1 X'E974E9' COLLATE latin1_general_ci AND (`c` > X'00FF')))))"
+            "`a` >= -5 AND (`a` > -5 OR (`a` = -5 AND (`b` > _latin1 X'e974e9' COLLATE latin1_general_ci \
+             OR (`b` = _latin1 X'e974e9' COLLATE latin1_general_ci AND (`c` > X'00ff')))))"
         );
         assert!(walk.at_most(&v).starts_with("`a` <= -5 AND (`a` < -5 OR"));
-        assert!(walk.at_most(&v).ends_with("(`c` <= X'00FF')))))"));
+        assert!(walk.at_most(&v).ends_with("(`c` <= X'00ff')))))"));
     }
 
     #[test]

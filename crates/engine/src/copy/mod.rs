@@ -227,8 +227,8 @@ pub fn run_copy(
         drop(tx);
         for handle in reader_handles.into_iter().chain(writer_handles) {
             if handle.join().is_err() {
-                ctx.stop.fail(CopyError::Refused(String::from(
-                    "a copy thread panicked; this is a bug",
+                ctx.stop.fail(CopyError::Internal(String::from(
+                    "a copy thread panicked (its message is above); please report it",
                 )));
             }
         }

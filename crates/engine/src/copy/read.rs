@@ -151,12 +151,7 @@ fn read_chunk(
         range: chunk.describe(),
     });
     let sql = {
-        let from = unit
-            .chunker
-            .lock()
-            .expect("chunker lock")
-            .from_sql()
-            .to_owned();
+        let from = &unit.from_sql;
         let columns = &ctx.select_lists[table];
         match &chunk.predicate {
             Some(p) => format!("SELECT {columns} FROM {from} WHERE {p}"),

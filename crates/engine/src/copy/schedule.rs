@@ -22,6 +22,8 @@ pub(crate) struct Unit {
     pub(crate) source: usize,
     pub(crate) table: usize,
     pub(crate) chunker: Mutex<Chunker>,
+    /// The chunker's `FROM` clause, readable without waiting on its lock.
+    pub(crate) from_sql: String,
     exhausted: AtomicBool,
 }
 
@@ -46,6 +48,7 @@ impl Scheduler {
                 .map(|(source, table, chunker)| Unit {
                     source,
                     table,
+                    from_sql: chunker.from_sql().to_owned(),
                     chunker: Mutex::new(chunker),
                     exhausted: AtomicBool::new(false),
                 })
