@@ -2,10 +2,20 @@
 //!
 //! - [`vindex`]: Vitess's vindex functions one value at a time (`hash`, `xxhash`, `numeric`,
 //!   `reverse_bits`, `binary`, `binary_md5`), byte-exact with Vitess's published vectors: the
-//!   reference the columnar routing kernels are checked against.
+//!   reference the columnar kernels are checked against.
+//! - [`route`]: key ranges to targets ([`route::Router`]): binary search over the sorted starts,
+//!   or a shift when the ranges are an even power-of-two split.
+//! - [`column`]: the target of every row of a batch from its sharding column, one type branch
+//!   per batch, rayon for large batches.
+//! - [`split`]: one batch per target, reusing index buffers.
 //!
-//! To come (issue "resharding"): keyspace ids a column at a time, the key-range lookup, the split
-//! of a batch into one batch per target, `unicode_loose_xxhash`, and (later) row hashing for
-//! checksums and row diffs. This crate owns their criterion micro-benchmarks.
+//! To come: `unicode_loose_xxhash`, and row hashing for checksums and row diffs. This crate owns
+//! their criterion micro-benchmarks (`benches/`).
 
+pub mod column;
+pub mod route;
+pub mod split;
 pub mod vindex;
+
+#[cfg(test)]
+mod property_tests;
