@@ -7,11 +7,13 @@
 //! - [`copy`]: the bulk copy of whole tables (`reshard copy`), and the setup of its targets.
 //! - [`chunker`]: how a table is cut into chunks of a byte budget.
 //! - [`progress`]: counters workers update and displays read.
+//! - [`topology`]: sources, targets, key ranges and sharding rules from flags, VSchema and TOML.
 
 pub mod chunker;
 pub mod copy;
 mod error;
 pub mod progress;
 mod retry;
+pub mod topology;
 
 pub use error::CopyError;

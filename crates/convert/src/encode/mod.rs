@@ -7,6 +7,7 @@
 //! each column's values are written exactly.
 
 pub mod binary_row;
+pub mod describe;
 pub mod insert;
 pub mod load_data;
 pub(crate) mod values;

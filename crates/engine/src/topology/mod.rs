@@ -1,0 +1,297 @@
+//! The topology of a copy or move, from the command line, a Vitess VSchema and a TOML file, turned
+//! into one validated [`Topology`] before anything connects.
+//!
+//! | input | gives |
+//! |---|---|
+//! | `--source`, `--target` (repeatable) | the servers, targets in order |
+//! | `--config FILE` (TOML, [`config_file`]) | sources, targets with key ranges, tables, rules |
+//! | `--vschema FILE` (Vitess JSON, [`vschema`]) | each table's primary vindex, reference tables |
+//! | `--shard-by TABLE=COLUMN:VINDEX` ([`rules`]) | a table's sharding column and vindex |
+//! | `--key-ranges -80,80-` | the targets' ranges, overriding any other |
+//! | `--unsharded-target T` | where tables without a rule go |
+//!
+//! Rules for the same table override in that order: VSchema, then the TOML file, then
+//! `--shard-by`. Targets given without ranges get even ranges in the order given (as Vitess
+//! names shards: two targets are `-80` and `80-`). The ranges must cover the keyspace exactly once
+//! ([`Router::new`]). What needs the servers (does the column exist, is its type routable, do
+//! the sources agree) is checked by the copy's setup, still before anything is written.
+
+pub mod config_file;
+pub mod rules;
+pub mod vschema;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use reshard_kernels::route::Router;
+use reshard_kernels::vindex::VindexKind;
+use reshard_types::{Dsn, KeyRange};
+
+pub use rules::{TableRule, TargetRef, parse_shard_by};
+
+/// A topology that is not valid, with what to change. Nothing has connected yet.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TopologyError(pub String);
+
+/// A target server and the keyspace ids it receives.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Its DSN.
+    pub dsn: Dsn,
+    /// Its key range.
+    pub range: KeyRange,
+    /// Its name in messages: the key range (Vitess's shard name), unless the config names it.
+    pub name: String,
+}
+
+/// Sources, targets, key ranges and per-table rules: everything a copy needs to know before it
+/// connects.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    /// Servers rows are read from.
+    pub sources: Vec<Dsn>,
+    /// Servers rows are written to, in the order given.
+    pub targets: Vec<Target>,
+    /// Key ranges to target indexes.
+    pub router: Router,
+    /// Only these tables, when given.
+    pub tables: Option<Vec<String>>,
+    /// Per table, how its rows are placed.
+    pub rules: BTreeMap<String, TableRule>,
+    /// Where a table without a rule goes (with one target: there).
+    pub unsharded: Option<TableRule>,
+}
+
+/// The raw inputs, as the command line gives them.
+#[derive(Debug, Clone, Default)]
+pub struct TopologyInput {
+    /// `--source` values.
+    pub sources: Vec<String>,
+    /// `--target` values.
+    pub targets: Vec<String>,
+    /// `--config`.
+    pub config: Option<PathBuf>,
+    /// `--vschema`.
+    pub vschema: Option<PathBuf>,
+    /// `--shard-by` values.
+    pub shard_by: Vec<String>,
+    /// `--key-ranges`.
+    pub key_ranges: Option<String>,
+    /// `--unsharded-target`.
+    pub unsharded_target: Option<String>,
+    /// `--tables`.
+    pub tables: Option<Vec<String>>,
+}
+
+impl Topology {
+    /// Reads the files, parses and checks everything; connects to nothing.
+    pub fn build(input: &TopologyInput) -> Result<Topology, TopologyError> {
+        let file = match &input.config {
+            Some(path) => Some(config_file::read(path)?),
+            None => None,
+        };
+        let file = file.unwrap_or_default();
+
+        let source_texts = pick("sources", "--source", &file.sources, &input.sources)?;
+        let target_texts = pick("targets", "--target", &file.targets, &input.targets)?;
+        if source_texts.is_empty() {
+            return Err(TopologyError(String::from(
+                "no source given: pass --source DSN (repeatable) or list [[sources]] in --config",
+            )));
+        }
+        if target_texts.is_empty() {
+            return Err(TopologyError(String::from(
+                "no target given: pass --target DSN (repeatable) or list [[targets]] in --config",
+            )));
+        }
+        let sources = source_texts
+            .iter()
+            .map(|s| parse_dsn("source", &s.dsn))
+            .collect::<Result<Vec<_>, _>>()?;
+        let dsns = target_texts
+            .iter()
+            .map(|t| parse_dsn("target", &t.dsn))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let ranges = ranges(input.key_ranges.as_deref(), &target_texts)?;
+        let router =
+            Router::new(&ranges).map_err(|e| TopologyError(format!("target key ranges: {e}")))?;
+        let targets: Vec<Target> = dsns
+            .into_iter()
+            .zip(ranges)
+            .zip(&target_texts)
+            .map(|((dsn, range), spec)| Target {
+                name: spec.name.clone().unwrap_or_else(|| range.to_string()),
+                dsn,
+                range,
+            })
+            .collect();
+        let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+        for (i, name) in names.iter().enumerate() {
+            if names[..i].contains(name) {
+                return Err(TopologyError(format!(
+                    "two targets are named '{name}'; give each target its own name or key range"
+                )));
+            }
+        }
+
+        let mut rules = BTreeMap::new();
+        let vschema_path = input.vschema.clone().or(file.vschema.clone());
+        if let Some(path) = &vschema_path {
+            rules.extend(vschema::read(path)?);
+        }
+        for (table, rule) in &file.rules {
+            rules.insert(table.clone(), rule.resolve(&targets)?);
+        }
+        for text in &input.shard_by {
+            let (table, rule) = parse_shard_by(text)?;
+            rules.insert(table, rule);
+        }
+        let unsharded = match input
+            .unsharded_target
+            .as_deref()
+            .or(file.unsharded_target.as_deref())
+        {
+            Some(text) => Some(TargetRef::parse(text).resolve(&targets)?),
+            None if targets.len() == 1 => Some(TableRule::To(0)),
+            None => None,
+        };
+        let tables = input.tables.clone().or(file.tables.clone());
+        if let Some(list) = &tables {
+            for table in rules.keys() {
+                let explicit = input
+                    .shard_by
+                    .iter()
+                    .any(|s| s.starts_with(&format!("{table}=")))
+                    || file.rules.contains_key(table);
+                if explicit && !list.contains(table) {
+                    return Err(TopologyError(format!(
+                        "a rule names table '{table}', which --tables leaves out; add it to --tables or drop the rule"
+                    )));
+                }
+            }
+        }
+        Ok(Topology {
+            sources,
+            targets,
+            router,
+            tables,
+            rules,
+            unsharded,
+        })
+    }
+
+    /// The rule for `table`: its own, or where unsharded tables go; `None` if neither exists.
+    pub fn rule_for(&self, table: &str) -> Option<&TableRule> {
+        self.rules.get(table).or(self.unsharded.as_ref())
+    }
+
+    /// A one-line description of the targets: `mysql://…/db [-80], mysql://…/db [80-]`.
+    pub fn describe_targets(&self) -> String {
+        self.targets
+            .iter()
+            .map(|t| format!("{} [{}]", t.dsn, t.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The sources or targets: from the file or from flags, not both.
+fn pick(
+    what: &str,
+    flag: &str,
+    from_file: &[config_file::ServerSpec],
+    from_flags: &[String],
+) -> Result<Vec<config_file::ServerSpec>, TopologyError> {
+    match (from_file.is_empty(), from_flags.is_empty()) {
+        (false, false) => Err(TopologyError(format!(
+            "{what} are given both in --config and with {flag}; give them in one place"
+        ))),
+        (false, true) => Ok(from_file.to_vec()),
+        _ => Ok(from_flags
+            .iter()
+            .map(|dsn| config_file::ServerSpec {
+                dsn: dsn.clone(),
+                name: None,
+                key_range: None,
+            })
+            .collect()),
+    }
+}
+
+fn parse_dsn(role: &str, text: &str) -> Result<Dsn, TopologyError> {
+    Dsn::parse(text).map_err(|e| TopologyError(format!("{role} {e}")))
+}
+
+/// The targets' key ranges: `--key-ranges`, else all given in the file, else even.
+fn ranges(
+    flag: Option<&str>,
+    targets: &[config_file::ServerSpec],
+) -> Result<Vec<KeyRange>, TopologyError> {
+    let n = targets.len();
+    if let Some(text) = flag {
+        let list =
+            KeyRange::parse_list(text).map_err(|e| TopologyError(format!("--key-ranges: {e}")))?;
+        if list.len() != n {
+            return Err(TopologyError(format!(
+                "--key-ranges gives {} range(s) for {n} target(s); give one range per target, in the order of the targets",
+                list.len()
+            )));
+        }
+        return Ok(list);
+    }
+    let given: Vec<&str> = targets
+        .iter()
+        .filter_map(|t| t.key_range.as_deref())
+        .collect();
+    if given.is_empty() {
+        return KeyRange::even(n).map_err(|e| TopologyError(e.to_string()));
+    }
+    if given.len() != n {
+        return Err(TopologyError(format!(
+            "{} of {n} targets in --config have a key_range; give every target one, or none (for even ranges)",
+            given.len()
+        )));
+    }
+    given
+        .iter()
+        .map(|text| KeyRange::parse(text).map_err(|e| TopologyError(format!("--config: {e}"))))
+        .collect()
+}
+
+/// The vindex called `name`, or an error listing the ones reshard has.
+pub fn vindex_named(name: &str, context: &str) -> Result<VindexKind, TopologyError> {
+    VindexKind::from_name(name).ok_or_else(|| {
+        let why = if UNSUPPORTED_VITESS_VINDEXES.contains(&name) {
+            "is a Vitess vindex reshard does not support yet"
+        } else {
+            "is not a vindex reshard knows"
+        };
+        TopologyError(format!(
+            "{context}: '{name}' {why}; use one of: hash, xxhash, numeric, reverse_bits, binary, binary_md5"
+        ))
+    })
+}
+
+/// Vitess vindex types that exist but that reshard cannot compute (lookups need their lookup
+/// tables; the rest are not ported yet).
+const UNSUPPORTED_VITESS_VINDEXES: &[&str] = &[
+    "unicode_loose_xxhash",
+    "unicode_loose_md5",
+    "lookup",
+    "lookup_unique",
+    "lookup_hash",
+    "lookup_hash_unique",
+    "consistent_lookup",
+    "consistent_lookup_unique",
+    "numeric_static_map",
+    "region_experimental",
+    "region_json",
+    "multicol",
+    "cfc",
+    "null",
+];
+
+#[cfg(test)]
+mod tests;

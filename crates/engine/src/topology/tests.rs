@@ -1,0 +1,209 @@
+//! Building topologies from flags and files: ranges, precedence of rules, refusals.
+
+use std::io::Write;
+
+use reshard_kernels::vindex::VindexKind;
+
+use super::*;
+
+fn dsn(port: u16) -> String {
+    format!("mysql://root@127.0.0.1:{port}/shop")
+}
+
+fn input(targets: usize) -> TopologyInput {
+    TopologyInput {
+        sources: vec![dsn(3300)],
+        targets: (0..targets)
+            .map(|i| dsn(3301 + u16::try_from(i).unwrap()))
+            .collect(),
+        ..TopologyInput::default()
+    }
+}
+
+#[test]
+fn targets_without_ranges_get_even_ranges_in_order() {
+    let t = Topology::build(&input(4)).unwrap();
+    let names: Vec<&str> = t.targets.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["-40", "40-80", "80-c0", "c0-"]);
+    assert_eq!(t.router.target_of_u64(0xc1 << 56), 3);
+    assert!(t.unsharded.is_none(), "several targets: no default place");
+    let one = Topology::build(&input(1)).unwrap();
+    assert_eq!(one.targets[0].name, "-");
+    assert_eq!(one.unsharded, Some(TableRule::To(0)));
+}
+
+#[test]
+fn key_ranges_override_and_are_checked() {
+    let mut i = input(4);
+    i.key_ranges = Some(String::from("-40,40-a0,a0-c0,c0-"));
+    let t = Topology::build(&i).unwrap();
+    assert_eq!(t.targets[1].name, "40-a0");
+    assert_eq!(t.router.target_of_u64(0x9f << 56), 1);
+
+    for (ranges, says) in [
+        ("-40,40-a0,a0-", "3 range(s) for 4 target(s)"),
+        ("-40,30-a0,a0-c0,c0-", "overlap"),
+        ("-40,50-a0,a0-c0,c0-", "gap"),
+        ("-40,40-a0,a0-c0,c0-d0", "gap"),
+        ("-40,40-a0,xx-c0,c0-", "not a key range"),
+    ] {
+        i.key_ranges = Some(ranges.to_owned());
+        let err = Topology::build(&i).unwrap_err().0;
+        assert!(err.contains(says), "{ranges}: {err}");
+    }
+}
+
+#[test]
+fn shard_by_overrides_the_vschema_and_unknown_vindexes_are_refused() {
+    let mut vschema = tempfile("json");
+    vschema
+        .1
+        .write_all(
+            br#"{"sharded": true, "vindexes": {"h": {"type": "hash"}},
+                "tables": {"a": {"column_vindexes": [{"column": "id", "name": "h"}]},
+                           "b": {"column_vindexes": [{"column": "k", "name": "h"}]}}}"#,
+        )
+        .unwrap();
+    let mut i = input(2);
+    i.vschema = Some(vschema.0.clone());
+    i.shard_by = vec![String::from("b=name:xxhash")];
+    i.unsharded_target = Some(String::from("80-"));
+    let t = Topology::build(&i).unwrap();
+    assert_eq!(
+        t.rule_for("a"),
+        Some(&TableRule::Shard {
+            column: String::from("id"),
+            vindex: VindexKind::Hash
+        })
+    );
+    assert_eq!(
+        t.rule_for("b"),
+        Some(&TableRule::Shard {
+            column: String::from("name"),
+            vindex: VindexKind::Xxhash
+        })
+    );
+    assert_eq!(t.rule_for("other"), Some(&TableRule::To(1)));
+
+    i.shard_by = vec![String::from("b=name:murmur")];
+    assert!(
+        Topology::build(&i)
+            .unwrap_err()
+            .0
+            .contains("'murmur' is not a vindex")
+    );
+    i.shard_by.clear();
+    i.vschema = Some(PathBuf::from("/nonexistent/vschema.json"));
+    assert!(
+        Topology::build(&i)
+            .unwrap_err()
+            .0
+            .contains("cannot read it")
+    );
+    std::fs::remove_file(&vschema.0).unwrap();
+}
+
+#[test]
+fn a_toml_file_gives_the_whole_topology() {
+    let (path, mut file) = tempfile("toml");
+    write!(
+        file,
+        r#"
+tables = ["customer", "countries", "corder"]
+unsharded_target = "east"
+
+[[sources]]
+dsn = "{}"
+[[sources]]
+dsn = "{}"
+
+[[targets]]
+dsn = "{}"
+key_range = "-80"
+[[targets]]
+dsn = "{}"
+key_range = "80-"
+name = "east"
+
+[shard_by]
+customer = "customer_id:hash"
+
+[unsharded]
+countries = "all"
+"#,
+        dsn(3300),
+        dsn(3310),
+        dsn(3301),
+        dsn(3302)
+    )
+    .unwrap();
+    let t = Topology::build(&TopologyInput {
+        config: Some(path.clone()),
+        ..TopologyInput::default()
+    })
+    .unwrap();
+    assert_eq!(t.sources.len(), 2);
+    assert_eq!(t.targets[1].name, "east");
+    assert_eq!(t.rule_for("countries"), Some(&TableRule::Everywhere));
+    assert_eq!(t.rule_for("corder"), Some(&TableRule::To(1)));
+    assert_eq!(t.tables.as_ref().unwrap().len(), 3);
+
+    // Sources in the file and on the command line: refused, not merged.
+    let err = Topology::build(&TopologyInput {
+        config: Some(path.clone()),
+        sources: vec![dsn(3300)],
+        ..TopologyInput::default()
+    })
+    .unwrap_err()
+    .0;
+    assert!(err.contains("both in --config and with --source"), "{err}");
+    std::fs::remove_file(&path).unwrap();
+
+    for (text, says) in [
+        (
+            "[[targets]]\ndsn = \"x\"\nkey_rnage = \"-80\"\n",
+            "unknown field",
+        ),
+        ("[[sources]]\ndsn = 3\n", "invalid type"),
+        ("[shard_by]\nt = \"id\"\n", "TABLE=COLUMN:VINDEX"),
+    ] {
+        let err = config_file::parse(text).unwrap_err().0;
+        assert!(err.contains(says), "{text}: {err}");
+    }
+}
+
+#[test]
+fn a_missing_source_or_target_or_a_bad_dsn_is_named() {
+    let mut i = input(2);
+    i.sources.clear();
+    assert!(
+        Topology::build(&i)
+            .unwrap_err()
+            .0
+            .contains("no source given")
+    );
+    let mut i = input(2);
+    i.targets[1] = String::from("mysql//nope");
+    assert!(Topology::build(&i).unwrap_err().0.starts_with("target"));
+    let mut i = input(2);
+    i.tables = Some(vec![String::from("a")]);
+    i.shard_by = vec![String::from("b=id:hash")];
+    assert!(
+        Topology::build(&i)
+            .unwrap_err()
+            .0
+            .contains("--tables leaves out")
+    );
+}
+
+fn tempfile(ext: &str) -> (PathBuf, std::fs::File) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "reshard-topology-{}-{}.{ext}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let file = std::fs::File::create(&path).unwrap();
+    (path, file)
+}
