@@ -8,6 +8,7 @@ mod check;
 mod copy;
 mod discover;
 mod protocol;
+mod reshard;
 mod roundtrip;
 mod testkit;
 mod wire;

@@ -21,26 +21,24 @@ pub(crate) enum Command {
     /// Connects to every server (read-only), prints what it found and a verdict per setting, and
     /// exits with 1 if any server is unfit or unreachable, naming the setting and how to fix it.
     Check(CheckArgs),
-    /// Copy whole tables from a source to a target (offline: the sources must be quiet).
+    /// Copy whole tables from sources to targets, resharding on the way (offline: the sources
+    /// must be quiet).
     ///
-    /// Creates missing target tables from the source's DDL, refuses a target table that holds rows
-    /// (unless --force) or differs from the source's, copies in parallel chunks, checks the row
-    /// count of every target table, and prints a summary. Exits 1 with the table, chunk and server
-    /// named if anything fails; 2 if the input is wrong.
+    /// Every row goes to the target whose key range holds its keyspace id (--shard-by, --vschema
+    /// or --config say how each table is sharded). Creates missing target tables from the
+    /// source's DDL, refuses a target table that holds rows (unless --force) or differs from the
+    /// source's, copies in parallel chunks, checks the row count of every target table, and
+    /// prints a summary. Exits 1 with the table, chunk and server named if anything fails; 2 if
+    /// the input is wrong (nothing connects then).
     Copy(CopyArgs),
+    /// Print the keyspace id of each value under a vindex and, given key ranges, its shard.
+    Vindex(VindexArgs),
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct CopyArgs {
-    /// The server and database rows are read from.
-    #[arg(long = "source", value_name = "DSN", required = true)]
-    pub(crate) source: String,
-    /// The server and database rows are written to.
-    #[arg(long = "target", value_name = "DSN", required = true)]
-    pub(crate) target: String,
-    /// Only these tables (comma-separated); all base tables of the source database by default.
-    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
-    pub(crate) tables: Option<Vec<String>>,
+    #[command(flatten)]
+    pub(crate) topology: TopologyArgs,
     /// Reader threads in all.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) threads: u16,
@@ -57,6 +55,47 @@ pub(crate) struct CopyArgs {
     /// Empty target tables that hold rows before copying, instead of refusing.
     #[arg(long)]
     pub(crate) force: bool,
+}
+
+/// Sources, targets, key ranges and sharding rules (shared by the commands that move rows).
+#[derive(Debug, Args)]
+pub(crate) struct TopologyArgs {
+    /// A server and database rows are read from (repeatable: several sources, e.g. the shards
+    /// being merged or split, must hold the tables with the same columns).
+    #[arg(long = "source", value_name = "DSN")]
+    pub(crate) sources: Vec<String>,
+    /// A server and database rows are written to (repeatable). Several targets split the
+    /// keyspace: each gets the key range given by --key-ranges or --config, else even ranges in
+    /// the order given (-80, 80- for two).
+    #[arg(long = "target", value_name = "DSN")]
+    pub(crate) targets: Vec<String>,
+    /// A TOML file with the whole topology: sources, targets with key ranges, tables, rules (see
+    /// docs/resharding.md). Servers given here are not also given as flags.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<std::path::PathBuf>,
+    /// A Vitess VSchema (JSON, as `vtctldclient GetVSchema` prints it): each table's first
+    /// column vindex shards it; reference tables go to every target.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) vschema: Option<std::path::PathBuf>,
+    /// Shard TABLE by the keyspace id of COLUMN under VINDEX (hash, xxhash, numeric,
+    /// reverse_bits, binary, binary_md5); repeatable, overrides --vschema and --config.
+    #[arg(long = "shard-by", value_name = "TABLE=COLUMN:VINDEX")]
+    pub(crate) shard_by: Vec<String>,
+    /// The targets' key ranges in target order, Vitess-style (-80,80-); overrides --config.
+    #[arg(long = "key-ranges", value_name = "RANGES", allow_hyphen_values = true)]
+    pub(crate) key_ranges: Option<String>,
+    /// Where tables without a sharding rule go: a target's key range, name or position (1..), or
+    /// 'all' for every target. Required when there are several targets and such tables.
+    #[arg(
+        long = "unsharded-target",
+        value_name = "TARGET",
+        allow_hyphen_values = true
+    )]
+    pub(crate) unsharded_target: Option<String>,
+    /// Only these tables (comma-separated); all base tables of the (first) source database by
+    /// default.
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    pub(crate) tables: Option<Vec<String>>,
 }
 
 /// `16M`, `512K`, `1G` or a plain number of bytes (binary multiples).
@@ -88,4 +127,24 @@ pub(crate) struct CheckArgs {
     /// Print the findings as JSON on standard output instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VindexArgs {
+    /// The vindex: hash, xxhash, numeric, reverse_bits, binary, binary_md5.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) vindex: String,
+    /// Key ranges (-80,80-) or a number of even shards (4): print the shard of each value.
+    #[arg(long = "key-ranges", value_name = "RANGES", allow_hyphen_values = true)]
+    pub(crate) key_ranges: Option<String>,
+    /// Print JSON lines ({"value", "keyspace_id", "shard"}) instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// The values, as their text (integers in decimal; the numeric vindexes parse them). NULL is
+    /// written as --null.
+    #[arg(value_name = "VALUE", required = true, allow_negative_numbers = true)]
+    pub(crate) values: Vec<String>,
+    /// Treat this argument as SQL NULL.
+    #[arg(long = "null", value_name = "TEXT")]
+    pub(crate) null: Option<String>,
 }

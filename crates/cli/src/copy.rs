@@ -1,38 +1,42 @@
-//! `reshard copy`: an offline copy of whole tables from one source to one target.
+//! `reshard copy`: an offline copy of whole tables from N sources to M targets, each row to the
+//! target whose key range holds its keyspace id.
 //!
-//! Order of work: parse both DSNs (bad input exits 2 before anything connects); set up (discover,
-//! check every table, and only then create or empty target tables); copy with progress; add
-//! deferred indexes; check each target table's row count against the rows read; print a summary.
+//! Order of work: build the topology from flags and files (bad input exits 2 before anything
+//! connects); set up (discover, check every table on every source and target, and only then
+//! create or empty target tables); copy with progress; add deferred indexes; check each target
+//! table's row count against the rows routed to it; print a summary.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use reshard_engine::CopyError;
 use reshard_engine::copy::{
-    CopyOptions, CopyPlan, SetupOptions, finish_targets, prepare_copy, run_copy,
+    CopyOptions, CopyPlan, CopyTable, SetupOptions, TableRoute, finish_targets, prepare_copy,
+    run_copy,
 };
 use reshard_engine::progress::{CopyProgress, TableProgress};
+use reshard_engine::topology::{Topology, TopologyInput};
 use reshard_mysql::reader::BatchLimits;
 use reshard_types::Dsn;
 
 use crate::Failure;
-use crate::args::CopyArgs;
+use crate::args::{CopyArgs, TopologyArgs};
 use crate::progress_display::ProgressDisplay;
 
 pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
-    let source = parse_dsn("--source", &args.source)?;
-    let target = parse_dsn("--target", &args.target)?;
+    let topology = topology(&args.topology)?;
     let setup_options = SetupOptions {
-        tables: args.tables.clone(),
         force: args.force,
         defer_secondary_indexes: args.defer_secondary_indexes,
     };
-    let setup = prepare_copy(&source, &target, &setup_options)
+    let setup = prepare_copy(&topology, &setup_options)
         .await
         .map_err(failure)?;
+    let targets: Vec<Dsn> = topology.targets.iter().map(|t| t.dsn.clone()).collect();
     let plan = CopyPlan {
-        sources: vec![source],
-        target: target.clone(),
+        sources: topology.sources.clone(),
+        targets: targets.clone(),
+        router: topology.router.clone(),
         tables: setup.tables.iter().map(|p| p.table.clone()).collect(),
     };
     let options = CopyOptions {
@@ -45,11 +49,26 @@ pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
         setup
             .tables
             .iter()
-            .map(|p| TableProgress::new(p.table.schema.qualified_name(), p.estimated_rows))
+            .map(|p| {
+                TableProgress::new(
+                    p.table.schema.qualified_name(),
+                    p.estimated_rows,
+                    targets.len(),
+                )
+            })
             .collect(),
     ));
+    for prepared in &setup.tables {
+        tracing::info!(
+            table = %prepared.table.schema.qualified_name(),
+            placement = %describe_route(&prepared.table, &topology),
+            "planned"
+        );
+    }
     tracing::info!(
         tables = plan.tables.len(),
+        sources = plan.sources.len(),
+        targets = %topology.describe_targets(),
         threads = options.read_threads,
         write_threads = options.write_threads,
         chunk_bytes = options.target_chunk_bytes,
@@ -65,12 +84,15 @@ pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
     let copy_time = progress.started.elapsed();
 
     let snapshots = progress.snapshot();
-    let rows_read: Vec<u64> = snapshots.iter().map(|s| s.rows_read).collect();
-    finish_targets(&target, &setup, &rows_read)
+    let rows_per_target: Vec<Vec<u64>> = snapshots
+        .iter()
+        .map(|s| s.rows_per_target.clone())
+        .collect();
+    finish_targets(&targets, &setup, &rows_per_target)
         .await
         .map_err(failure)?;
 
-    let rows: u64 = rows_read.iter().sum();
+    let rows: u64 = snapshots.iter().map(|s| s.rows_read).sum();
     let bytes: u64 = snapshots.iter().map(|s| s.bytes_read).sum();
     let retries: u64 = snapshots.iter().map(|s| s.retries).sum();
     let total = progress.started.elapsed();
@@ -88,11 +110,41 @@ pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
             String::new()
         }
     );
+    if targets.len() > 1 {
+        for (t, target) in topology.targets.iter().enumerate() {
+            let rows: u64 = rows_per_target.iter().map(|r| r[t]).sum();
+            println!("  target {} [{}]: {rows} rows", t + 1, target.name);
+        }
+    }
     Ok(())
 }
 
-fn parse_dsn(flag: &str, text: &str) -> Result<Dsn, Failure> {
-    Dsn::parse(text).map_err(|e| Failure::BadInput(format!("{flag}: {e}")))
+/// The validated topology, or a bad-input failure (nothing has connected).
+pub(crate) fn topology(args: &TopologyArgs) -> Result<Topology, Failure> {
+    Topology::build(&TopologyInput {
+        sources: args.sources.clone(),
+        targets: args.targets.clone(),
+        config: args.config.clone(),
+        vschema: args.vschema.clone(),
+        shard_by: args.shard_by.clone(),
+        key_ranges: args.key_ranges.clone(),
+        unsharded_target: args.unsharded_target.clone(),
+        tables: args.tables.clone(),
+    })
+    .map_err(|e| Failure::BadInput(e.to_string()))
+}
+
+/// `sharded by customer_id (hash)`, `whole to -80`, `to every target`.
+fn describe_route(table: &CopyTable, topology: &Topology) -> String {
+    match table.route {
+        TableRoute::Shard { column, vindex } => format!(
+            "sharded by `{}` ({})",
+            table.schema.columns[column].name,
+            vindex.name()
+        ),
+        TableRoute::To(t) => format!("whole to target {}", topology.targets[t].name),
+        TableRoute::Everywhere => String::from("whole to every target"),
+    }
 }
 
 fn failure(e: CopyError) -> Failure {

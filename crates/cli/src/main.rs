@@ -10,6 +10,7 @@ mod check;
 mod copy;
 mod logging;
 mod progress_display;
+mod vindex;
 
 use std::process::ExitCode;
 
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Check(args) => check::run(args).await,
             Command::Copy(args) => copy::run(args).await,
+            Command::Vindex(args) => vindex::run(&args),
         }
     });
     match outcome {

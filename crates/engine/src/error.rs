@@ -31,6 +31,16 @@ pub enum CopyError {
         #[source]
         source: Box<MysqlError>,
     },
+    /// A row's sharding value has no keyspace id under the table's vindex.
+    #[error("table {table}, sharding column `{column}`: {detail}")]
+    Unroutable {
+        /// `` `db`.`table` ``.
+        table: String,
+        /// The sharding column.
+        column: String,
+        /// The row (by its key) and why.
+        detail: String,
+    },
     /// Finding the next chunk of a table failed.
     #[error("finding the next chunk of {table}: {source}")]
     Chunking {

@@ -20,6 +20,8 @@ pub struct TableProgress {
     chunks_done: AtomicU64,
     retries: AtomicU64,
     reading_done: AtomicBool,
+    /// Rows read for each target (sent to it); the count each target table must end with.
+    routed: Box<[AtomicU64]>,
 }
 
 /// A table's counters at one moment.
@@ -45,16 +47,30 @@ pub struct TableSnapshot {
     pub retries: u64,
     /// Whether every chunk has been handed to a reader (the last ones may still be in flight).
     pub reading_done: bool,
+    /// Rows read for each target, by target index.
+    pub rows_per_target: Vec<u64>,
 }
 
 impl TableProgress {
-    /// Counters for `name`, expected to hold about `estimated_rows` rows.
-    pub fn new(name: String, estimated_rows: u64) -> TableProgress {
+    /// Counters for `name`, expected to hold about `estimated_rows` rows, copied to `targets`
+    /// targets.
+    pub fn new(name: String, estimated_rows: u64, targets: usize) -> TableProgress {
         TableProgress {
             name,
             estimated_rows,
+            routed: (0..targets).map(|_| AtomicU64::new(0)).collect(),
             ..TableProgress::default()
         }
+    }
+
+    /// Counts `rows` read for `target`.
+    pub(crate) fn add_routed(&self, target: usize, rows: u64) {
+        self.routed[target].fetch_add(rows, Relaxed);
+    }
+
+    /// Takes back rows counted for `target` by a failed attempt at a chunk.
+    pub(crate) fn undo_routed(&self, target: usize, rows: u64) {
+        self.routed[target].fetch_sub(rows, Relaxed);
     }
 
     pub(crate) fn add_read(&self, rows: u64, bytes: u64) {
@@ -104,6 +120,7 @@ impl TableProgress {
             chunks_done: self.chunks_done.load(Relaxed),
             retries: self.retries.load(Relaxed),
             reading_done: self.reading_done.load(Relaxed),
+            rows_per_target: self.routed.iter().map(|r| r.load(Relaxed)).collect(),
         }
     }
 }

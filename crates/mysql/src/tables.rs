@@ -209,6 +209,17 @@ pub fn defer_secondary_indexes(ddl: &str, keep: &str) -> DeferredDdl {
 /// nullability, character sets and collations, generation, and the primary key), one line per
 /// difference; empty when they match.
 pub fn schema_differences(source: &TableSchema, target: &TableSchema) -> Vec<String> {
+    schema_differences_between(source, "the source", target, "the target")
+}
+
+/// The differences between table `a` (on the server called `a_name` in messages) and `b`.
+pub fn schema_differences_between(
+    a: &TableSchema,
+    a_name: &str,
+    b: &TableSchema,
+    b_name: &str,
+) -> Vec<String> {
+    let (source, target) = (a, b);
     let mut out = Vec::new();
     let describe = |c: &reshard_types::ColumnDef| {
         let mut d = c.column_type.clone();
@@ -229,7 +240,7 @@ pub fn schema_differences(source: &TableSchema, target: &TableSchema) -> Vec<Str
     for i in 0..n {
         match (source.columns.get(i), target.columns.get(i)) {
             (Some(s), Some(t)) if s.name != t.name => out.push(format!(
-                "column {}: `{}` on the source, `{}` on the target",
+                "column {}: `{}` on {a_name}, `{}` on {b_name}",
                 i + 1,
                 s.name,
                 t.name
@@ -238,18 +249,18 @@ pub fn schema_differences(source: &TableSchema, target: &TableSchema) -> Vec<Str
                 let (ds, dt) = (describe(s), describe(t));
                 if ds != dt || s.ty != t.ty {
                     out.push(format!(
-                        "column `{}`: {ds} on the source, {dt} on the target",
+                        "column `{}`: {ds} on {a_name}, {dt} on {b_name}",
                         s.name
                     ));
                 }
             }
             (Some(s), None) => out.push(format!(
-                "column `{}` ({}) is missing on the target",
+                "column `{}` ({}) is missing on {b_name}",
                 s.name,
                 describe(s)
             )),
             (None, Some(t)) => out.push(format!(
-                "column `{}` ({}) exists only on the target",
+                "column `{}` ({}) exists only on {b_name}",
                 t.name,
                 describe(t)
             )),
@@ -265,7 +276,7 @@ pub fn schema_differences(source: &TableSchema, target: &TableSchema) -> Vec<Str
     };
     if key(source) != key(target) {
         out.push(format!(
-            "primary key: ({}) on the source, ({}) on the target",
+            "primary key: ({}) on {a_name}, ({}) on {b_name}",
             key(source),
             key(target)
         ));

@@ -3,12 +3,20 @@
 //! ```text
 //!  Scheduler ── chunk ──► reader threads (R in all, each on one source)
 //!  (least progress first)      │ TableReader: binary protocol → RecordBatch (≤ 8 MiB)
+//!                              │ route: keyspace id of each row → target; split per target
 //!                              ▼
 //!                 bounded channel per target (W batches)
 //!                              │
 //!                              ▼
 //!                 writer threads (W per target): LOAD DATA ... IGNORE
 //! ```
+//!
+//! **Routing.** Each table has a [`TableRoute`]: sharded tables are split by the keyspace id of
+//! their sharding column (`reshard_kernels::column`, one pass per batch) into one batch per
+//! target whose range holds the ids; unsharded tables go whole to one target, reference tables
+//! to every target. The reader routes the batches it read, so routing scales with the readers
+//! and a batch crosses a channel once. A row the vindex cannot map (a NULL for `hash`) stops the
+//! copy with the table, the column and the row's key named.
 //!
 //! **Memory is flat.** A reader holds the batch it is filling; the channel of each target holds
 //! at most `W` batches; each writer holds the batch it is writing. So at most
@@ -37,13 +45,17 @@ mod schedule;
 mod setup;
 mod write;
 
-pub use setup::{CopySetup, PreparedTable, SetupOptions, finish_targets, prepare_copy};
+pub use setup::{
+    CopySetup, PreparedTable, SetupOptions, TargetTable, finish_targets, prepare_copy,
+};
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
 use arrow_array::RecordBatch;
 use reshard_convert::encode::load_data::quote_identifier;
+use reshard_kernels::route::Router;
+use reshard_kernels::vindex::VindexKind;
 use reshard_mysql::keyset::KeyWalk;
 use reshard_mysql::reader::{BatchLimits, table_sql};
 use reshard_types::{Dsn, RowKey, TableSchema};
@@ -65,6 +77,25 @@ pub struct CopyTable {
     pub schema: TableSchema,
     /// The key its rows are walked and identified by.
     pub key: RowKey,
+    /// Where its rows go.
+    pub route: TableRoute,
+}
+
+/// Where the rows of a table go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableRoute {
+    /// Each row to the target whose key range holds the keyspace id of column `column` (an
+    /// index into the schema's columns) under `vindex`.
+    Shard {
+        /// The sharding column.
+        column: usize,
+        /// The vindex.
+        vindex: VindexKind,
+    },
+    /// Every row to one target.
+    To(usize),
+    /// Every row to every target.
+    Everywhere,
 }
 
 /// What to copy, from where, to where.
@@ -72,8 +103,10 @@ pub struct CopyTable {
 pub struct CopyPlan {
     /// The servers rows are read from (each holds its own rows of every table).
     pub sources: Vec<Dsn>,
-    /// The server rows are written to.
-    pub target: Dsn,
+    /// The servers rows are written to.
+    pub targets: Vec<Dsn>,
+    /// Keyspace ids to targets, for sharded tables.
+    pub router: Router,
     /// The tables, in the order progress reports them.
     pub tables: Vec<CopyTable>,
 }
@@ -102,7 +135,7 @@ impl Default for CopyOptions {
     }
 }
 
-/// Rows of one chunk on their way to a target.
+/// Rows of one chunk on their way to a target (the channel they are sent on says which).
 #[derive(Debug)]
 pub(crate) struct WriteJob {
     pub(crate) table: usize,
@@ -201,30 +234,36 @@ pub fn run_copy(
     };
     let readers = options.read_threads.max(plan.sources.len()).max(1);
     let writers = options.write_threads.max(1);
-    let (tx, rx) = crossbeam_channel::bounded::<WriteJob>(writers);
+    let (senders, receivers): (Vec<_>, Vec<_>) = plan
+        .targets
+        .iter()
+        .map(|_| crossbeam_channel::bounded::<WriteJob>(writers))
+        .unzip();
     std::thread::scope(|scope| {
         let ctx = &ctx;
-        let writer_handles: Vec<_> = (0..writers)
-            .map(|_| {
+        let mut writer_handles = Vec::with_capacity(writers * plan.targets.len());
+        for (target, rx) in plan.targets.iter().zip(receivers) {
+            for _ in 0..writers {
                 let rx = rx.clone();
-                std::thread::Builder::new()
-                    .name("reshard-writer".into())
-                    .spawn_scoped(scope, move || write::writer_loop(ctx, &ctx.plan.target, rx))
-                    .expect("spawning a writer thread")
-            })
-            .collect();
-        drop(rx);
+                writer_handles.push(
+                    std::thread::Builder::new()
+                        .name("reshard-writer".into())
+                        .spawn_scoped(scope, move || write::writer_loop(ctx, target, rx))
+                        .expect("spawning a writer thread"),
+                );
+            }
+        }
         let reader_handles: Vec<_> = (0..readers)
             .map(|i| {
-                let tx = tx.clone();
+                let tx = senders.clone();
                 let source = i % plan.sources.len();
                 std::thread::Builder::new()
                     .name("reshard-reader".into())
-                    .spawn_scoped(scope, move || read::reader_loop(ctx, source, tx))
+                    .spawn_scoped(scope, move || read::reader_loop(ctx, source, &tx))
                     .expect("spawning a reader thread")
             })
             .collect();
-        drop(tx);
+        drop(senders);
         for handle in reader_handles.into_iter().chain(writer_handles) {
             if handle.join().is_err() {
                 ctx.stop.fail(CopyError::Internal(String::from(

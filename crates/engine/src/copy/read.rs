@@ -1,4 +1,5 @@
-//! A reader thread: takes chunks of one source, reads them into batches, hands them to the writers.
+//! A reader thread: takes chunks of one source, reads them into batches, routes each batch to its
+//! targets and hands the parts to their writers.
 
 use std::sync::Arc;
 
@@ -8,8 +9,13 @@ use reshard_mysql::reader::{TableReader, open_read_session};
 use reshard_mysql::wire::RawConn;
 use reshard_types::{Dsn, ErrorClass};
 
+use arrow_array::RecordBatch;
+use reshard_convert::encode::describe::describe_row;
+use reshard_kernels::column::{RouteError, route_column};
+use reshard_kernels::split::Splitter;
+
 use super::schedule::Assignment;
-use super::{ChunkLabel, Context, WriteJob, back_off};
+use super::{ChunkLabel, Context, TableRoute, WriteJob, back_off};
 use crate::error::CopyError;
 use crate::retry::MAX_ATTEMPTS;
 
@@ -58,12 +64,17 @@ impl Slot<'_> {
 }
 
 /// Reads chunks of `source` until none is left or the copy stops.
-pub(super) fn reader_loop(ctx: &Context<'_>, source: usize, tx: Sender<WriteJob>) {
+pub(super) fn reader_loop(ctx: &Context<'_>, source: usize, tx: &[Sender<WriteJob>]) {
     let dsn = &ctx.plan.sources[source];
     let mut slot = Slot {
         dsn,
         bare: None,
         reader: None,
+    };
+    let mut routing = Routing {
+        targets: Vec::new(),
+        splitter: Splitter::new(ctx.plan.targets.len()),
+        sent: vec![0; ctx.plan.targets.len()],
     };
     while !ctx.stop.stopped() {
         let assignment = match next_chunk(ctx, source, &mut slot) {
@@ -71,7 +82,7 @@ pub(super) fn reader_loop(ctx: &Context<'_>, source: usize, tx: Sender<WriteJob>
             Ok(None) => return,
             Err(e) => return ctx.stop.fail(e),
         };
-        match read_chunk(ctx, &mut slot, &assignment, &tx) {
+        match read_chunk(ctx, &mut slot, &mut routing, &assignment, tx) {
             Ok(Some((rows, bytes))) => {
                 let unit = ctx.scheduler.unit(assignment.unit);
                 let table = &ctx.progress.tables[unit.table];
@@ -134,13 +145,116 @@ fn next_chunk(
     }
 }
 
+/// A reader's routing buffers, reused batch after batch.
+struct Routing {
+    /// The target of each row of the current batch.
+    targets: Vec<u32>,
+    splitter: Splitter,
+    /// Rows sent to each target by the current attempt at a chunk (taken back if it fails).
+    sent: Vec<u64>,
+}
+
+/// Why a batch was not sent.
+enum NotSent {
+    /// The copy is stopping.
+    Stopped,
+    /// A row cannot be routed; the copy must stop with this error.
+    Failed(CopyError),
+}
+
+/// Routes `batch` of table `table` and sends its parts to their targets' channels.
+fn dispatch(
+    ctx: &Context<'_>,
+    routing: &mut Routing,
+    table: usize,
+    label: &Arc<ChunkLabel>,
+    batch: RecordBatch,
+    tx: &[Sender<WriteJob>],
+) -> Result<(), NotSent> {
+    let job = |batch| WriteJob {
+        table,
+        chunk: Arc::clone(label),
+        batch,
+    };
+    let rows = batch.num_rows() as u64;
+    let progress = &ctx.progress.tables[table];
+    let send = |target: usize, batch: RecordBatch, routing: &mut Routing| {
+        let n = batch.num_rows() as u64;
+        tx[target].send(job(batch)).map_err(|_| NotSent::Stopped)?;
+        routing.sent[target] += n;
+        progress.add_routed(target, n);
+        Ok(())
+    };
+    match ctx.plan.tables[table].route {
+        TableRoute::To(target) => send(target, batch, routing),
+        TableRoute::Everywhere => {
+            for target in 0..tx.len() {
+                send(target, batch.clone(), routing)?;
+            }
+            Ok(())
+        }
+        TableRoute::Shard { column, vindex } => {
+            route_column(
+                vindex,
+                batch.column(column).as_ref(),
+                &ctx.plan.router,
+                &mut routing.targets,
+            )
+            .map_err(|e| NotSent::Failed(unroutable(ctx, table, &batch, column, e)))?;
+            let parts = routing
+                .splitter
+                .split(&batch, &routing.targets)
+                .map_err(|e| {
+                    NotSent::Failed(CopyError::Internal(format!(
+                        "splitting a batch of {} by target: {e}",
+                        progress.name
+                    )))
+                })?;
+            debug_assert_eq!(
+                parts.iter().map(|(_, b)| b.num_rows() as u64).sum::<u64>(),
+                rows
+            );
+            for (target, part) in parts {
+                send(target, part, routing)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The error for a row the vindex cannot map: table, column, and the row's key.
+fn unroutable(
+    ctx: &Context<'_>,
+    table: usize,
+    batch: &RecordBatch,
+    column: usize,
+    error: RouteError,
+) -> CopyError {
+    let copy_table = &ctx.plan.tables[table];
+    let column_name = &copy_table.schema.columns[column].name;
+    let detail = match error {
+        RouteError::Unmappable { row, reason } => format!(
+            "the row with {} has a sharding value the vindex cannot map: {reason}; \
+             fix the row, or shard the table by another column or vindex",
+            describe_row(batch, row, &copy_table.key.columns)
+        ),
+        RouteError::UnsupportedType(_) => error.to_string(),
+    };
+    CopyError::Unroutable {
+        table: ctx.progress.tables[table].name.clone(),
+        column: column_name.clone(),
+        detail,
+    }
+}
+
 /// Reads one chunk and sends its batches on; retries the whole chunk on a transient error.
 /// Returns its rows and bytes, or `None` if the copy stopped meanwhile.
 fn read_chunk(
     ctx: &Context<'_>,
     slot: &mut Slot<'_>,
+    routing: &mut Routing,
     assignment: &Assignment,
-    tx: &Sender<WriteJob>,
+    tx: &[Sender<WriteJob>],
 ) -> Result<Option<(u64, u64)>, CopyError> {
     let unit = ctx.scheduler.unit(assignment.unit);
     let table = unit.table;
@@ -162,19 +276,21 @@ fn read_chunk(
     loop {
         let (mut rows, mut bytes) = (0u64, 0u64);
         let mut stopped = false;
+        let mut failed = None;
+        routing.sent.fill(0);
         let result = slot.reader(ctx, table).and_then(|reader| {
             reader.read_once(&sql, |batch, batch_bytes| {
                 let batch_rows = batch.num_rows() as u64;
-                if ctx.stop.stopped()
-                    || tx
-                        .send(WriteJob {
-                            table,
-                            chunk: Arc::clone(&label),
-                            batch,
-                        })
-                        .is_err()
-                {
-                    stopped = true;
+                let outcome = if ctx.stop.stopped() {
+                    Err(NotSent::Stopped)
+                } else {
+                    dispatch(ctx, routing, table, &label, batch, tx)
+                };
+                if let Err(why) = outcome {
+                    match why {
+                        NotSent::Stopped => stopped = true,
+                        NotSent::Failed(e) => failed = Some(e),
+                    }
                     return Err(MysqlError::Unexpected {
                         server: String::new(),
                         doing: "copying",
@@ -187,12 +303,18 @@ fn read_chunk(
                 Ok(())
             })
         });
+        if let Some(e) = failed {
+            return Err(e);
+        }
         match result {
             Ok(stats) => return Ok(Some((stats.rows, stats.bytes))),
             Err(_) if stopped => return Ok(None),
             Err(e) => {
                 slot.reset();
                 progress.undo_read(rows, bytes);
+                for (target, &n) in routing.sent.iter().enumerate() {
+                    progress.undo_routed(target, n);
+                }
                 if e.class() == ErrorClass::Transient && attempt < MAX_ATTEMPTS {
                     progress.retried();
                     back_off(

@@ -1,24 +1,29 @@
-//! Before and after the copy: which tables, with which key; refusals; creating target tables
-//! (optionally without secondary indexes) and adding the indexes back; checking row counts.
+//! Before and after the copy: which tables, with which key and placement; refusals; creating
+//! target tables (optionally without secondary indexes) and adding the indexes back; checking
+//! row counts.
 //!
 //! Every check runs before anything is written: a copy that would be refused for one table
-//! writes nothing to any table.
+//! writes nothing to any table on any target. Checks: each table exists on every source with
+//! the same columns and key (several sources must agree); it has a key; its placement rule
+//! exists (several targets need one per table) and names an existing column of a routable type;
+//! on each target that receives it, an existing table matches and is empty (or `--force`).
 
+use reshard_convert::schema::arrow_type;
+use reshard_kernels::column::is_routable;
 use reshard_mysql::tables::{
     self, count_rows, defer_secondary_indexes, estimated_rows, is_empty, row_key, run_ddl,
-    schema_differences, show_create_table,
+    schema_differences, schema_differences_between, show_create_table,
 };
 use reshard_mysql::{MysqlError, Session, connect, discover_table};
-use reshard_types::{Dsn, TableSchema};
+use reshard_types::{ColumnType, Dsn, TableSchema};
 
-use super::CopyTable;
+use super::{CopyTable, TableRoute, in_database};
 use crate::error::CopyError;
+use crate::topology::{TableRule, Topology};
 
-/// What `reshard copy` was asked to do with the tables.
+/// What `reshard copy` was asked to do with the target tables.
 #[derive(Debug, Clone, Default)]
 pub struct SetupOptions {
-    /// Only these tables (all base tables of the source database when `None`).
-    pub tables: Option<Vec<String>>,
     /// Empty target tables that hold rows instead of refusing.
     pub force: bool,
     /// Create missing target tables without secondary indexes and foreign keys, and add them
@@ -26,18 +31,27 @@ pub struct SetupOptions {
     pub defer_secondary_indexes: bool,
 }
 
+/// A table on one target.
+#[derive(Debug, Clone)]
+pub struct TargetTable {
+    /// The target's index.
+    pub target: usize,
+    /// Whether the copy created the table there.
+    pub created: bool,
+    /// Whether it held rows and was emptied (`--force`).
+    pub emptied: bool,
+}
+
 /// A table ready to be copied.
 #[derive(Debug, Clone)]
 pub struct PreparedTable {
-    /// The table and its key.
+    /// The table, its key and where its rows go.
     pub table: CopyTable,
-    /// The source's estimate of its rows.
+    /// The sources' estimate of its rows, summed.
     pub estimated_rows: u64,
-    /// Whether the target table was created by this copy.
-    pub created: bool,
-    /// Whether the target table held rows and was emptied (`--force`).
-    pub emptied: bool,
-    /// `ADD ...` clauses to run on the target after the copy (deferred indexes).
+    /// The targets that receive its rows.
+    pub targets: Vec<TargetTable>,
+    /// `ADD ...` clauses to run after the copy on targets where it was created (deferred indexes).
     pub add_back: Vec<String>,
 }
 
@@ -57,35 +71,77 @@ fn database_of<'a>(dsn: &'a Dsn, role: &str) -> Result<&'a str, CopyError> {
     })
 }
 
-/// Discovers the tables on `source`, checks each against `target`, then (only when every check
-/// passed) creates missing target tables and empties forced ones.
+/// Discovers the tables on the sources, checks each against the rules and every target that
+/// receives it, then (only when every check passed) creates missing target tables and empties
+/// forced ones.
 pub async fn prepare_copy(
-    source: &Dsn,
-    target: &Dsn,
+    topology: &Topology,
     options: &SetupOptions,
 ) -> Result<CopySetup, CopyError> {
-    let source_db = database_of(source, "source")?;
-    let target_db = database_of(target, "target")?;
-    let mut src = connect(source).await?;
-    let mut dst = connect(target).await?;
-    let names = match &options.tables {
+    let first = &topology.sources[0];
+    let source_db = database_of(first, "source")?;
+    for source in &topology.sources {
+        database_of(source, "source")?;
+    }
+    for target in &topology.targets {
+        database_of(&target.dsn, "target")?;
+    }
+    let mut sources = Vec::with_capacity(topology.sources.len());
+    for source in &topology.sources {
+        sources.push(connect(source).await?);
+    }
+    let mut targets = Vec::with_capacity(topology.targets.len());
+    for target in &topology.targets {
+        targets.push(connect(&target.dsn).await?);
+    }
+    let names = match &topology.tables {
         Some(names) => names.clone(),
-        None => tables::list_tables(&mut src, source_db).await?,
+        None => tables::list_tables(&mut sources[0], source_db).await?,
     };
     let mut problems = Vec::new();
     let mut planned = Vec::new();
-    for name in &names {
-        let schema = match discover_table(&mut src, source_db, name).await {
+    'tables: for name in &names {
+        let schema = match discover_table(&mut sources[0], source_db, name).await {
             Ok(schema) => schema,
             Err(MysqlError::TableNotFound { .. }) => {
                 problems.push(format!(
-                    "table `{source_db}`.`{name}` does not exist on the source {source}; check --tables"
+                    "table `{source_db}`.`{name}` does not exist on the source {first}; check --tables"
                 ));
                 continue;
             }
             Err(e) => return Err(e.into()),
         };
-        let Some(key) = row_key(&mut src, &schema).await? else {
+        let mut estimated = estimated_rows(&mut sources[0], &schema).await?;
+        for (i, source) in topology.sources.iter().enumerate().skip(1) {
+            let db = database_of(source, "source")?;
+            match discover_table(&mut sources[i], db, name).await {
+                Ok(other) => {
+                    let differences = schema_differences_between(
+                        &schema,
+                        &format!("source 1 ({first})"),
+                        &other,
+                        &format!("source {} ({source})", i + 1),
+                    );
+                    if !differences.is_empty() {
+                        problems.push(format!(
+                            "the sources disagree on table `{name}`; every source must hold it with the same columns and key:\n  - {}",
+                            differences.join("\n  - ")
+                        ));
+                        continue 'tables;
+                    }
+                    estimated += estimated_rows(&mut sources[i], &other).await?;
+                }
+                Err(MysqlError::TableNotFound { .. }) => {
+                    problems.push(format!(
+                        "table `{db}`.`{name}` does not exist on source {} ({source}); every source must hold every copied table (use --tables to leave it out)",
+                        i + 1
+                    ));
+                    continue 'tables;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let Some(key) = row_key(&mut sources[0], &schema).await? else {
             problems.push(format!(
                 "table {} has no primary key and no unique index over NOT NULL columns, so its rows \
                  cannot be copied without risking duplicates; add a primary key, or leave the table out with --tables",
@@ -106,36 +162,57 @@ pub async fn prepare_copy(
                 columns.join(", ")
             );
         }
-        let estimated = estimated_rows(&mut src, &schema).await?;
-        let target_schema = TableSchema {
-            database: target_db.to_owned(),
-            ..schema.clone()
-        };
-        let (exists, empty) = match discover_table(&mut dst, target_db, name).await {
-            Ok(existing) => {
-                let differences = schema_differences(&schema, &existing);
-                if !differences.is_empty() {
-                    problems.push(format!(
-                        "target table {} on {target} differs from the source's:\n  - {}\n  make it match, or drop it so reshard creates it",
-                        existing.qualified_name(),
-                        differences.join("\n  - ")
-                    ));
-                    continue;
-                }
-                let empty = is_empty(&mut dst, &existing).await?;
-                if !empty && !options.force {
-                    problems.push(format!(
-                        "target table {} on {target} is not empty; empty it, or pass --force to have reshard empty it first",
-                        existing.qualified_name()
-                    ));
-                    continue;
-                }
-                (true, empty)
+        let route = match route_of(topology, &schema) {
+            Ok(route) => route,
+            Err(problem) => {
+                problems.push(problem);
+                continue;
             }
-            Err(MysqlError::TableNotFound { .. }) => (false, true),
-            Err(e) => return Err(e.into()),
         };
-        planned.push((schema, target_schema, key, estimated, exists, empty));
+        let receiving: Vec<usize> = match route {
+            TableRoute::To(t) => vec![t],
+            TableRoute::Shard { .. } | TableRoute::Everywhere => {
+                (0..topology.targets.len()).collect()
+            }
+        };
+        let mut on_targets = Vec::with_capacity(receiving.len());
+        for &t in &receiving {
+            let target = &topology.targets[t].dsn;
+            let target_db = database_of(target, "target")?;
+            match discover_table(&mut targets[t], target_db, name).await {
+                Ok(existing) => {
+                    let differences = schema_differences(&schema, &existing);
+                    if !differences.is_empty() {
+                        problems.push(format!(
+                            "target table {} on {target} differs from the source's:\n  - {}\n  make it match, or drop it so reshard creates it",
+                            existing.qualified_name(),
+                            differences.join("\n  - ")
+                        ));
+                        continue 'tables;
+                    }
+                    let empty = is_empty(&mut targets[t], &existing).await?;
+                    if !empty && !options.force {
+                        problems.push(format!(
+                            "target table {} on {target} is not empty; empty it, or pass --force to have reshard empty it first",
+                            existing.qualified_name()
+                        ));
+                        continue 'tables;
+                    }
+                    on_targets.push(TargetTable {
+                        target: t,
+                        created: false,
+                        emptied: !empty,
+                    });
+                }
+                Err(MysqlError::TableNotFound { .. }) => on_targets.push(TargetTable {
+                    target: t,
+                    created: true,
+                    emptied: false,
+                }),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        planned.push((CopyTable { schema, key, route }, estimated, on_targets));
     }
     if !problems.is_empty() {
         return Err(CopyError::Refused(format!(
@@ -144,73 +221,131 @@ pub async fn prepare_copy(
         )));
     }
     let mut prepared = Vec::with_capacity(planned.len());
-    for (schema, target_schema, key, estimated, exists, empty) in planned {
+    for (table, estimated, on_targets) in planned {
         let mut add_back = Vec::new();
-        if !exists {
-            let ddl = show_create_table(&mut src, source_db, &schema.name).await?;
-            let create = if options.defer_secondary_indexes {
-                let split = defer_secondary_indexes(&ddl, &key.index);
-                add_back = split.add_back;
-                split.create
-            } else {
-                ddl
-            };
-            run_ddl(&mut dst, &create).await?;
-            tracing::info!(table = %target_schema.qualified_name(), deferred = add_back.len(), "created the target table");
-        } else if !empty {
-            tables::truncate(&mut dst, &target_schema).await?;
-            tracing::warn!(table = %target_schema.qualified_name(), "emptied the target table (--force)");
+        let mut ddl = None;
+        for on in &on_targets {
+            let target = &topology.targets[on.target].dsn;
+            let target_schema = in_database(&table.schema, target);
+            if on.created {
+                if ddl.is_none() {
+                    let create =
+                        show_create_table(&mut sources[0], source_db, &table.schema.name).await?;
+                    ddl = Some(if options.defer_secondary_indexes {
+                        let split = defer_secondary_indexes(&create, &table.key.index);
+                        add_back = split.add_back;
+                        split.create
+                    } else {
+                        create
+                    });
+                }
+                run_ddl(&mut targets[on.target], ddl.as_deref().expect("just set")).await?;
+                tracing::info!(table = %target_schema.qualified_name(), target = %target, deferred = add_back.len(), "created the target table");
+            } else if on.emptied {
+                tables::truncate(&mut targets[on.target], &target_schema).await?;
+                tracing::warn!(table = %target_schema.qualified_name(), target = %target, "emptied the target table (--force)");
+            }
         }
         prepared.push(PreparedTable {
-            table: CopyTable { schema, key },
+            table,
             estimated_rows: estimated,
-            created: !exists,
-            emptied: exists && !empty,
+            targets: on_targets,
             add_back,
         });
     }
-    let _ = src.close().await;
-    let _ = dst.close().await;
+    for session in sources.into_iter().chain(targets) {
+        let _ = session.close().await;
+    }
     Ok(CopySetup { tables: prepared })
 }
 
+/// Where the rows of `schema` go, or the problem to report.
+fn route_of(topology: &Topology, schema: &TableSchema) -> Result<TableRoute, String> {
+    let table = schema.qualified_name();
+    let Some(rule) = topology.rule_for(&schema.name) else {
+        return Err(format!(
+            "table {table} has no sharding rule, and there are {} targets: give --shard-by {}=COLUMN:VINDEX, \
+             or name the target of unsharded tables with --unsharded-target (a key range, a position, or 'all')",
+            topology.targets.len(),
+            schema.name
+        ));
+    };
+    match rule {
+        TableRule::To(t) => Ok(TableRoute::To(*t)),
+        TableRule::Everywhere => Ok(TableRoute::Everywhere),
+        TableRule::Shard { column, vindex } => {
+            let Some(index) = schema.columns.iter().position(|c| &c.name == column) else {
+                let names: Vec<&str> = schema.columns.iter().map(|c| c.name.as_str()).collect();
+                return Err(format!(
+                    "the sharding column `{column}` of table {table} does not exist; its columns are: {}",
+                    names.join(", ")
+                ));
+            };
+            let def = &schema.columns[index];
+            let kind_ok = matches!(
+                def.ty,
+                ColumnType::Int { .. }
+                    | ColumnType::Char { .. }
+                    | ColumnType::VarChar { .. }
+                    | ColumnType::Text { .. }
+            );
+            if !kind_ok || !is_routable(&arrow_type(def)) {
+                return Err(format!(
+                    "the sharding column `{column}` of table {table} is {}; reshard shards by integer and string columns",
+                    def.column_type
+                ));
+            }
+            Ok(TableRoute::Shard {
+                column: index,
+                vindex: *vindex,
+            })
+        }
+    }
+}
+
 /// After the copy: adds deferred indexes back, then checks that every target table holds as
-/// many rows as were read for it (`rows_read`, per table in setup order): for an offline copy
+/// many rows as were routed to it (`rows_per_target[table][target]`): for an offline copy
 /// (sources quiet) anything else is a lost or extra row.
 pub async fn finish_targets(
-    target: &Dsn,
+    targets: &[Dsn],
     setup: &CopySetup,
-    rows_read: &[u64],
+    rows_per_target: &[Vec<u64>],
 ) -> Result<(), CopyError> {
-    let mut dst: Session = connect(target).await?;
-    let on_target = |schema: &TableSchema| TableSchema {
-        database: target.database().unwrap_or(&schema.database).to_owned(),
-        ..schema.clone()
-    };
-    for prepared in &setup.tables {
-        if prepared.add_back.is_empty() {
-            continue;
+    for (t, target) in targets.iter().enumerate() {
+        let mut dst: Session = connect(target).await?;
+        for prepared in &setup.tables {
+            let Some(on) = prepared.targets.iter().find(|on| on.target == t) else {
+                continue;
+            };
+            if !on.created || prepared.add_back.is_empty() {
+                continue;
+            }
+            let schema = in_database(&prepared.table.schema, target);
+            let sql = format!(
+                "ALTER TABLE {} {}",
+                reshard_mysql::reader::table_sql(&schema),
+                prepared.add_back.join(", ")
+            );
+            tracing::info!(table = %schema.qualified_name(), target = %target, indexes = prepared.add_back.len(), "adding deferred indexes");
+            run_ddl(&mut dst, &sql).await?;
         }
-        let schema = &on_target(&prepared.table.schema);
-        let sql = format!(
-            "ALTER TABLE {} {}",
-            reshard_mysql::reader::table_sql(schema),
-            prepared.add_back.join(", ")
-        );
-        tracing::info!(table = %schema.qualified_name(), indexes = prepared.add_back.len(), "adding deferred indexes");
-        run_ddl(&mut dst, &sql).await?;
-    }
-    for (prepared, &read) in setup.tables.iter().zip(rows_read) {
-        let schema = &on_target(&prepared.table.schema);
-        let count = count_rows(&mut dst, schema).await?;
-        if count != read {
-            return Err(CopyError::Mismatch(format!(
-                "target table {} on {target} holds {count} rows, but {read} were read from the source; \
-                 was a source or the target written to during the copy? (reshard copy needs quiet sources; use reshard move for live ones)",
-                schema.qualified_name()
-            )));
+        for (prepared, routed) in setup.tables.iter().zip(rows_per_target) {
+            if !prepared.targets.iter().any(|on| on.target == t) {
+                continue;
+            }
+            let schema = in_database(&prepared.table.schema, target);
+            let count = count_rows(&mut dst, &schema).await?;
+            let expected = routed[t];
+            if count != expected {
+                return Err(CopyError::Mismatch(format!(
+                    "target table {} on {target} holds {count} rows, but {expected} were read for it from the sources; \
+                     was a source or the target written to during the copy, or do two sources hold rows with the same key? \
+                     (reshard copy needs quiet sources with disjoint rows; use reshard move for live ones)",
+                    schema.qualified_name()
+                )));
+            }
         }
+        let _ = dst.close().await;
     }
-    let _ = dst.close().await;
     Ok(())
 }
