@@ -375,6 +375,32 @@ async fn bad_inputs_are_refused_and_write_nothing() {
         }
     }
     std::fs::remove_file(&vschema).ok();
+
+    // A target that is the source, reached by another host name: refused before any write.
+    let source_again = source.dsn().replace("127.0.0.1", "localhost");
+    let mut args = vec![
+        String::from("copy"),
+        String::from("--source"),
+        source.dsn(),
+        String::from("--target"),
+        t[0].dsn(),
+        String::from("--target"),
+        source_again,
+        String::from("--force"),
+        String::from("--unsharded-target"),
+        String::from("1"),
+    ];
+    args.extend(shard_by());
+    run(args)
+        .await
+        .expect_code(1)
+        .stderr_has("is the same server and database as source 1");
+    assert!(tables_of(&t[0]).await.is_empty());
+    assert_eq!(
+        source.digest("customers").await.rows,
+        3004,
+        "the source is untouched"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

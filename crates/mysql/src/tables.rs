@@ -86,6 +86,17 @@ pub async fn estimated_rows(session: &mut Session, table: &TableSchema) -> Resul
     Ok(rows.flatten().unwrap_or(0))
 }
 
+/// Who the server says it is: `(@@hostname, @@port, @@server_id)`. Two DSNs that reach the same
+/// server (by different host names, say) give the same identity.
+pub async fn server_identity(session: &mut Session) -> Result<(String, u16, u32), MysqlError> {
+    let row: Option<(String, u16, u32)> = session
+        .conn()
+        .query_first("SELECT @@hostname, @@port, @@server_id")
+        .await
+        .map_err(|e| session.error("reading the server's identity", e))?;
+    Ok(row.unwrap_or_default())
+}
+
 /// Whether the table holds no row.
 pub async fn is_empty(session: &mut Session, table: &TableSchema) -> Result<bool, MysqlError> {
     let any: Option<u8> = session

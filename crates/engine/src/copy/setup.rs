@@ -12,7 +12,7 @@ use reshard_convert::schema::arrow_type;
 use reshard_kernels::column::is_routable;
 use reshard_mysql::tables::{
     self, count_rows, defer_secondary_indexes, estimated_rows, is_empty, row_key, run_ddl,
-    schema_differences, schema_differences_between, show_create_table,
+    schema_differences, schema_differences_between, server_identity, show_create_table,
 };
 use reshard_mysql::{MysqlError, Session, connect, discover_table};
 use reshard_types::{ColumnType, Dsn, TableSchema};
@@ -94,6 +94,7 @@ pub async fn prepare_copy(
     for target in &topology.targets {
         targets.push(connect(&target.dsn).await?);
     }
+    same_database_twice(topology, &mut sources, &mut targets).await?;
     let names = match &topology.tables {
         Some(names) => names.clone(),
         None => tables::list_tables(&mut sources[0], source_db).await?,
@@ -257,6 +258,45 @@ pub async fn prepare_copy(
         let _ = session.close().await;
     }
     Ok(CopySetup { tables: prepared })
+}
+
+/// Refuses a database given twice among the sources and targets (by the servers' own identity,
+/// so `localhost` and `127.0.0.1` are the same): a target that is a source would be written to,
+/// and two targets that are one database would receive each other's rows.
+async fn same_database_twice(
+    topology: &Topology,
+    sources: &mut [Session],
+    targets: &mut [Session],
+) -> Result<(), CopyError> {
+    let mut seen: Vec<((String, u16, u32), String, String)> = Vec::new();
+    let servers = topology
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, dsn)| (format!("source {}", i + 1), dsn))
+        .chain(
+            topology
+                .targets
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (format!("target {} [{}]", i + 1, t.name), &t.dsn)),
+        );
+    let sessions = sources.iter_mut().chain(targets.iter_mut());
+    for ((role, dsn), session) in servers.zip(sessions) {
+        let identity = server_identity(session).await?;
+        let database = dsn.database().unwrap_or_default().to_owned();
+        if let Some((_, _, other)) = seen
+            .iter()
+            .find(|(id, db, _)| *id == identity && *db == database)
+        {
+            return Err(CopyError::Refused(format!(
+                "{role} ({dsn}) is the same server and database as {other}; nothing was copied. \
+                 Give each database once (two databases of one server are fine)"
+            )));
+        }
+        seen.push((identity, database, role));
+    }
+    Ok(())
 }
 
 /// Where the rows of `schema` go, or the problem to report.
