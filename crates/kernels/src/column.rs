@@ -16,14 +16,11 @@ use arrow_array::types::{
 use arrow_array::{Array, ArrowPrimitiveType, GenericByteArray, PrimitiveArray};
 use arrow_buffer::{ArrowNativeType, NullBuffer};
 use arrow_schema::DataType;
-use des::Des;
-use des::cipher::generic_array::GenericArray;
-use des::cipher::{BlockEncrypt, KeyInit};
 use md5::{Digest, Md5};
 use rayon::prelude::*;
 
 use crate::route::Router;
-use crate::vindex::{Unmappable, VindexKind};
+use crate::vindex::{Unmappable, VindexKind, des_encrypt, hash_cipher, text_as_u64};
 
 /// Batches with at least this many rows are routed in parallel blocks of this size.
 ///
@@ -169,10 +166,10 @@ where
             Ok(router.target_of_u64(as_u64(values[i]).reverse_bits()))
         }),
         VindexKind::Hash => {
-            let cipher = des_cipher();
+            let cipher = hash_cipher();
             fill(targets, |i| {
                 not_null(vindex, is_null(i))?;
-                Ok(router.target_of_u64(des_u64(&cipher, as_u64(values[i]))))
+                Ok(router.target_of_u64(des_encrypt(&cipher, as_u64(values[i]))))
             })
         }
         VindexKind::Xxhash => fill(targets, |i| {
@@ -229,14 +226,14 @@ fn bytes<T: arrow_array::types::ByteArrayType>(
             Ok(router.target_of_bytes(&Md5::digest(value(i))))
         }),
         VindexKind::Numeric | VindexKind::ReverseBits | VindexKind::Hash => {
-            let cipher = des_cipher();
+            let cipher = hash_cipher();
             fill(targets, |i| {
                 not_null(vindex, is_null(i))?;
-                let number = parse_u64(vindex, value(i))?;
+                let number = text_as_u64(vindex, value(i))?;
                 let id = match vindex {
                     VindexKind::Numeric => number,
                     VindexKind::ReverseBits => number.reverse_bits(),
-                    _ => des_u64(&cipher, number),
+                    _ => des_encrypt(&cipher, number),
                 };
                 Ok(router.target_of_u64(id))
             })
@@ -275,31 +272,6 @@ fn not_null(vindex: VindexKind, is_null: bool) -> Result<(), Unmappable> {
     } else {
         Ok(())
     }
-}
-
-/// Text as Vitess's u64 for the numeric vindexes: an unsigned decimal, else a signed one taken
-/// bit for bit.
-fn parse_u64(vindex: VindexKind, text: &[u8]) -> Result<u64, Unmappable> {
-    let text = std::str::from_utf8(text).map_err(|_| Unmappable::NotAnInteger(vindex.name()))?;
-    if let Ok(u) = text.parse::<u64>() {
-        return Ok(u);
-    }
-    #[allow(clippy::cast_sign_loss)]
-    text.parse::<i64>()
-        .map(|i| i as u64)
-        .map_err(|_| Unmappable::NotAnInteger(vindex.name()))
-}
-
-fn des_cipher() -> Des {
-    Des::new(&GenericArray::from([0u8; 8]))
-}
-
-/// `hash`'s id as a u64: DES of the big-endian value, read big-endian.
-#[inline]
-fn des_u64(cipher: &Des, value: u64) -> u64 {
-    let mut block = GenericArray::from(value.to_be_bytes());
-    cipher.encrypt_block(&mut block);
-    u64::from_be_bytes(block.into())
 }
 
 /// `xxhash`'s id as a u64: its little-endian output bytes read big-endian.

@@ -253,5 +253,4 @@ fn other_types_are_refused() {
         route_column(VindexKind::Hash, &column, &Router::single(), &mut targets),
         Err(RouteError::UnsupportedType(DataType::Float64))
     );
-    assert!(column.len() == 1);
 }

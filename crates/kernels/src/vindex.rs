@@ -132,10 +132,21 @@ pub fn keyspace_id(
 
 /// `hash` of an integer: DES with an all-zero key over its big-endian bytes.
 pub fn hash_u64(value: u64) -> [u8; 8] {
-    let cipher = Des::new(&GenericArray::from([0u8; 8]));
+    des_encrypt(&hash_cipher(), value).to_be_bytes()
+}
+
+/// The DES cipher of `hash`: an all-zero key. Build it once per batch (its key schedule costs
+/// more than one block).
+pub(crate) fn hash_cipher() -> Des {
+    Des::new(&GenericArray::from([0u8; 8]))
+}
+
+/// `hash`'s id of `value` as a big-endian u64: DES of its big-endian bytes.
+#[inline]
+pub(crate) fn des_encrypt(cipher: &Des, value: u64) -> u64 {
     let mut block = GenericArray::from(value.to_be_bytes());
     cipher.encrypt_block(&mut block);
-    block.into()
+    u64::from_be_bytes(block.into())
 }
 
 /// `xxhash` of a value's text bytes: XXH64, seed 0, little-endian.
@@ -150,18 +161,21 @@ fn as_u64(kind: VindexKind, value: VindexValue<'_>) -> Result<u64, Unmappable> {
         #[allow(clippy::cast_sign_loss)] // Vitess's uint64(ival): the bits as they are
         VindexValue::Int(i) => Ok(i as u64),
         VindexValue::UInt(u) => Ok(u),
-        VindexValue::Bytes(b) => {
-            let text = std::str::from_utf8(b).map_err(|_| Unmappable::NotAnInteger(kind.name()))?;
-            if let Ok(u) = text.parse::<u64>() {
-                Ok(u)
-            } else {
-                #[allow(clippy::cast_sign_loss)]
-                text.parse::<i64>()
-                    .map(|i| i as u64)
-                    .map_err(|_| Unmappable::NotAnInteger(kind.name()))
-            }
-        }
+        VindexValue::Bytes(b) => text_as_u64(kind, b),
     }
+}
+
+/// Text as the u64 the numeric vindexes work on: an unsigned decimal, else a signed one taken
+/// bit for bit.
+pub(crate) fn text_as_u64(kind: VindexKind, text: &[u8]) -> Result<u64, Unmappable> {
+    let text = std::str::from_utf8(text).map_err(|_| Unmappable::NotAnInteger(kind.name()))?;
+    if let Ok(u) = text.parse::<u64>() {
+        return Ok(u);
+    }
+    #[allow(clippy::cast_sign_loss)]
+    text.parse::<i64>()
+        .map(|i| i as u64)
+        .map_err(|_| Unmappable::NotAnInteger(kind.name()))
 }
 
 #[cfg(test)]
