@@ -9,14 +9,16 @@
 //!  RecordBatch ──encode::load_data::LoadDataEncoder──► LOAD DATA LOCAL INFILE input (the write path)
 //!  RecordBatch ──encode::insert::InsertEncoder──► multi-row INSERT text
 //!  RecordBatch ──canonical::RowEncoder──► one canonical byte string per row (checksums, diffs)
+//!
+//!  binlog row images ──binlog::ChangeDecoder──► change batches (images + ops), same schema
 //! ```
 //!
-//! `decimal` and `temporal` hold the exact arithmetic both directions share. Binlog row images
-//! get their decoder with the online-change work.
+//! `decimal` and `temporal` hold the exact arithmetic both directions share.
 //!
 //! Keeping it free of I/O is what lets it be benchmarked with criterion and fuzzed with
 //! cargo-fuzz on its own.
 
+pub mod binlog;
 pub mod canonical;
 pub mod decimal;
 pub mod decode;

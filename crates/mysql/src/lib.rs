@@ -4,7 +4,9 @@
 //!   Dsn ──connect()──► Session ──ServerFacts::read()──► ServerFacts ──assess(role)──► Assessment
 //!                         │                                                (pure, unit-tested)
 //!                         ├── discover_table() ──► TableSchema (columns, types, primary key)
-//!                         └── later: binlog streams
+//!                         └── binlog::current_position ─► BinlogPosition
+//!
+//!   Dsn ──binlog::BinlogReader (mysql_async's binlog stream)──► change batches of the moved tables
 //!
 //!   Dsn ──wire::RawConn (blocking, our own protocol client)──┬── reader::TableReader ──► RecordBatch
 //!                                                            └── writer::TableWriter ◄── RecordBatch
@@ -18,6 +20,7 @@
 //! whether a retry can help. Version-specific SQL lives behind [`Flavor`](reshard_types::Flavor)
 //! checks in this crate only.
 
+pub mod binlog;
 mod checks;
 mod discover;
 mod error;

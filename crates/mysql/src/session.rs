@@ -95,6 +95,11 @@ impl Session {
         MysqlError::from_driver(&self.dsn, doing, err)
     }
 
+    /// The driver connection itself, for turning it into a binlog stream.
+    pub(crate) fn into_conn(self) -> Conn {
+        self.conn
+    }
+
     /// Closes the connection politely (the server logs no aborted connection).
     pub async fn close(self) -> Result<(), MysqlError> {
         let Session { conn, dsn, .. } = self;

@@ -13,18 +13,21 @@
 //! - [`KeyRange`]: a range of keyspace ids as Vitess defines it (`-80`, `80-c0`), with the check
 //!   that a set of them covers the keyspace exactly once.
 //!
-//! Binlog positions join them as the issue that needs them lands.
+//! - [`BinlogPosition`]: a file and a byte offset in one server's binary log, ordered by the
+//!   file's number and exact past 4 GiB.
 
 mod dsn;
 mod error_class;
 mod flavor;
 pub mod keyrange;
+mod position;
 mod schema;
 
 pub use dsn::{DEFAULT_PORT, Dsn, DsnError};
 pub use error_class::ErrorClass;
 pub use flavor::Flavor;
 pub use keyrange::{KeyRange, KeyRangeError};
+pub use position::{BinlogPosition, file_number};
 pub use schema::{
     ColumnDef, ColumnType, Generated, IntWidth, LobSize, RowKey, TableSchema, parse_members,
 };

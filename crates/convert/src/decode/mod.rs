@@ -18,7 +18,7 @@
 //! feeds it arbitrary bytes). After an error the decoder is poisoned: the builders hold a partial
 //! row, so [`BinaryRowDecoder::finish`] refuses until [`BinaryRowDecoder::reset`].
 
-mod column;
+pub(crate) mod column;
 pub(crate) mod cursor;
 pub mod wire_type;
 
