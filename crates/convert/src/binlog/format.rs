@@ -138,7 +138,8 @@ pub(crate) enum ValueFormat {
     Bit {
         bytes: u8,
     },
-    /// MariaDB INET4: 4 bytes, shown as a dotted quad.
+    /// MariaDB INET4: stored like BINARY(4) (a length byte, trailing zero bytes left out), shown
+    /// as a dotted quad.
     Inet4,
 }
 

@@ -186,7 +186,15 @@ pub(crate) fn decode(
             append_bytes(sink, scratch)?;
         }
         (sink, ValueFormat::Inet4) => {
-            let [a, b, c, d] = cursor.array()?;
+            // Stored like BINARY(4): a length byte, trailing zero bytes left out.
+            let len = usize::from(cursor.u8()?);
+            let stored = cursor.take(len)?;
+            if len > 4 {
+                return Err("an INET4 value longer than 4 bytes");
+            }
+            let mut address = [0u8; 4];
+            address[..len].copy_from_slice(stored);
+            let [a, b, c, d] = address;
             scratch.clear();
             write!(scratch, "{a}.{b}.{c}.{d}").map_err(|_| "unreachable")?;
             append_bytes(sink, scratch)?;

@@ -8,10 +8,12 @@
 //! [`BinlogReader::next`] reads one event and keeps the books:
 //!
 //! - **Positions.** The stream's position is the fake `ROTATE` the server sends on connect, then
-//!   the sum of the sizes of the events read (each checked against the low 32 bits of the event's
-//!   own `log_pos`, which wraps past 4 GiB); a real `ROTATE` moves it to the next file. Events the
-//!   server makes up for the replica (`log_pos` 0, or flagged artificial: the format description
-//!   sent on connect, MariaDB's GTID list) and heartbeats take no room in the file.
+//!   the end of each event read. The event header's `log_pos` is 32 bits and wraps in a file past
+//!   4 GiB, so the 64-bit offset is the first one at or past the event's start plus its size
+//!   whose low 32 bits are `log_pos` (at or past: MariaDB leaves out events a replica did not ask
+//!   for, such as `ANNOTATE_ROWS`). A real `ROTATE` moves it to the next file. Events the server
+//!   makes up for the replica (`log_pos` 0, or flagged artificial: the format description sent
+//!   on connect) and heartbeats take no room in the file.
 //! - **Transactions.** [`BinlogReader::committed`] moves only at a transaction boundary: after an
 //!   `XID` or a `COMMIT` statement, or after a statement that is its own transaction (DDL). A
 //!   transaction starts at `BEGIN` or at a MariaDB GTID event not flagged standalone.
@@ -199,6 +201,8 @@ pub struct BinlogReader {
     /// The last transaction boundary.
     committed: BinlogPosition,
     in_transaction: bool,
+    /// Whether the format description event has been read.
+    seen_format: bool,
     tables: Vec<Tracked>,
     /// Table ids of the stream: the moved table each one is, if any.
     by_id: HashMap<u64, Option<usize>>,
@@ -245,6 +249,7 @@ impl BinlogReader {
             next: from.clone(),
             committed: from,
             in_transaction: false,
+            seen_format: false,
             tables: tables
                 .into_iter()
                 .map(|table| Tracked {
@@ -269,6 +274,11 @@ impl BinlogReader {
     /// Whether the reader is inside a transaction.
     pub fn in_transaction(&self) -> bool {
         self.in_transaction
+    }
+
+    /// The position of the next event to read.
+    pub fn position(&self) -> &BinlogPosition {
+        &self.next
     }
 
     /// The server's timestamp (Unix seconds) of the last event read that is in the binlog; 0
@@ -331,27 +341,30 @@ impl BinlogReader {
         }
         if code == code::ROTATE {
             let rotate: RotateEvent<'_> = event.read_event().map_err(|e| self.bad(&e, &at))?;
-            self.next = BinlogPosition::new(rotate.name().into_owned(), rotate.position());
+            let mut name = rotate.name_raw();
+            // The fake rotate on connect comes before the format description, so the parser
+            // does not know yet that events end in a 4-byte checksum and reads it as part of
+            // the name. It names the file that was asked for.
+            let asked = self.next.file().as_bytes();
+            if !self.seen_format && name.len() == asked.len() + 4 && name.starts_with(asked) {
+                name = asked;
+            }
+            let name = String::from_utf8_lossy(name).into_owned();
+            self.next = BinlogPosition::new(name, rotate.position());
             if !self.in_transaction {
                 self.committed = self.next.clone();
             }
             return Ok(Step::Other);
         }
+        if code == code::FORMAT_DESCRIPTION {
+            self.seen_format = true;
+        }
         let in_file = header.log_pos() != 0 && header.flags_raw() & LOG_EVENT_ARTIFICIAL_F == 0;
         if in_file {
-            self.next.advance(u64::from(header.event_size()));
-            if self.next.offset() & 0xFFFF_FFFF != u64::from(header.log_pos()) {
-                return Err(BinlogError::Inconsistent {
-                    server: self.dsn.to_string(),
-                    detail: format!(
-                        "an event of type {code} and {} bytes ends at offset {} by the reader's count, but at {} by the server's",
-                        header.event_size(),
-                        self.next.offset(),
-                        header.log_pos()
-                    ),
-                    position: at,
-                });
-            }
+            self.next = BinlogPosition::new(
+                self.next.file(),
+                end_offset(at.offset(), header.event_size(), header.log_pos()),
+            );
             self.last_timestamp = header.timestamp();
         }
         self.handle(&event, code, header.flags_raw(), &at)
@@ -645,6 +658,35 @@ impl BinlogReader {
     }
 }
 
+/// Where an event that starts at `start` or later, is `size` bytes long and ends at `log_pos`
+/// by its 32-bit header ends, as a 64-bit offset: the first offset at or past `start + size`
+/// whose low 32 bits are `log_pos`. At or past, because the server does not send every event of
+/// the file (MariaDB leaves out the `ANNOTATE_ROWS` events a replica did not ask for), so the
+/// next event may start after the end of the last one received.
+fn end_offset(start: u64, size: u32, log_pos: u32) -> u64 {
+    let least = start + u64::from(size);
+    let low = u32::try_from(least & 0xFFFF_FFFF).expect("masked to 32 bits");
+    let gap = u64::from(log_pos.wrapping_sub(low));
+    least + gap
+}
+
 fn qualified(table: &MovedTable) -> String {
     format!("`{}`.`{}`", table.database, table.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::end_offset;
+
+    #[test]
+    fn end_offsets_follow_log_pos_past_four_gib() {
+        assert_eq!(end_offset(1267, 75, 1394), 1394);
+        assert_eq!(end_offset(100, 50, 150), 150);
+        // Past 4 GiB the header's log_pos has wrapped.
+        let start = (1u64 << 32) - 20;
+        assert_eq!(end_offset(start, 100, 80), (1u64 << 32) + 80);
+        assert_eq!(end_offset((5u64 << 32) + 10, 30, 40), (5u64 << 32) + 40);
+        // A skipped event between: the gap is added, never lost.
+        assert_eq!(end_offset((1u64 << 32) + 10, 30, 90), (1u64 << 32) + 90);
+    }
 }
