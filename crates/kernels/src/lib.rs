@@ -8,10 +8,13 @@
 //! - [`column`]: the target of every row of a batch from its sharding column, one type branch
 //!   per batch, rayon for large batches.
 //! - [`split`]: one batch per target, reusing index buffers.
+//! - [`changes`]: the change applier's plan for a run of row changes: the last image of each key
+//!   wins, and the key is deleted on every other shard any of its images routed to.
 //!
 //! To come: `unicode_loose_xxhash`, and row hashing for checksums and row diffs. This crate owns
 //! their criterion micro-benchmarks (`benches/`).
 
+pub mod changes;
 pub mod column;
 pub mod route;
 pub mod split;
