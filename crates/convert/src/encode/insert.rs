@@ -12,7 +12,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::Schema;
 
 use super::load_data::quote_identifier;
-use super::values::{Cell, Kind, WrittenColumns};
+use super::values::{Cell, Kind, Values, WrittenColumns};
 use crate::error::ConvertError;
 
 /// Encodes batches of one schema as `INSERT` statements.
@@ -58,56 +58,100 @@ impl InsertEncoder {
         out.extend_from_slice(b" VALUES ");
         for (n, row) in rows.enumerate() {
             out.extend_from_slice(if n == 0 { b"(" } else { b",(" });
-            for (position, (column, (_, kind, name))) in
-                values.iter().zip(&self.columns.0).enumerate()
-            {
-                if position > 0 {
-                    out.push(b',');
-                }
-                let quoted = matches!(
-                    kind,
-                    Kind::Date | Kind::DateTime { .. } | Kind::Timestamp { .. } | Kind::Time { .. }
-                );
-                if quoted {
-                    out.push(b'\'');
-                }
-                let mark = out.len();
-                match column.cell(row, out) {
-                    Ok(Cell::Written) => {}
-                    Ok(Cell::Null) => {
-                        out.truncate(mark - usize::from(quoted));
-                        out.extend_from_slice(b"NULL");
-                        continue;
-                    }
-                    Ok(Cell::Raw(bytes)) => {
-                        // INET4/INET6/UUID must be parsed as text, not taken as raw bytes.
-                        out.extend_from_slice(if *kind == Kind::ParsedText {
-                            b"_utf8mb4'"
-                        } else {
-                            b"_binary'"
-                        });
-                        for byte in bytes {
-                            match byte {
-                                b'\\' | b'\'' => out.extend_from_slice(&[b'\\', *byte]),
-                                0 => out.extend_from_slice(b"\\0"),
-                                other => out.push(*other),
-                            }
-                        }
-                        out.push(b'\'');
-                    }
-                    Err(detail) => {
-                        return Err(ConvertError::Encode {
-                            column: name.clone(),
-                            detail: format!("row {row}: {detail}"),
-                        });
-                    }
-                }
-                if quoted {
-                    out.push(b'\'');
-                }
-            }
+            write_tuple(&values, &self.columns.0, row, out)?;
             out.push(b')');
         }
         Ok(())
     }
+
+    /// Appends `REPLACE INTO table (...) VALUES (...), ...` for the rows `rows` of `batch`: each
+    /// row replaces whatever row has its primary key (or a unique key) on the target.
+    pub fn encode_replace(
+        &self,
+        table: &str,
+        batch: &RecordBatch,
+        rows: &[u32],
+        out: &mut Vec<u8>,
+    ) -> Result<(), ConvertError> {
+        let values = self.columns.values(batch)?;
+        out.extend_from_slice(b"REPLACE INTO ");
+        out.extend_from_slice(table.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(self.columns_sql.as_bytes());
+        out.extend_from_slice(b" VALUES ");
+        for (n, &row) in rows.iter().enumerate() {
+            out.extend_from_slice(if n == 0 { b"(" } else { b",(" });
+            write_tuple(&values, &self.columns.0, row as usize, out)?;
+            out.push(b')');
+        }
+        Ok(())
+    }
+}
+
+/// Appends the values of `row`, comma-separated, as SQL literals (see the module docs).
+pub(crate) fn write_tuple(
+    values: &[Values<'_>],
+    columns: &[(usize, Kind, String)],
+    row: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), ConvertError> {
+    for (position, (column, (_, kind, name))) in values.iter().zip(columns).enumerate() {
+        if position > 0 {
+            out.push(b',');
+        }
+        write_literal(column, *kind, name, row, out)?;
+    }
+    Ok(())
+}
+
+/// Appends one value as an SQL literal.
+pub(crate) fn write_literal(
+    column: &Values<'_>,
+    kind: Kind,
+    name: &str,
+    row: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), ConvertError> {
+    let quoted = matches!(
+        kind,
+        Kind::Date | Kind::DateTime { .. } | Kind::Timestamp { .. } | Kind::Time { .. }
+    );
+    if quoted {
+        out.push(b'\'');
+    }
+    let mark = out.len();
+    match column.cell(row, out) {
+        Ok(Cell::Written) => {}
+        Ok(Cell::Null) => {
+            out.truncate(mark - usize::from(quoted));
+            out.extend_from_slice(b"NULL");
+            return Ok(());
+        }
+        Ok(Cell::Raw(bytes)) => {
+            // INET4/INET6/UUID must be parsed as text, not taken as raw bytes.
+            out.extend_from_slice(if kind == Kind::ParsedText {
+                b"_utf8mb4'"
+            } else {
+                b"_binary'"
+            });
+            for byte in bytes {
+                match byte {
+                    b'\\' | b'\'' => out.extend_from_slice(&[b'\\', *byte]),
+                    0 => out.extend_from_slice(b"\\0"),
+                    other => out.push(*other),
+                }
+            }
+            out.push(b'\'');
+        }
+        Err(detail) => {
+            return Err(ConvertError::Encode {
+                column: name.to_owned(),
+                detail: format!("row {row}: {detail}"),
+            });
+        }
+    }
+    if quoted {
+        out.push(b'\'');
+    }
+    Ok(())
 }
