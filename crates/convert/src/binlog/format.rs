@@ -13,66 +13,7 @@ use reshard_types::{ColumnDef, ColumnType, IntWidth};
 use super::decimal;
 use crate::schema::is_utf8_charset;
 
-/// Storage type codes of the binlog table map (`MYSQL_TYPE_*`), where they differ from the
-/// result-set codes or are only used here.
-pub mod binlog_type {
-    /// DECIMAL before MySQL 5.0; never written by a supported server.
-    pub const DECIMAL: u8 = 0;
-    /// TINYINT.
-    pub const TINY: u8 = 1;
-    /// SMALLINT.
-    pub const SHORT: u8 = 2;
-    /// INT.
-    pub const LONG: u8 = 3;
-    /// FLOAT.
-    pub const FLOAT: u8 = 4;
-    /// DOUBLE.
-    pub const DOUBLE: u8 = 5;
-    /// TIMESTAMP in the old 4-byte format (no fractions).
-    pub const TIMESTAMP: u8 = 7;
-    /// BIGINT.
-    pub const LONGLONG: u8 = 8;
-    /// MEDIUMINT.
-    pub const INT24: u8 = 9;
-    /// DATE.
-    pub const DATE: u8 = 10;
-    /// TIME in the old 3-byte format (no fractions).
-    pub const TIME: u8 = 11;
-    /// DATETIME in the old 8-byte format (no fractions).
-    pub const DATETIME: u8 = 12;
-    /// YEAR.
-    pub const YEAR: u8 = 13;
-    /// DATE, as some servers name it.
-    pub const NEWDATE: u8 = 14;
-    /// VARCHAR, VARBINARY.
-    pub const VARCHAR: u8 = 15;
-    /// BIT.
-    pub const BIT: u8 = 16;
-    /// TIMESTAMP(fsp).
-    pub const TIMESTAMP2: u8 = 17;
-    /// DATETIME(fsp).
-    pub const DATETIME2: u8 = 18;
-    /// TIME(fsp).
-    pub const TIME2: u8 = 19;
-    /// MySQL's binary JSON.
-    pub const JSON: u8 = 245;
-    /// DECIMAL.
-    pub const NEWDECIMAL: u8 = 246;
-    /// ENUM (as the real type inside `STRING` metadata).
-    pub const ENUM: u8 = 247;
-    /// SET (as the real type inside `STRING` metadata).
-    pub const SET: u8 = 248;
-    /// TEXT and BLOB of every size.
-    pub const BLOB: u8 = 252;
-    /// VARCHAR in old servers.
-    pub const VAR_STRING: u8 = 253;
-    /// CHAR, BINARY, and ENUM/SET (by their metadata).
-    pub const STRING: u8 = 254;
-    /// Spatial types.
-    pub const GEOMETRY: u8 = 255;
-}
-
-use binlog_type as bt;
+use crate::decode::wire_type as bt;
 
 /// One column of a table map: its storage type code and its metadata bytes (0 to 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

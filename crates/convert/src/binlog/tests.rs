@@ -9,8 +9,8 @@ use arrow_array::types::{
 };
 use reshard_types::{ColumnType, IntWidth, TableSchema};
 
-use super::format::binlog_type as bt;
 use super::*;
+use crate::decode::wire_type as bt;
 use crate::schema::arrow_schema;
 use crate::temporal::DateTimeParts;
 use crate::test_support::col;

@@ -1,4 +1,6 @@
-//! The protocol's column type codes (`enum_field_types` in MySQL's `field_types.h`).
+//! The column type codes (`enum_field_types` in MySQL's `field_types.h`), of result sets and of
+//! binlog table maps alike (the `*2` temporal codes and `ENUM`/`SET` inside `STRING` metadata
+//! appear only in table maps).
 #![allow(missing_docs)]
 
 pub const DECIMAL: u8 = 0;
@@ -18,6 +20,9 @@ pub const YEAR: u8 = 13;
 pub const NEWDATE: u8 = 14;
 pub const VARCHAR: u8 = 15;
 pub const BIT: u8 = 16;
+pub const TIMESTAMP2: u8 = 17;
+pub const DATETIME2: u8 = 18;
+pub const TIME2: u8 = 19;
 pub const JSON: u8 = 245;
 pub const NEWDECIMAL: u8 = 246;
 pub const ENUM: u8 = 247;
