@@ -72,6 +72,7 @@ pub fn plan_changes(
             .collect(),
     )?;
     let encoded = converter.convert_columns(keys)?;
+    assert_eq!(encoded.num_rows(), rows, "one key per row");
     let mut ids: KeyMap<'_> = KeyMap::default();
     ids.reserve(rows);
     // Per row, its key's id; per key id, its last row.

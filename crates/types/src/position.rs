@@ -9,8 +9,9 @@
 //!
 //! The offset is a `u64`. The binlog event header carries the end of each event as a 32-bit
 //! `log_pos`, which wraps in a file that grows past 4 GiB (one large transaction is enough, since
-//! a transaction never spans files); reshard therefore never takes an offset from an event
-//! header but adds up event sizes from the last rotate, so offsets stay exact past 4 GiB.
+//! a transaction never spans files); the binlog reader therefore takes only the low 32 bits from
+//! the header and keeps the high ones itself (`reshard_mysql::binlog`), so offsets stay exact
+//! past 4 GiB.
 //!
 //! Reshard records a position only at a transaction boundary (after a commit, or after a
 //! statement that is its own transaction): resuming from a recorded position never starts in the
@@ -48,19 +49,6 @@ impl BinlogPosition {
     /// The file's sequence number: the digits after the last `.`, or 0 when there are none.
     pub fn file_number(&self) -> u64 {
         file_number(&self.file)
-    }
-
-    /// The same file, `bytes` further on.
-    pub fn advanced(&self, bytes: u64) -> BinlogPosition {
-        BinlogPosition {
-            file: self.file.clone(),
-            offset: self.offset + bytes,
-        }
-    }
-
-    /// Moves this position `bytes` further on in the same file.
-    pub fn advance(&mut self, bytes: u64) {
-        self.offset += bytes;
     }
 }
 
@@ -112,8 +100,7 @@ mod tests {
 
     #[test]
     fn offsets_past_four_gib_stay_exact() {
-        let mut p = BinlogPosition::new("binlog.000001", u64::from(u32::MAX) - 10);
-        p.advance(100);
+        let p = BinlogPosition::new("binlog.000001", u64::from(u32::MAX) + 90);
         assert_eq!(p.offset(), u64::from(u32::MAX) + 90);
         assert!(p > BinlogPosition::new("binlog.000001", u64::from(u32::MAX)));
         assert_eq!(p.to_string(), "binlog.000001:4294967385");

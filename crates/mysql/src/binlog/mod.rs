@@ -350,6 +350,11 @@ impl BinlogReader {
                 name = asked;
             }
             let name = String::from_utf8_lossy(name).into_owned();
+            if self.seen_format {
+                // A real rotate: the server numbers tables anew in the next file, and ids of
+                // tables no longer in use must not pile up over a long move.
+                self.by_id.clear();
+            }
             self.next = BinlogPosition::new(name, rotate.position());
             if !self.in_transaction {
                 self.committed = self.next.clone();
@@ -453,16 +458,18 @@ impl BinlogReader {
     }
 
     fn query(&mut self, statement: &str, at: &BinlogPosition) -> Result<Step, BinlogError> {
-        let word = statement.trim_start();
-        let starts = |w: &str| {
-            word.get(..w.len())
-                .is_some_and(|head| head.eq_ignore_ascii_case(w))
-        };
-        if starts("BEGIN") || starts("XA START") {
+        let word = statement::first_word(statement);
+        let is = |w: &str| word.eq_ignore_ascii_case(w);
+        // `XA START` and `XA COMMIT` bracket an XA transaction.
+        let xa_second = || statement.split_whitespace().nth(1).unwrap_or_default();
+        if is("BEGIN") || (is("XA") && xa_second().eq_ignore_ascii_case("START")) {
             self.in_transaction = true;
             return Ok(Step::Other);
         }
-        if starts("COMMIT") || starts("ROLLBACK") || starts("XA COMMIT") {
+        if is("COMMIT")
+            || is("ROLLBACK")
+            || (is("XA") && xa_second().eq_ignore_ascii_case("COMMIT"))
+        {
             return Ok(self.commit());
         }
         if let Some(tracked) = self

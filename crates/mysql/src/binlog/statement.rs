@@ -16,7 +16,8 @@ fn is_transaction_control(statement: &str) -> bool {
         .any(|w| word.eq_ignore_ascii_case(w))
 }
 
-fn first_word(statement: &str) -> &str {
+/// The statement's first keyword (after leading comments; inside a versioned comment's body).
+pub fn first_word(statement: &str) -> &str {
     let trimmed = strip_leading_comments(statement);
     let end = trimmed
         .find(|c: char| !c.is_ascii_alphabetic())
