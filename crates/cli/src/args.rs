@@ -31,6 +31,16 @@ pub(crate) enum Command {
     /// prints a summary. Exits 1 with the table, chunk and server named if anything fails; 2 if
     /// the input is wrong (nothing connects then).
     Copy(CopyArgs),
+    /// Move tables online: copy them while applying the changes the sources take meanwhile.
+    ///
+    /// Sets up the targets like copy (creating or checking their tables), starts a binlog stream
+    /// per source before the first row is read, copies, and applies every change to the target
+    /// its row routes to (an update of the sharding column moves the row). Runs until Ctrl-C or
+    /// SIGTERM (which stop after the current batch of changes) or, with --stop-when-caught-up,
+    /// until every target has reached its sources' binlog position. Progress shows the copy and,
+    /// per source, how far behind (seconds and binlog bytes) the targets are. The sources must
+    /// log in ROW format with binlog_row_image=FULL.
+    Move(MoveArgs),
     /// Print the keyspace id of each value under a vindex and, given key ranges, its shard.
     Vindex(VindexArgs),
 }
@@ -55,6 +65,32 @@ pub(crate) struct CopyArgs {
     /// Empty target tables that hold rows before copying, instead of refusing.
     #[arg(long)]
     pub(crate) force: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MoveArgs {
+    #[command(flatten)]
+    pub(crate) topology: TopologyArgs,
+    /// Reader threads in all.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) threads: u16,
+    /// Writer threads (connections) per target for the copy.
+    #[arg(long = "write-threads", value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) write_threads: u16,
+    /// Byte budget of a chunk (a number, optionally with K, M or G: 16M).
+    #[arg(long = "target-chunk-size", value_name = "BYTES", default_value = "16M", value_parser = parse_bytes)]
+    pub(crate) target_chunk_size: u64,
+    /// Empty target tables that hold rows before copying, instead of refusing.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Exit once the copy is done and every target has reached its sources' binlog position
+    /// (taken when the copy finished), instead of running until interrupted.
+    #[arg(long = "stop-when-caught-up")]
+    pub(crate) stop_when_caught_up: bool,
+    /// Replica server id of the first source's binlog stream (source N uses this + N - 1); must
+    /// differ from every server's and replica's id. Derived from the process id by default.
+    #[arg(long = "server-id", value_name = "ID")]
+    pub(crate) server_id: Option<u32>,
 }
 
 /// Sources, targets, key ranges and sharding rules (shared by the commands that move rows).

@@ -9,6 +9,7 @@ mod args;
 mod check;
 mod copy;
 mod logging;
+mod moves;
 mod progress_display;
 mod vindex;
 
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Check(args) => check::run(args).await,
             Command::Copy(args) => copy::run(args).await,
+            Command::Move(args) => moves::run(args).await,
             Command::Vindex(args) => vindex::run(&args),
         }
     });

@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use reshard_engine::online::MoveProgress;
 use reshard_engine::progress::CopyProgress;
 
 use crate::copy::{human_bytes, rate};
@@ -24,8 +25,33 @@ pub(crate) struct ProgressDisplay {
     thread: Option<JoinHandle<()>>,
 }
 
+/// What a display shows: a copy's counters, and a move's change side when there is one.
+pub(crate) trait Watched: Send + Sync + 'static {
+    fn copy(&self) -> &CopyProgress;
+    /// One line on the change side (lag per source), if any.
+    fn changes_line(&self) -> Option<String>;
+}
+
+impl Watched for CopyProgress {
+    fn copy(&self) -> &CopyProgress {
+        self
+    }
+    fn changes_line(&self) -> Option<String> {
+        None
+    }
+}
+
+impl Watched for MoveProgress {
+    fn copy(&self) -> &CopyProgress {
+        &self.copy
+    }
+    fn changes_line(&self) -> Option<String> {
+        Some(crate::moves::changes_line(&self.changes()))
+    }
+}
+
 impl ProgressDisplay {
-    pub(crate) fn start(progress: Arc<CopyProgress>) -> ProgressDisplay {
+    pub(crate) fn start<W: Watched>(watched: Arc<W>) -> ProgressDisplay {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let terminal = std::io::stderr().is_terminal();
@@ -33,9 +59,9 @@ impl ProgressDisplay {
             .name("reshard-progress".into())
             .spawn(move || {
                 if terminal {
-                    bars(&progress, &flag);
+                    bars(&*watched, &flag);
                 } else {
-                    log_lines(&progress, &flag);
+                    log_lines(&*watched, &flag);
                 }
             })
             .ok();
@@ -50,7 +76,8 @@ impl ProgressDisplay {
     }
 }
 
-fn bars(progress: &CopyProgress, stop: &AtomicBool) {
+fn bars(watched: &dyn Watched, stop: &AtomicBool) {
+    let progress = watched.copy();
     let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
     let style = ProgressStyle::with_template(
         "{prefix:>32} [{bar:30}] {pos}/{len} rows {msg} {per_sec} ETA {eta}",
@@ -71,6 +98,15 @@ fn bars(progress: &CopyProgress, stop: &AtomicBool) {
     let total = multi.add(ProgressBar::new(total_estimate.max(1)));
     total.set_style(style);
     total.set_prefix("total");
+    let changes = watched.changes_line().map(|_| {
+        let bar = multi.add(ProgressBar::new_spinner());
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>32} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_prefix("changes");
+        bar
+    });
     loop {
         let done = stop.load(Ordering::Relaxed);
         let mut rows = 0;
@@ -86,17 +122,21 @@ fn bars(progress: &CopyProgress, stop: &AtomicBool) {
         total.set_length(total_estimate.max(rows).max(1));
         total.set_position(rows);
         total.set_message(human_bytes(bytes));
+        if let (Some(bar), Some(line)) = (&changes, watched.changes_line()) {
+            bar.set_message(line);
+        }
         if done {
             break;
         }
         std::thread::sleep(DRAW_INTERVAL);
     }
-    for bar in bars.iter().chain(std::iter::once(&total)) {
+    for bar in bars.iter().chain(std::iter::once(&total)).chain(&changes) {
         bar.finish();
     }
 }
 
-fn log_lines(progress: &CopyProgress, stop: &AtomicBool) {
+fn log_lines(watched: &dyn Watched, stop: &AtomicBool) {
+    let progress = watched.copy();
     let mut waited = Duration::ZERO;
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(DRAW_INTERVAL);
@@ -122,6 +162,9 @@ fn log_lines(progress: &CopyProgress, stop: &AtomicBool) {
             human_bytes(bytes),
             snapshots.len()
         );
+        if let Some(line) = watched.changes_line() {
+            tracing::info!("changes: {line}");
+        }
     }
 }
 

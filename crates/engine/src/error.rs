@@ -50,6 +50,18 @@ pub enum CopyError {
         #[source]
         source: Box<MysqlError>,
     },
+    /// A binlog stream stopped (the error names the server, the position and what to do).
+    #[error("{0}")]
+    Binlog(Box<reshard_mysql::binlog::BinlogError>),
+    /// Applying changes to a target failed (and retries, if it was transient, did not help).
+    #[error("applying changes to {table}: {source}")]
+    Apply {
+        /// `` `db`.`table` `` (on the target the error names).
+        table: String,
+        /// What went wrong (naming the server).
+        #[source]
+        source: Box<MysqlError>,
+    },
     /// Preparing or finishing the copy (discovery, creating tables, adding indexes) failed.
     #[error("{0}")]
     Server(Box<MysqlError>),

@@ -6,12 +6,15 @@
 //!
 //! - [`copy`]: the bulk copy of whole tables (`reshard copy`), and the setup of its targets.
 //! - [`chunker`]: how a table is cut into chunks of a byte budget.
+//! - [`online`]: the binlog streams and the change applier of `reshard move`, and why they
+//!   lose nothing while the copy runs.
 //! - [`progress`]: counters workers update and displays read.
 //! - [`topology`]: sources, targets, key ranges and sharding rules from flags, VSchema and TOML.
 
 pub mod chunker;
 pub mod copy;
 mod error;
+pub mod online;
 pub mod progress;
 mod retry;
 pub mod topology;

@@ -296,3 +296,37 @@ impl TableWriter {
         self.target.write(&mut self.conn, batch, self.duplicates)
     }
 }
+
+/// Fails with the server's own words if the statement that returned `ok` raised any warning:
+/// for writers other than `LOAD DATA` (the change applier's `REPLACE` and `DELETE`), where a
+/// warning may mean a value was changed.
+pub fn refuse_warnings(conn: &mut RawConn, table: &str, ok: OkInfo) -> Result<(), MysqlError> {
+    if ok.warnings == 0 {
+        return Ok(());
+    }
+    let mut warnings = Vec::new();
+    conn.query_rows(
+        "SHOW WARNINGS",
+        &mut Rows(|row: &[u8]| {
+            if warnings.len() < SHOWN_WARNINGS {
+                let fields = text_row_fields(row);
+                let field = |i: usize| {
+                    fields
+                        .get(i)
+                        .copied()
+                        .flatten()
+                        .map(|m| String::from_utf8_lossy(m).into_owned())
+                        .unwrap_or_default()
+                };
+                warnings.push(format!("{}: {}", field(1), field(2)));
+            }
+            Ok(())
+        }),
+    )?;
+    Err(MysqlError::Warnings {
+        server: conn.dsn().to_string(),
+        table: table.to_owned(),
+        count: ok.warnings,
+        warnings,
+    })
+}

@@ -5,9 +5,13 @@
 //! - **Integer ranges** (a key that is one integer column): `MIN` and `MAX` are read once, and
 //!   chunks are `key >= lo AND key < hi` with `hi - lo` sized by [`ChunkSizer`]. A chunk that
 //!   comes back empty makes the chunker ask for the next key that exists (`MIN(key) WHERE key >=
-//!   hi`) and jump there, so a gap of any width costs one query, not one chunk per gap-sized step.
-//!   The last chunk is open-ended (`key >= lo`): rows inserted beyond `MAX` during the copy are
-//!   read too.
+//!   hi`) and measure the next chunk's width from there, so a gap of any width costs one query,
+//!   not one chunk per gap-sized step. The chunks still tile the whole key space: the first has
+//!   no lower bound (`key < hi`), each starts where the previous one ended (a jumped gap is part
+//!   of the next chunk), and the last is open-ended (`key >= lo`). So rows inserted anywhere
+//!   during the copy, below `MIN`, in a gap or beyond `MAX`, fall in exactly one chunk, and
+//!   [`Chunk::covers`] says which keys that is: what an online move needs to decide whether a
+//!   change's key has been copied yet.
 //! - **Keyset** (any other key the server orders by value: composite, strings in any collation,
 //!   BINARY, DATETIME, ...): the server finds each boundary (`ORDER BY key LIMIT 1 OFFSET n-1`)
 //!   and chunks are `key > previous AND key <= boundary`, the comparisons spelled for the range
@@ -37,6 +41,22 @@ pub struct Chunk {
     /// The `WHERE` condition selecting its rows; `None` for the whole table.
     pub predicate: Option<String>,
     span: Span,
+    covers: Covers,
+}
+
+/// The keys a chunk covers: every key that is or will be in the table, not just the rows there
+/// when it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Covers {
+    /// The integer keys `lo <= key < hi`; `i128::MIN` and `i128::MAX` stand for no bound.
+    Int {
+        /// The lowest key covered.
+        lo: i128,
+        /// The first key after the chunk.
+        hi: i128,
+    },
+    /// Keys only the server can place (a keyset chunk: strings compare in their collation).
+    Opaque,
 }
 
 impl Chunk {
@@ -53,6 +73,11 @@ impl Chunk {
             }
             Some(p) => p.clone(),
         }
+    }
+
+    /// Which keys the chunk covers.
+    pub fn covers(&self) -> Covers {
+        self.covers
     }
 }
 
@@ -72,8 +97,14 @@ enum Span {
 enum State {
     /// Nothing read yet.
     Start,
-    /// The next chunk starts at `cursor`; `max` was the largest key at the start.
-    Int { cursor: i128, max: i128 },
+    /// The next chunk covers keys from `lo` (no lower bound when `None`: the first chunk) and
+    /// its width is measured from `from` (past a jumped gap); `max` was the largest key at the
+    /// start.
+    Int {
+        lo: Option<i128>,
+        from: i128,
+        max: i128,
+    },
     /// The next chunk starts after `after` (at the beginning when `None`).
     Keyset { after: Option<KeyValue> },
     /// Every chunk has been handed out.
@@ -124,30 +155,52 @@ impl Chunker {
         if self.state == State::Start {
             self.state = self.start(conn)?;
         }
-        let (predicate, span, state) = match std::mem::replace(&mut self.state, State::Done) {
+        let int_walk = self.walk.as_ref().is_some_and(|w| w.integer().is_some());
+        let (predicate, span, covers, state) = match std::mem::replace(&mut self.state, State::Done)
+        {
             State::Done => return Ok(None),
-            State::Start => (None, Span::Whole, State::Done),
-            State::Int { cursor, max } => {
+            State::Start => {
+                let covers = if int_walk {
+                    Covers::Int {
+                        lo: i128::MIN,
+                        hi: i128::MAX,
+                    }
+                } else {
+                    Covers::Opaque
+                };
+                (None, Span::Whole, covers, State::Done)
+            }
+            State::Int { lo, from, max } => {
                 let walk = self.walk.as_ref().expect("integer state has a walk");
                 let width = i128::from(self.sizer.units());
-                match cursor.checked_add(width).filter(|&hi| hi <= max) {
-                    Some(hi) => (
-                        Some(format!(
-                            "{} AND {}",
-                            walk.at_least_int(cursor),
-                            walk.below_int(hi)
-                        )),
-                        Span::Int {
-                            lo: cursor,
-                            hi: Some(hi),
-                        },
-                        State::Int { cursor: hi, max },
-                    ),
+                let lower = lo.map(|lo| walk.at_least_int(lo));
+                let covers_lo = lo.unwrap_or(i128::MIN);
+                match from.checked_add(width).filter(|&hi| hi <= max) {
+                    Some(hi) => {
+                        let upper = walk.below_int(hi);
+                        (
+                            Some(match lower {
+                                Some(l) => format!("{l} AND {upper}"),
+                                None => upper,
+                            }),
+                            Span::Int {
+                                lo: from,
+                                hi: Some(hi),
+                            },
+                            Covers::Int { lo: covers_lo, hi },
+                            State::Int {
+                                lo: Some(hi),
+                                from: hi,
+                                max,
+                            },
+                        )
+                    }
                     None => (
-                        Some(walk.at_least_int(cursor)),
-                        Span::Int {
-                            lo: cursor,
-                            hi: None,
+                        lower,
+                        Span::Int { lo: from, hi: None },
+                        Covers::Int {
+                            lo: covers_lo,
+                            hi: i128::MAX,
                         },
                         State::Done,
                     ),
@@ -168,10 +221,11 @@ impl Chunker {
                         (
                             Some(predicate),
                             Span::Rows(rows),
+                            Covers::Opaque,
                             State::Keyset { after: Some(b) },
                         )
                     }
-                    None => (lower, Span::Rows(rows), State::Done),
+                    None => (lower, Span::Rows(rows), Covers::Opaque, State::Done),
                 }
             }
         };
@@ -182,6 +236,7 @@ impl Chunker {
             seq,
             predicate,
             span,
+            covers,
         }))
     }
 
@@ -208,9 +263,10 @@ impl Chunker {
         Ok(())
     }
 
-    /// After `[.., hi)` came back empty: moves the cursor to the next key at or after `hi`.
+    /// After `[.., hi)` came back empty: measures the next chunk from the next key at or after
+    /// `hi` (the chunk still starts where the previous one ended, so the gap stays covered).
     fn jump_gap(&mut self, conn: &mut RawConn, hi: i128) -> Result<(), MysqlError> {
-        let State::Int { cursor, max } = self.state else {
+        let State::Int { lo, from, max } = self.state else {
             return Ok(());
         };
         let walk = self.walk.as_ref().expect("integer state has a walk");
@@ -227,9 +283,13 @@ impl Chunker {
         // With no key at or after `hi`, the rest up to `max` is empty: only the open-ended last
         // chunk (for rows inserted since) remains.
         let next = next.unwrap_or(max.saturating_add(1));
-        if next > cursor {
-            tracing::debug!(from = cursor, to = next, "jumping over a gap in the key");
-            self.state = State::Int { cursor: next, max };
+        if next > from {
+            tracing::debug!(from, to = next, "jumping over a gap in the key");
+            self.state = State::Int {
+                lo,
+                from: next,
+                max,
+            };
         }
         Ok(())
     }
@@ -249,7 +309,8 @@ impl Chunker {
             values.get(1).cloned().flatten(),
         ) {
             (Some(min), Some(max)) => Ok(State::Int {
-                cursor: parse_int(conn, &min)?,
+                lo: None,
+                from: parse_int(conn, &min)?,
                 max: parse_int(conn, &max)?,
             }),
             // Empty at the start: one whole-table chunk reads whatever is there by then.

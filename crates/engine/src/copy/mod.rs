@@ -60,8 +60,10 @@ use reshard_mysql::keyset::KeyWalk;
 use reshard_mysql::reader::{BatchLimits, table_sql};
 use reshard_types::{Dsn, RowKey, TableSchema};
 
-use crate::chunker::Chunker;
+use crate::chunker::{Chunker, Covers};
 use crate::error::CopyError;
+use crate::online::Watermarks;
+use crate::online::marks::ChunkTally;
 use crate::progress::CopyProgress;
 use crate::retry::MAX_ATTEMPTS;
 use schedule::Scheduler;
@@ -143,14 +145,20 @@ pub(crate) struct WriteJob {
     pub(crate) batch: RecordBatch,
 }
 
-/// A chunk, as errors name it.
+/// A chunk, as errors name it, and (in a move) its way to completion.
 #[derive(Debug)]
 pub(crate) struct ChunkLabel {
     pub(crate) seq: u64,
     pub(crate) range: String,
+    /// The chunk's unit (index into the scheduler's units).
+    pub(crate) unit: usize,
+    /// The keys it covers.
+    pub(crate) covers: Covers,
+    /// Parts sent and written, for telling the applier when the chunk is on every target.
+    pub(crate) tally: ChunkTally,
 }
 
-/// The first error of a copy, and the flag that stops every worker.
+/// The first error of a copy or move, and the flag that stops every worker.
 #[derive(Debug, Default)]
 pub(crate) struct Stop {
     flag: AtomicBool,
@@ -158,6 +166,16 @@ pub(crate) struct Stop {
 }
 
 impl Stop {
+    /// Stops every worker at its next batch, without an error (an interrupted move).
+    pub(crate) fn halt(&self) {
+        self.flag.store(true, Relaxed);
+    }
+
+    /// The first error, if any.
+    pub(crate) fn take_error(&self) -> Option<CopyError> {
+        self.first.lock().expect("stop lock").take()
+    }
+
     pub(crate) fn fail(&self, error: CopyError) {
         let mut first = self.first.lock().expect("stop lock");
         if first.is_none() {
@@ -180,7 +198,9 @@ pub(crate) struct Context<'a> {
     /// Per table, its columns quoted for `SELECT`.
     pub(crate) select_lists: Vec<String>,
     pub(crate) progress: &'a CopyProgress,
-    pub(crate) stop: Stop,
+    pub(crate) stop: &'a Stop,
+    /// In a move: where the applier learns which keys are copied.
+    pub(crate) marks: Option<&'a Watermarks>,
 }
 
 /// Copies every table of `plan` (blocking; run it on a thread of its own). `progress` must have
@@ -190,6 +210,24 @@ pub fn run_copy(
     options: CopyOptions,
     progress: &CopyProgress,
 ) -> Result<(), CopyError> {
+    let stop = Stop::default();
+    copy_with(plan, options, progress, &stop, None);
+    match stop.take_error() {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+/// The copy of [`run_copy`], stopped by `stop` (which gets its first error), and in a move
+/// reading each chunk in a snapshot placed in the binlog and publishing hand-outs and
+/// completions to `marks`.
+pub(crate) fn copy_with(
+    plan: &CopyPlan,
+    options: CopyOptions,
+    progress: &CopyProgress,
+    stop: &Stop,
+    marks: Option<&Watermarks>,
+) {
     assert_eq!(
         progress.tables.len(),
         plan.tables.len(),
@@ -230,7 +268,8 @@ pub fn run_copy(
             })
             .collect(),
         progress,
-        stop: Stop::default(),
+        stop,
+        marks,
     };
     let readers = options.read_threads.max(plan.sources.len()).max(1);
     let writers = options.write_threads.max(1);
@@ -272,10 +311,6 @@ pub fn run_copy(
             }
         }
     });
-    match ctx.stop.first.into_inner().expect("stop lock") {
-        Some(error) => Err(error),
-        None => Ok(()),
-    }
 }
 
 /// `schema` as it is on `server`: in the database the server's DSN names.

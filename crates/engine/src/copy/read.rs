@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crossbeam_channel::Sender;
 use reshard_mysql::MysqlError;
+use reshard_mysql::binlog::snapshot::start_snapshot_covering;
 use reshard_mysql::reader::{TableReader, open_read_session};
 use reshard_mysql::wire::RawConn;
 use reshard_types::{Dsn, ErrorClass};
@@ -17,6 +18,7 @@ use reshard_kernels::split::Splitter;
 use super::schedule::Assignment;
 use super::{ChunkLabel, Context, TableRoute, WriteJob, back_off};
 use crate::error::CopyError;
+use crate::online::marks::ChunkTally;
 use crate::retry::MAX_ATTEMPTS;
 
 /// The connection of a reader: bare (between tables) or inside the reader of its current table.
@@ -82,6 +84,12 @@ pub(super) fn reader_loop(ctx: &Context<'_>, source: usize, tx: &[Sender<WriteJo
             Ok(None) => return,
             Err(e) => return ctx.stop.fail(e),
         };
+        if let Some(marks) = ctx.marks {
+            // Before the chunk's snapshot: see `crate::online` for why the order matters.
+            marks
+                .unit_at(assignment.unit)
+                .handed_out(assignment.chunk.covers(), assignment.last);
+        }
         match read_chunk(ctx, &mut slot, &mut routing, &assignment, tx) {
             Ok(Some((rows, bytes))) => {
                 let unit = ctx.scheduler.unit(assignment.unit);
@@ -180,6 +188,7 @@ fn dispatch(
     let progress = &ctx.progress.tables[table];
     let send = |target: usize, batch: RecordBatch, routing: &mut Routing| {
         let n = batch.num_rows() as u64;
+        label.tally.part_sent();
         tx[target].send(job(batch)).map_err(|_| NotSent::Stopped)?;
         routing.sent[target] += n;
         progress.add_routed(target, n);
@@ -263,6 +272,9 @@ fn read_chunk(
     let label = Arc::new(ChunkLabel {
         seq: chunk.seq,
         range: chunk.describe(),
+        unit: assignment.unit,
+        covers: chunk.covers(),
+        tally: ChunkTally::default(),
     });
     let sql = {
         let from = &unit.from_sql;
@@ -279,7 +291,10 @@ fn read_chunk(
         let mut failed = None;
         routing.sent.fill(0);
         let result = slot.reader(ctx, table).and_then(|reader| {
-            reader.read_once(&sql, |batch, batch_bytes| {
+            if ctx.marks.is_some() {
+                start_snapshot_covering(reader.conn_mut())?;
+            }
+            let read = reader.read_once(&sql, |batch, batch_bytes| {
                 let batch_rows = batch.num_rows() as u64;
                 let outcome = if ctx.stop.stopped() {
                     Err(NotSent::Stopped)
@@ -301,13 +316,24 @@ fn read_chunk(
                 bytes += batch_bytes;
                 progress.add_read(batch_rows, batch_bytes);
                 Ok(())
-            })
+            })?;
+            if ctx.marks.is_some() {
+                reader.conn_mut().query_drop("COMMIT")?;
+            }
+            Ok(read)
         });
         if let Some(e) = failed {
             return Err(e);
         }
         match result {
-            Ok(stats) => return Ok(Some((stats.rows, stats.bytes))),
+            Ok(stats) => {
+                if let Some(marks) = ctx.marks {
+                    label
+                        .tally
+                        .read_finished(marks.unit_at(label.unit), label.covers);
+                }
+                return Ok(Some((stats.rows, stats.bytes)));
+            }
             Err(_) if stopped => return Ok(None),
             Err(e) => {
                 slot.reset();

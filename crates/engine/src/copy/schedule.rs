@@ -38,6 +38,8 @@ pub(crate) struct Scheduler {
 pub(crate) struct Assignment {
     pub(crate) unit: usize,
     pub(crate) chunk: Chunk,
+    /// Whether it is the unit's last chunk.
+    pub(crate) last: bool,
 }
 
 impl Scheduler {
@@ -103,7 +105,13 @@ impl Scheduler {
                 }
             };
             match chunker.next(conn).map_err(|e| (u, e))? {
-                Some(chunk) => return Ok(Some(Assignment { unit: u, chunk })),
+                Some(chunk) => {
+                    return Ok(Some(Assignment {
+                        unit: u,
+                        chunk,
+                        last: chunker.is_done(),
+                    }));
+                }
                 None => {
                     self.units[u].exhausted.store(true, Relaxed);
                     let table = self.units[u].table;

@@ -26,6 +26,11 @@ pub(super) fn writer_loop(ctx: &Context<'_>, target: &Dsn, jobs: Receiver<WriteJ
             match write(ctx, target, &mut conn, &mut loads, &job) {
                 Ok(stats) => {
                     progress.add_written(stats.rows, stats.inserted, stats.bytes);
+                    if let Some(marks) = ctx.marks {
+                        job.chunk
+                            .tally
+                            .part_written(marks.unit_at(job.chunk.unit), job.chunk.covers);
+                    }
                     break;
                 }
                 Err(e) => {

@@ -26,6 +26,7 @@
 //!   each a [`BinlogError`] that names the server, the table and the position. Nothing is skipped.
 
 mod error;
+pub mod snapshot;
 pub mod statement;
 
 use std::collections::HashMap;

@@ -301,6 +301,13 @@ impl RawConn {
             .map(|(ok, _)| ok)
     }
 
+    /// Runs a statement given as bytes (its literals need not be UTF-8: a `_binary'...'` or a
+    /// `_latin1'...'` string holds the stored bytes) and discards any rows it returns.
+    pub fn query_drop_bytes(&mut self, sql: &[u8]) -> Result<OkInfo, MysqlError> {
+        self.query_bytes(sql, &mut Rows(|_: &[u8]| Ok(())))
+            .map(|(ok, _)| ok)
+    }
+
     /// Runs a statement over the text protocol, handing each result row's packet to `on_row`.
     /// Returns the final OK (or EOF) and how many rows there were.
     pub fn query_rows<H: ResultHandler>(
@@ -308,10 +315,18 @@ impl RawConn {
         sql: &str,
         handler: &mut H,
     ) -> Result<(OkInfo, u64), H::Error> {
+        self.query_bytes(sql.as_bytes(), handler)
+    }
+
+    fn query_bytes<H: ResultHandler>(
+        &mut self,
+        sql: &[u8],
+        handler: &mut H,
+    ) -> Result<(OkInfo, u64), H::Error> {
         const DOING: &str = "running a query";
         let mut command = Vec::with_capacity(sql.len() + 1);
         command.push(Command::COM_QUERY as u8);
-        command.extend_from_slice(sql.as_bytes());
+        command.extend_from_slice(sql);
         self.io.reset_seq();
         self.write(DOING, &command)?;
         self.read_result(DOING, handler)

@@ -1,0 +1,210 @@
+//! `reshard move`: an online move. Sets up the targets like `reshard copy`, starts one binlog
+//! stream per source, copies while applying the changes the sources take meanwhile, and keeps
+//! applying them until interrupted (Ctrl-C or SIGTERM, which stop after the current cycle) or,
+//! with `--stop-when-caught-up`, until the targets have reached the sources' binlog positions.
+//!
+//! Before anything is written: the topology is validated (exit 2), every source must log in
+//! ROW format with FULL row images (the move cannot follow anything else), and the tables are
+//! checked like a copy's.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+use reshard_engine::copy::{CopyOptions, CopyPlan, SetupOptions, prepare_copy};
+use reshard_engine::online::{
+    ChangeSnapshot, MoveEnd, MoveOptions, MoveProgress, SourceLag, run_move, start_positions,
+};
+use reshard_engine::progress::{CopyProgress, TableProgress};
+use reshard_mysql::reader::BatchLimits;
+use reshard_mysql::{Role, ServerFacts, Verdict, assess, connect_server};
+use reshard_types::Dsn;
+
+use crate::Failure;
+use crate::args::MoveArgs;
+use crate::copy::{human_bytes, seconds, topology};
+use crate::progress_display::ProgressDisplay;
+
+pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
+    let topology = topology(&args.topology)?;
+    for source in &topology.sources {
+        check_source(source).await?;
+    }
+    let setup = prepare_copy(
+        &topology,
+        &SetupOptions {
+            force: args.force,
+            defer_secondary_indexes: false,
+        },
+    )
+    .await
+    .map_err(|e| Failure::Unfit(e.to_string()))?;
+    let targets: Vec<Dsn> = topology.targets.iter().map(|t| t.dsn.clone()).collect();
+    let plan = CopyPlan {
+        sources: topology.sources.clone(),
+        targets: targets.clone(),
+        router: topology.router.clone(),
+        tables: setup.tables.iter().map(|p| p.table.clone()).collect(),
+    };
+    let options = MoveOptions {
+        copy: CopyOptions {
+            read_threads: usize::from(args.threads),
+            write_threads: usize::from(args.write_threads),
+            target_chunk_bytes: args.target_chunk_size,
+            batch: BatchLimits::default(),
+        },
+        stop_when_caught_up: args.stop_when_caught_up,
+        server_id: args.server_id.unwrap_or_else(default_server_id),
+    };
+    let sources = plan.sources.clone();
+    let positions = tokio::task::spawn_blocking(move || start_positions(&sources))
+        .await
+        .map_err(|e| Failure::Unfit(format!("reading the binlog positions stopped: {e}")))?
+        .map_err(|e| Failure::Unfit(e.to_string()))?;
+    let progress = Arc::new(MoveProgress::new(
+        CopyProgress::new(
+            setup
+                .tables
+                .iter()
+                .map(|p| {
+                    TableProgress::new(
+                        p.table.schema.qualified_name(),
+                        p.estimated_rows,
+                        targets.len(),
+                    )
+                })
+                .collect(),
+        ),
+        plan.sources
+            .iter()
+            .zip(positions)
+            .map(|(dsn, at)| {
+                tracing::info!(source = %dsn, position = %at, "streaming changes from");
+                SourceLag::new(dsn.to_string(), at)
+            })
+            .collect(),
+    ));
+    let interrupt = Arc::new(AtomicBool::new(false));
+    watch_signals(Arc::clone(&interrupt));
+    tracing::info!(
+        tables = plan.tables.len(),
+        sources = plan.sources.len(),
+        targets = %topology.describe_targets(),
+        "moving"
+    );
+    let display = ProgressDisplay::start(Arc::clone(&progress));
+    let (move_progress, flag) = (Arc::clone(&progress), Arc::clone(&interrupt));
+    let outcome =
+        tokio::task::spawn_blocking(move || run_move(&plan, options, &move_progress, &flag))
+            .await
+            .map_err(|e| Failure::Unfit(format!("the move stopped unexpectedly: {e}")));
+    display.finish();
+    let end = outcome?.map_err(|e| Failure::Unfit(e.to_string()))?;
+    let copied: u64 = progress.copy.snapshot().iter().map(|s| s.rows_read).sum();
+    let changes = progress.changes();
+    println!(
+        "{} after {}: copied {copied} rows{}; applied {} change images ({} deletes, {} upserts on targets)",
+        match end {
+            MoveEnd::CaughtUp => "caught up",
+            MoveEnd::Interrupted => "stopped",
+        },
+        seconds(progress.copy.started.elapsed()),
+        if changes.copy_done {
+            ""
+        } else {
+            " (copy unfinished)"
+        },
+        changes.images,
+        changes.deletes,
+        changes.upserts,
+    );
+    for lag in &changes.sources {
+        println!(
+            "  {}: applied up to {}, binlog at {}",
+            lag.name, lag.applied, lag.end
+        );
+    }
+    Ok(())
+}
+
+/// One line on the change side of a move, for the progress display.
+pub(crate) fn changes_line(changes: &ChangeSnapshot) -> String {
+    let lags: Vec<String> = changes
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, lag)| {
+            format!(
+                "source {} {} s / {} behind",
+                i + 1,
+                lag.seconds_behind,
+                human_bytes(lag.bytes_behind)
+            )
+        })
+        .collect();
+    format!(
+        "{} applied, {} held; {}",
+        changes.images,
+        changes.held,
+        lags.join(", ")
+    )
+}
+
+/// Refuses a source whose binlog the move cannot follow, naming the setting and the fix.
+async fn check_source(dsn: &Dsn) -> Result<(), Failure> {
+    let mut session = connect_server(dsn)
+        .await
+        .map_err(|e| Failure::Unfit(e.to_string()))?;
+    let facts = ServerFacts::read(&mut session, dsn.database())
+        .await
+        .map_err(|e| Failure::Unfit(e.to_string()))?;
+    let _ = session.close().await;
+    let problems: Vec<String> = assess(&facts, Role::Source)
+        .findings
+        .into_iter()
+        .filter_map(|f| match f.verdict {
+            Verdict::Fail(why) => Some(format!("{}: {why}", f.setting)),
+            Verdict::Ok | Verdict::Warn(_) => None,
+        })
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::Unfit(format!(
+        "source {dsn} cannot be moved from; nothing was written:\n  - {}",
+        problems.join("\n  - ")
+    )))
+}
+
+/// A replica server id for the streams: fixed high bits, the process id below, so two moves on
+/// one host do not collide.
+fn default_server_id() -> u32 {
+    0x5e00_0000 | ((std::process::id() & 0xffff) << 8)
+}
+
+/// Ctrl-C and SIGTERM set `interrupt`; the move stops after its current cycle.
+fn watch_signals(interrupt: Arc<AtomicBool>) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!("cannot watch SIGTERM: {e}");
+                        let _ = ctrl_c.await;
+                        interrupt.store(true, Relaxed);
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("interrupted: stopping after the current cycle");
+        interrupt.store(true, Relaxed);
+    });
+}

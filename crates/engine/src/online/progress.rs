@@ -1,0 +1,192 @@
+//! Counters of the change side of a move, next to the copy's: per source, where its stream and
+//! the applier are and how far behind the source they are; over all, what the applier did.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+
+use reshard_types::BinlogPosition;
+
+use crate::progress::CopyProgress;
+
+/// One source's stream.
+#[derive(Debug)]
+pub struct SourceLag {
+    /// The source, as a redacted DSN.
+    pub name: String,
+    positions: Mutex<Positions>,
+    /// Server timestamp (Unix seconds) of the last change applied.
+    applied_at: AtomicU64,
+    bytes_behind: AtomicU64,
+    seconds_behind: AtomicU64,
+}
+
+#[derive(Debug, Clone)]
+struct Positions {
+    received: BinlogPosition,
+    applied: BinlogPosition,
+    end: BinlogPosition,
+}
+
+/// One source's stream at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LagSnapshot {
+    /// The source.
+    pub name: String,
+    /// The last commit the stream has read.
+    pub received: BinlogPosition,
+    /// The last commit whose changes are on the targets (or held for a chunk in flight).
+    pub applied: BinlogPosition,
+    /// Where the source's binlog ended when last asked.
+    pub end: BinlogPosition,
+    /// Binlog bytes from `applied` to `end`.
+    pub bytes_behind: u64,
+    /// Seconds between the source writing the oldest change not applied and now (0 when
+    /// caught up).
+    pub seconds_behind: u64,
+}
+
+impl SourceLag {
+    /// A stream of `name` starting at `from`.
+    pub fn new(name: String, from: BinlogPosition) -> SourceLag {
+        SourceLag {
+            name,
+            positions: Mutex::new(Positions {
+                received: from.clone(),
+                applied: from.clone(),
+                end: from,
+            }),
+            applied_at: AtomicU64::new(0),
+            bytes_behind: AtomicU64::new(0),
+            seconds_behind: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn received(&self, at: &BinlogPosition) {
+        self.positions.lock().expect("lag lock").received = at.clone();
+    }
+
+    pub(crate) fn applied(&self, at: &BinlogPosition, timestamp: u64) {
+        self.positions.lock().expect("lag lock").applied = at.clone();
+        self.applied_at.store(timestamp, Relaxed);
+    }
+
+    /// The last applied position.
+    pub(crate) fn applied_position(&self) -> BinlogPosition {
+        self.positions.lock().expect("lag lock").applied.clone()
+    }
+
+    /// The source's binlog ends at `end`, `bytes` after the applied position; `now` is Unix
+    /// seconds.
+    pub(crate) fn measured(&self, end: BinlogPosition, bytes: u64, now: u64) {
+        let mut positions = self.positions.lock().expect("lag lock");
+        let behind = positions.applied < end;
+        positions.end = end;
+        drop(positions);
+        self.bytes_behind.store(bytes, Relaxed);
+        let seconds = if behind {
+            now.saturating_sub(self.applied_at.load(Relaxed))
+        } else {
+            0
+        };
+        self.seconds_behind.store(seconds, Relaxed);
+    }
+
+    /// The stream now.
+    pub fn snapshot(&self) -> LagSnapshot {
+        let positions = self.positions.lock().expect("lag lock").clone();
+        LagSnapshot {
+            name: self.name.clone(),
+            received: positions.received,
+            applied: positions.applied,
+            end: positions.end,
+            bytes_behind: self.bytes_behind.load(Relaxed),
+            seconds_behind: self.seconds_behind.load(Relaxed),
+        }
+    }
+}
+
+/// Counters of a whole move.
+#[derive(Debug)]
+pub struct MoveProgress {
+    /// The copy's counters.
+    pub copy: CopyProgress,
+    /// One per source, in the plan's order.
+    pub sources: Vec<SourceLag>,
+    images: AtomicU64,
+    keys: AtomicU64,
+    deletes: AtomicU64,
+    upserts: AtomicU64,
+    cycles: AtomicU64,
+    held: AtomicU64,
+    copy_done: AtomicBool,
+}
+
+/// The change side of a move at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeSnapshot {
+    /// Per source.
+    pub sources: Vec<LagSnapshot>,
+    /// Row images applied (a row's update counts its before and after image).
+    pub images: u64,
+    /// Distinct keys per cycle, summed.
+    pub keys: u64,
+    /// Rows deleted by key on targets.
+    pub deletes: u64,
+    /// Rows written whole on targets.
+    pub upserts: u64,
+    /// Applier cycles.
+    pub cycles: u64,
+    /// Row images held until their chunk is on every target.
+    pub held: u64,
+    /// Whether the copy has finished.
+    pub copy_done: bool,
+}
+
+impl MoveProgress {
+    /// Counters of a move with this copy and these sources.
+    pub fn new(copy: CopyProgress, sources: Vec<SourceLag>) -> MoveProgress {
+        MoveProgress {
+            copy,
+            sources,
+            images: AtomicU64::new(0),
+            keys: AtomicU64::new(0),
+            deletes: AtomicU64::new(0),
+            upserts: AtomicU64::new(0),
+            cycles: AtomicU64::new(0),
+            held: AtomicU64::new(0),
+            copy_done: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn cycle(&self, stats: super::apply::CycleStats, held: u64) {
+        self.images.fetch_add(stats.images, Relaxed);
+        self.keys.fetch_add(stats.keys, Relaxed);
+        self.deletes.fetch_add(stats.deletes, Relaxed);
+        self.upserts.fetch_add(stats.upserts, Relaxed);
+        self.cycles.fetch_add(1, Relaxed);
+        self.held.store(held, Relaxed);
+    }
+
+    pub(crate) fn set_copy_done(&self) {
+        self.copy_done.store(true, Relaxed);
+    }
+
+    /// Whether the copy has finished.
+    pub fn copy_done(&self) -> bool {
+        self.copy_done.load(Relaxed)
+    }
+
+    /// The change side now.
+    pub fn changes(&self) -> ChangeSnapshot {
+        ChangeSnapshot {
+            sources: self.sources.iter().map(SourceLag::snapshot).collect(),
+            images: self.images.load(Relaxed),
+            keys: self.keys.load(Relaxed),
+            deletes: self.deletes.load(Relaxed),
+            upserts: self.upserts.load(Relaxed),
+            cycles: self.cycles.load(Relaxed),
+            held: self.held.load(Relaxed),
+            copy_done: self.copy_done.load(Relaxed),
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! `run_move`: streams, copy, lag monitor and the applier loop, wired together.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use reshard_convert::schema::arrow_schema;
+use reshard_mysql::MysqlError;
+use reshard_mysql::binlog::snapshot::{binary_log_sizes, binlog_end};
+use reshard_mysql::binlog::{MovedTable, bytes_between};
+use reshard_mysql::wire::RawConn;
+use reshard_types::{BinlogPosition, Dsn};
+
+use super::apply::{Applier, CycleStats};
+use super::classify::{Images, UnitView};
+use super::marks::Watermarks;
+use super::progress::MoveProgress;
+use super::stream::{self, SourceCommit, StreamSpec, now};
+use crate::copy::{CopyOptions, CopyPlan, Stop, copy_with, in_database};
+use crate::error::CopyError;
+
+/// Row images gathered into one cycle at most (a larger transaction is one cycle of its own).
+const CYCLE_IMAGES: usize = 200_000;
+/// How long the applier waits for changes before it looks at the copy and the clock again.
+const TICK: Duration = Duration::from_millis(100);
+/// How often lag is measured.
+const LAG_EVERY: Duration = Duration::from_secs(1);
+/// Messages the streams may queue ahead of the applier, in all.
+const QUEUE: usize = 64;
+
+/// How to move.
+#[derive(Debug, Clone, Copy)]
+pub struct MoveOptions {
+    /// How to copy.
+    pub copy: CopyOptions,
+    /// Return once the copy is done and every target is at the sources' binlog end (taken
+    /// after the copy finished), instead of running until interrupted.
+    pub stop_when_caught_up: bool,
+    /// The replica server id of source 1's stream; source `i` uses `server_id + i`. Must not
+    /// be the id of any server or replica of the sources.
+    pub server_id: u32,
+}
+
+/// How a move ended (without an error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoveEnd {
+    /// Every target reached its sources' positions (`stop_when_caught_up`).
+    CaughtUp,
+    /// Interrupted; the current cycle was applied first.
+    Interrupted,
+}
+
+/// Where each source's binlog ends now: where its stream will start. Call it before anything
+/// else reads the sources, and pass the positions to [`super::SourceLag::new`].
+pub fn start_positions(sources: &[Dsn]) -> Result<Vec<BinlogPosition>, CopyError> {
+    sources
+        .iter()
+        .map(|dsn| {
+            let mut conn = RawConn::connect(dsn)?;
+            Ok(binlog_end(&mut conn)?)
+        })
+        .collect()
+}
+
+/// Runs a move of `plan` (blocking): starts a binlog stream per source at the position in
+/// `progress.sources`, then copies while applying changes, then keeps applying until
+/// `interrupt` is set or (with `stop_when_caught_up`) the targets have caught up.
+pub fn run_move(
+    plan: &CopyPlan,
+    options: MoveOptions,
+    progress: &MoveProgress,
+    interrupt: &AtomicBool,
+) -> Result<MoveEnd, CopyError> {
+    assert_eq!(
+        progress.sources.len(),
+        plan.sources.len(),
+        "one lag per source"
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("reshard-binlog-io")
+        .enable_all()
+        .build()
+        .map_err(|e| CopyError::Internal(format!("starting the binlog runtime: {e}")))?;
+    let specs: Vec<StreamSpec<'_>> = plan
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(source, dsn)| StreamSpec {
+            source,
+            dsn,
+            from: progress.sources[source].applied_position(),
+            tables: moved_tables(plan, dsn),
+            server_id: options
+                .server_id
+                .wrapping_add(u32::try_from(source).expect("fewer than 2^32 sources")),
+        })
+        .collect();
+    // Every stream is connected before the copy reads anything.
+    let mut readers = Vec::with_capacity(specs.len());
+    for spec in &specs {
+        readers.push(stream::connect(&runtime, spec)?);
+    }
+    let marks = Watermarks::new(plan.sources.len(), plan.tables.len());
+    let stop = Stop::default();
+    let finished = AtomicBool::new(false);
+    let (tx, rx) = crossbeam_channel::bounded::<SourceCommit>(QUEUE);
+    let end = std::thread::scope(|scope| {
+        for (spec, reader) in specs.iter().zip(readers) {
+            let (tx, runtime, stop) = (tx.clone(), &runtime, &stop);
+            let lag = &progress.sources[spec.source];
+            std::thread::Builder::new()
+                .name("reshard-binlog".into())
+                .spawn_scoped(scope, move || {
+                    stream::stream_loop(runtime, spec, reader, &tx, lag, stop);
+                })
+                .expect("spawning a binlog thread");
+        }
+        drop(tx);
+        let (marks, stop) = (&marks, &stop);
+        std::thread::Builder::new()
+            .name("reshard-copy".into())
+            .spawn_scoped(scope, move || {
+                copy_with(plan, options.copy, &progress.copy, stop, Some(marks));
+                if !stop.stopped() {
+                    progress.set_copy_done();
+                    tracing::info!("the copy is done; applying changes until stopped or caught up");
+                }
+            })
+            .expect("spawning the copy thread");
+        let finished = &finished;
+        std::thread::Builder::new()
+            .name("reshard-lag".into())
+            .spawn_scoped(scope, move || monitor_lag(plan, progress, finished))
+            .expect("spawning the lag thread");
+        let end = apply_loop(plan, options, progress, marks, &rx, stop, interrupt);
+        finished.store(true, Relaxed);
+        match end {
+            Ok(end) => {
+                stop.halt();
+                Ok(end)
+            }
+            Err(e) => {
+                stop.fail(e);
+                Err(())
+            }
+        }
+    });
+    match (stop.take_error(), end) {
+        (Some(error), _) => Err(error),
+        (None, Ok(end)) => Ok(end),
+        (None, Err(())) => Err(CopyError::Internal(String::from(
+            "the move stopped without an error; please report it",
+        ))),
+    }
+}
+
+/// The moved tables as the stream of `source` decodes them.
+fn moved_tables(plan: &CopyPlan, source: &Dsn) -> Vec<MovedTable> {
+    plan.tables
+        .iter()
+        .map(|t| {
+            let on_source = in_database(&t.schema, source);
+            MovedTable {
+                database: on_source.database.clone(),
+                name: on_source.name.clone(),
+                schema: Arc::new(arrow_schema(&t.schema)),
+            }
+        })
+        .collect()
+}
+
+/// The applier: cycles until interrupted, caught up, or stopped by an error elsewhere.
+fn apply_loop(
+    plan: &CopyPlan,
+    options: MoveOptions,
+    progress: &MoveProgress,
+    marks: &Watermarks,
+    rx: &Receiver<SourceCommit>,
+    stop: &Stop,
+    interrupt: &AtomicBool,
+) -> Result<MoveEnd, CopyError> {
+    let tables = plan.tables.len();
+    let mut applier = Applier::new(plan)?;
+    let mut views: Vec<UnitView> = (0..plan.sources.len())
+        .flat_map(|_| plan.tables.iter().map(|t| UnitView::new(integer_key(t))))
+        .collect();
+    let mut pending: Vec<Vec<Images>> = (0..tables).map(|_| Vec::new()).collect();
+    let mut applied: Vec<BinlogPosition> = progress
+        .sources
+        .iter()
+        .map(super::SourceLag::applied_position)
+        .collect();
+    let mut goal: Option<Vec<BinlogPosition>> = None;
+    let internal = |e: arrow_schema::ArrowError| {
+        CopyError::Internal(format!("sorting changes by what the copy has done: {e}"))
+    };
+    loop {
+        if interrupt.load(Relaxed) {
+            tracing::info!("interrupted: the last cycle is applied; stopping");
+            return Ok(MoveEnd::Interrupted);
+        }
+        if stop.stopped() {
+            return Ok(MoveEnd::Interrupted);
+        }
+        let copy_done = progress.copy_done();
+        let mut messages = Vec::new();
+        match rx.recv_timeout(TICK) {
+            Ok(m) => messages.push(m),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return Ok(MoveEnd::Interrupted),
+        }
+        let mut images: usize = messages.iter().map(message_rows).sum();
+        while images < CYCLE_IMAGES {
+            let Ok(m) = rx.try_recv() else { break };
+            images += message_rows(&m);
+            messages.push(m);
+        }
+        // 1. Release what completed chunks were holding, before anything newer.
+        for (unit, view) in views.iter_mut().enumerate() {
+            let unit_marks = marks.unit_at(unit);
+            view.absorb(unit_marks.take_completed());
+            if view.held_rows() > 0 {
+                let released = view.release(unit_marks.handed()).map_err(internal)?;
+                pending[unit % tables].extend(released);
+            }
+        }
+        // 2. Sort the new changes.
+        let mut last: Vec<Option<(BinlogPosition, u64)>> = vec![None; plan.sources.len()];
+        for message in messages {
+            for (table, batch) in message.changes {
+                let unit = message.source * tables + table;
+                let handed = marks.unit_at(unit).handed();
+                if let Some(part) = views[unit]
+                    .sort(handed, (batch.images, batch.ops))
+                    .map_err(internal)?
+                {
+                    pending[table].push(part);
+                }
+            }
+            last[message.source] = Some((message.position, message.timestamp));
+        }
+        // 3-4. Apply.
+        let stats = if pending.iter().any(|p| !p.is_empty()) {
+            applier.apply(&mut pending)?
+        } else {
+            CycleStats::default()
+        };
+        // 5. Positions.
+        for (source, last) in last.into_iter().enumerate() {
+            if let Some((position, timestamp)) = last {
+                progress.sources[source].applied(&position, timestamp);
+                applied[source] = position;
+            }
+        }
+        let held: usize = views.iter().map(UnitView::held_rows).sum();
+        progress.cycle(stats, held as u64);
+        if options.stop_when_caught_up && copy_done && held == 0 {
+            match &goal {
+                None => {
+                    let ends = start_positions(&plan.sources)?;
+                    tracing::info!("catching up to the sources' binlog ends: {ends:?}");
+                    goal = Some(ends);
+                }
+                Some(goal) if applied.iter().zip(goal).all(|(a, g)| a >= g) => {
+                    return Ok(MoveEnd::CaughtUp);
+                }
+                Some(_) => {}
+            }
+        }
+    }
+}
+
+fn message_rows(message: &SourceCommit) -> usize {
+    message
+        .changes
+        .iter()
+        .map(|(_, b)| b.images.num_rows())
+        .sum()
+}
+
+/// The key column of a table chunked by integer ranges.
+fn integer_key(table: &crate::copy::CopyTable) -> Option<usize> {
+    let walk = reshard_mysql::keyset::KeyWalk::new(&table.schema, &table.key).ok()?;
+    walk.integer()?;
+    table.key.columns.first().copied()
+}
+
+/// Measures each source's lag once a second until `finished`.
+fn monitor_lag(plan: &CopyPlan, progress: &MoveProgress, finished: &AtomicBool) {
+    let mut conns: Vec<Option<RawConn>> = plan.sources.iter().map(|_| None).collect();
+    while !finished.load(Relaxed) {
+        for (source, dsn) in plan.sources.iter().enumerate() {
+            let lag = &progress.sources[source];
+            let measured = (|| -> Result<(), MysqlError> {
+                if conns[source].is_none() {
+                    conns[source] = Some(RawConn::connect(dsn)?);
+                }
+                let conn = conns[source].as_mut().expect("connected above");
+                let end = binlog_end(conn)?;
+                let files = binary_log_sizes(conn)?;
+                let bytes = bytes_between(&files, &lag.applied_position(), &end);
+                lag.measured(end, bytes, now());
+                Ok(())
+            })();
+            if let Err(e) = measured {
+                conns[source] = None;
+                tracing::warn!("measuring the lag of {dsn}: {e}");
+            }
+        }
+        let mut waited = Duration::ZERO;
+        while waited < LAG_EVERY && !finished.load(Relaxed) {
+            std::thread::sleep(TICK);
+            waited += TICK;
+        }
+    }
+}
