@@ -8,6 +8,7 @@ mod binlog;
 mod check;
 mod copy;
 mod discover;
+mod moves;
 mod protocol;
 mod reshard;
 mod roundtrip;

@@ -118,7 +118,7 @@ async fn tables_of(db: &TestDb) -> Vec<String> {
 }
 
 /// The union of `table` over `dbs`, by the oracle, in a deterministic order.
-async fn union(dbs: &[&TestDb], table: &str) -> TableDump {
+pub(crate) async fn union(dbs: &[&TestDb], table: &str) -> TableDump {
     let mut parts = Vec::new();
     for db in dbs {
         parts.push(db.dump(table).await);
@@ -129,7 +129,7 @@ async fn union(dbs: &[&TestDb], table: &str) -> TableDump {
 /// Panics unless every row of `table` on each target has a keyspace id (by the scalar reference
 /// vindex, from the value the target server returns) inside that target's range. Returns the
 /// rows per target.
-async fn assert_placed(
+pub(crate) async fn assert_placed(
     targets: &[&TestDb],
     ranges: &[KeyRange],
     table: &str,

@@ -387,7 +387,7 @@ impl BinlogReader {
             code::XID => Ok(self.commit()),
             code::QUERY => {
                 let query: QueryEvent<'_> = event.read_event().map_err(|e| self.bad(&e, at))?;
-                self.query(&query.query(), at)
+                self.query(&query.query(), &query.schema(), at)
             }
             code::TABLE_MAP => {
                 let map: TableMapEvent<'_> = event.read_event().map_err(|e| self.bad(&e, at))?;
@@ -458,7 +458,12 @@ impl BinlogReader {
         Step::Commit
     }
 
-    fn query(&mut self, statement: &str, at: &BinlogPosition) -> Result<Step, BinlogError> {
+    fn query(
+        &mut self,
+        statement: &str,
+        default_db: &str,
+        at: &BinlogPosition,
+    ) -> Result<Step, BinlogError> {
         let word = statement::first_word(statement);
         let is = |w: &str| word.eq_ignore_ascii_case(w);
         // `XA START` and `XA COMMIT` bracket an XA transaction.
@@ -473,11 +478,14 @@ impl BinlogReader {
         {
             return Ok(self.commit());
         }
-        if let Some(tracked) = self
-            .tables
-            .iter()
-            .find(|t| statement::statement_names_table(statement, &t.table.name))
-        {
+        if let Some(tracked) = self.tables.iter().find(|t| {
+            statement::statement_names_table(
+                statement,
+                default_db,
+                &t.table.database,
+                &t.table.name,
+            )
+        }) {
             let mut shown: String = statement.chars().take(300).collect();
             if shown.len() < statement.len() {
                 shown.push_str("...");

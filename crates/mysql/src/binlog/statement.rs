@@ -4,9 +4,12 @@
 //! either DDL (its schema changed under the move) or a statement-based change that row decoding
 //! would miss. Both stop a move, so the test errs on the side of stopping: a statement is taken
 //! to concern a table when, outside string literals and comments, it contains the table's name
-//! as a whole identifier (backquoted or bare, any case) and it is not pure transaction control.
-//! A DDL on another table whose text merely mentions the name stops the move too; the message
-//! quotes the statement so that the operator sees why.
+//! as a whole identifier (backquoted or bare, any case) that is either qualified by the table's
+//! database or unqualified in a statement run with that database as its default (the event
+//! carries it), and it is not pure transaction control. `DROP DATABASE` of the table's database
+//! concerns it too. A DDL on another table whose text merely mentions the name stops the move
+//! as well; the message quotes the statement so that the operator sees why. A same-named table
+//! in another database does not.
 
 /// Statements that never change a table.
 fn is_transaction_control(statement: &str) -> bool {
@@ -49,16 +52,60 @@ fn strip_leading_comments(mut s: &str) -> &str {
     }
 }
 
-/// Whether `statement` names table `table` (see the module docs).
-pub fn statement_names_table(statement: &str, table: &str) -> bool {
+/// Whether `statement`, run with default database `default_db` (empty for none), names table
+/// `database`.`table` (see the module docs).
+pub fn statement_names_table(
+    statement: &str,
+    default_db: &str,
+    database: &str,
+    table: &str,
+) -> bool {
     if is_transaction_control(statement) {
         return false;
     }
-    identifiers(statement).any(|ident| ident.eq_ignore_ascii_case(table))
+    let idents: Vec<(usize, &str)> = identifiers(statement).collect();
+    let bytes = statement.as_bytes();
+    // Whether the identifier token starting at `start` follows a `.` (it is qualified).
+    let qualified = |start: usize| {
+        bytes[..start]
+            .iter()
+            .rev()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|&b| b == b'.')
+    };
+    for (n, &(start, ident)) in idents.iter().enumerate() {
+        if ident.eq_ignore_ascii_case(table) {
+            let names_ours = if qualified(start) {
+                n > 0 && idents[n - 1].1.eq_ignore_ascii_case(database)
+            } else {
+                default_db.eq_ignore_ascii_case(database)
+            };
+            if names_ours {
+                return true;
+            }
+        }
+        let drops_database = n == 2
+            && idents[0].1.eq_ignore_ascii_case("DROP")
+            && (idents[1].1.eq_ignore_ascii_case("DATABASE")
+                || idents[1].1.eq_ignore_ascii_case("SCHEMA"));
+        if drops_database && ident.eq_ignore_ascii_case(database) {
+            return true;
+        }
+        if drops_database
+            && ident.eq_ignore_ascii_case("IF")
+            && idents
+                .get(4)
+                .is_some_and(|(_, db)| db.eq_ignore_ascii_case(database))
+        {
+            return true;
+        }
+    }
+    false
 }
 
-/// The identifiers of a statement, bare or backquoted, skipping string literals and comments.
-fn identifiers(statement: &str) -> impl Iterator<Item = &str> {
+/// The identifiers of a statement, bare or backquoted, skipping string literals and comments,
+/// each with where its token starts (at the backquote of a quoted one).
+fn identifiers(statement: &str) -> impl Iterator<Item = (usize, &str)> {
     let bytes = statement.as_bytes();
     let mut i = 0;
     std::iter::from_fn(move || {
@@ -82,7 +129,9 @@ fn identifiers(statement: &str) -> impl Iterator<Item = &str> {
                         end += 1;
                     }
                     i = end + 1;
-                    return statement.get(start..end.min(bytes.len()));
+                    return statement
+                        .get(start..end.min(bytes.len()))
+                        .map(|ident| (start - 1, ident));
                 }
                 b'-' if bytes.get(i + 1) == Some(&b'-') => {
                     while i < bytes.len() && bytes[i] != b'\n' {
@@ -111,7 +160,7 @@ fn identifiers(statement: &str) -> impl Iterator<Item = &str> {
                     {
                         i += 1;
                     }
-                    return statement.get(start..i);
+                    return statement.get(start..i).map(|ident| (start, ident));
                 }
                 _ => i += 1,
             }
@@ -124,49 +173,79 @@ fn identifiers(statement: &str) -> impl Iterator<Item = &str> {
 mod tests {
     use super::*;
 
+    /// The table `shop`.`orders`, in statements run in `shop`.
+    fn names_orders(statement: &str) -> bool {
+        statement_names_table(statement, "shop", "shop", "orders")
+    }
+
+    #[test]
+    fn a_same_named_table_elsewhere_is_not_ours() {
+        assert!(!statement_names_table(
+            "ALTER TABLE orders ADD x INT",
+            "other",
+            "shop",
+            "orders"
+        ));
+        assert!(!statement_names_table(
+            "ALTER TABLE other.orders ADD x INT",
+            "shop",
+            "shop",
+            "orders"
+        ));
+        assert!(statement_names_table(
+            "ALTER TABLE shop . `orders` ADD x INT",
+            "other",
+            "shop",
+            "orders"
+        ));
+        assert!(statement_names_table(
+            "ALTER TABLE `shop`.orders ADD x INT",
+            "",
+            "shop",
+            "orders"
+        ));
+        assert!(!statement_names_table(
+            "ALTER TABLE orders ADD x INT",
+            "",
+            "shop",
+            "orders"
+        ));
+    }
+
+    #[test]
+    fn dropping_the_database_concerns_its_tables() {
+        assert!(names_orders("DROP DATABASE shop"));
+        assert!(names_orders("drop schema if exists `shop`"));
+        assert!(!names_orders("DROP DATABASE shop2"));
+        assert!(statement_names_table(
+            "DROP DATABASE `shop`",
+            "",
+            "shop",
+            "orders"
+        ));
+    }
+
     #[test]
     fn finds_the_table_in_ddl() {
-        assert!(statement_names_table(
-            "ALTER TABLE orders ADD COLUMN x INT",
-            "orders"
+        assert!(names_orders("ALTER TABLE orders ADD COLUMN x INT"));
+        assert!(names_orders("alter table `shop`.`Orders` drop x"));
+        assert!(names_orders("TRUNCATE orders"));
+        assert!(names_orders("RENAME TABLE a TO orders"));
+        assert!(names_orders(
+            "/* comment */ DROP TABLE IF EXISTS `orders` /* generated by server */"
         ));
-        assert!(statement_names_table(
-            "alter table `shop`.`Orders` drop x",
-            "orders"
-        ));
-        assert!(statement_names_table("TRUNCATE orders", "orders"));
-        assert!(statement_names_table("RENAME TABLE a TO orders", "orders"));
-        assert!(statement_names_table(
-            "/* comment */ DROP TABLE IF EXISTS `orders` /* generated by server */",
-            "orders"
-        ));
-        assert!(statement_names_table(
-            "/*!40000 ALTER TABLE orders DISABLE KEYS */",
-            "orders"
-        ));
-        assert!(statement_names_table("UPDATE orders SET a = 1", "orders"));
+        assert!(names_orders("/*!40000 ALTER TABLE orders DISABLE KEYS */"));
+        assert!(names_orders("UPDATE orders SET a = 1"));
     }
 
     #[test]
     fn ignores_other_tables_literals_comments_and_transaction_control() {
-        assert!(!statement_names_table(
-            "ALTER TABLE orders_archive ADD x INT",
-            "orders"
-        ));
-        assert!(!statement_names_table(
-            "INSERT INTO log VALUES ('orders')",
-            "orders"
-        ));
-        assert!(!statement_names_table(
-            "CREATE TABLE t (a INT) -- orders\n",
-            "orders"
-        ));
-        assert!(!statement_names_table(
-            "CREATE TABLE t (a INT) /* orders */",
-            "orders"
-        ));
-        assert!(!statement_names_table("BEGIN", "orders"));
-        assert!(!statement_names_table("COMMIT", "orders"));
-        assert!(!statement_names_table("SAVEPOINT orders", "orders"));
+        assert!(!names_orders("ALTER TABLE orders_archive ADD x INT"));
+        assert!(!names_orders("INSERT INTO log VALUES ('orders')"));
+        assert!(!names_orders("CREATE TABLE t (a INT) -- orders\n"));
+        assert!(!names_orders("CREATE TABLE t (a INT) /* orders */"));
+        assert!(!names_orders("BEGIN"));
+        assert!(!names_orders("COMMIT"));
+        assert!(!names_orders("SAVEPOINT orders"));
     }
 }

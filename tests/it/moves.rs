@@ -1,0 +1,376 @@
+//! `reshard move` under a live workload: 2 sources → 3 targets (hash, then xxhash) and 1 → 1.
+//!
+//! Each source starts with rows of three tables, disjoint between sources. The move starts, and
+//! while it copies, workers on every source insert, update, delete, change sharding columns
+//! (which moves a row to another shard), change primary keys, and run multi-row transactions;
+//! one source also runs a transaction of 100,000 inserted rows and one of 100,000 updated
+//! rows. After the workload stops and the move has reached the sources' binlog ends, the
+//! union of the targets must equal the union of the sources by the oracle (the servers' own
+//! ordered dumps), and every row must sit on the target whose range holds its keyspace id (the
+//! scalar reference vindex, not the kernel the move used).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+use reshard_engine::copy::{CopyOptions, CopyPlan, SetupOptions, prepare_copy};
+use reshard_engine::online::{
+    MoveEnd, MoveOptions, MoveProgress, SourceLag, run_move, start_positions,
+};
+use reshard_engine::progress::{CopyProgress, TableProgress};
+use reshard_engine::topology::{Topology, TopologyInput};
+use reshard_mysql::reader::BatchLimits;
+use reshard_testkit::{TestDb, assert_same};
+use reshard_types::BinlogPosition;
+
+use crate::reshard::{assert_placed, union};
+
+/// Rows of each table before the move, over all sources.
+const ROWS: u64 = 24_000;
+/// Iterations of each workload worker.
+const ITERATIONS: u64 = 120;
+/// Workers per source.
+const WORKERS: u64 = 3;
+/// The sharded tables and their sharding columns.
+const TABLES: [(&str, &str); 3] = [
+    ("customers", "id"),
+    ("orders", "customer_id"),
+    ("events", "customer_id"),
+];
+
+/// Replica server ids no other test uses at the same time.
+fn server_id() -> u32 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    2_000_000_000 + std::process::id() % 100_000 * 100 + NEXT.fetch_add(4, Ordering::Relaxed)
+}
+
+/// Creates the tables on source `part` of `parts` with its share of the rows.
+async fn fill(db: &TestDb, part: u64, parts: u64) {
+    let keep = format!("seq % {parts} = {part}");
+    let last = ROWS - 1;
+    db.exec(&format!(
+        "CREATE TABLE customers (id BIGINT NOT NULL PRIMARY KEY, name VARCHAR(60) NOT NULL,
+                                 balance DECIMAL(14,2), updated DATETIME(6), KEY (name));
+         INSERT INTO customers SELECT seq, CONCAT('cust ', seq), seq * 1.25,
+                '2020-01-01' + INTERVAL seq SECOND FROM seq_0_to_{last} WHERE {keep};
+         CREATE TABLE orders (order_ref VARCHAR(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL PRIMARY KEY,
+                              customer_id BIGINT NOT NULL, amount DECIMAL(12,2), note TEXT);
+         INSERT INTO orders SELECT CONCAT('ORD-', LPAD(seq, 6, '0')), seq % 500, seq / 7,
+                IF(seq % 10 = 0, NULL, REPEAT('é', seq % 20)) FROM seq_0_to_{last} WHERE {keep};
+         CREATE TABLE events (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, customer_id BIGINT NOT NULL,
+                              kind ENUM('open','close') NOT NULL, payload BLOB);
+         INSERT INTO events SELECT seq, CAST(seq % 700 AS SIGNED) - 350, IF(seq % 3, 'open', 'close'),
+                IF(seq % 5 = 0, NULL, UNHEX(SHA2(seq, 256))) FROM seq_0_to_{last} WHERE {keep};"
+    ))
+    .await;
+}
+
+/// A key of this source's initial rows, picked by `r`.
+fn existing(r: u64, part: u64, parts: u64) -> u64 {
+    (r % (ROWS / parts)) * parts + part
+}
+
+/// A cheap deterministic sequence of picks.
+fn next(state: &mut u64) -> u64 {
+    *state = state
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
+    *state >> 33
+}
+
+/// How far the workload got, shared by its workers.
+#[derive(Debug, Default)]
+struct Load {
+    /// Iterations done, by all workers.
+    iterations: AtomicU64,
+    /// Iterations done when a worker first saw the copy finished.
+    at_copy_done: AtomicU64,
+}
+
+/// One workload worker on source `part`: every kind of change, at least `ITERATIONS` times and
+/// until `ITERATIONS` more after the copy finished (so changes arrive both while chunks are
+/// copied and after).
+async fn worker(
+    db: &TestDb,
+    part: u64,
+    parts: u64,
+    worker: u64,
+    progress: &MoveProgress,
+    load: &Load,
+) {
+    let mut conn = db.conn().await;
+    let mut state = part * 1000 + worker + 1;
+    let mut after_copy = 0;
+    for i in 0.. {
+        if progress.copy_done() {
+            if after_copy == 0 {
+                let done = load.iterations.load(Ordering::Relaxed);
+                let _ = load.at_copy_done.compare_exchange(
+                    0,
+                    done,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+            }
+            after_copy += 1;
+        }
+        if i >= ITERATIONS && after_copy > ITERATIONS {
+            break;
+        }
+        load.iterations.fetch_add(1, Ordering::Relaxed);
+        let mut pick = || existing(next(&mut state), part, parts);
+        let fresh = 10_000_000 * (part + 1) + worker * 100_000 + i;
+        let (a, b, c, d, e, f, g) = (pick(), pick(), pick(), pick(), pick(), pick(), pick());
+        let statements = [
+            format!("INSERT INTO customers VALUES ({fresh}, 'new {fresh}', {i}.5, NOW(6))"),
+            format!(
+                "UPDATE customers SET balance = balance + 1, name = CONCAT(name, '+') WHERE id = {a}"
+            ),
+            format!("DELETE FROM customers WHERE id = {b}"),
+            // The key, which is also the sharding column: the row moves to another shard.
+            format!("UPDATE customers SET id = id + 100000000 WHERE id = {c}"),
+            // The sharding column of orders: the row moves, its key stays.
+            format!(
+                "UPDATE orders SET customer_id = customer_id + 7 WHERE order_ref = CONCAT('ORD-', LPAD({d}, 6, '0'))"
+            ),
+            // The key of orders: a delete and an insert on the same shard.
+            format!(
+                "UPDATE orders SET order_ref = CONCAT(order_ref, '-m{worker}') WHERE order_ref = CONCAT('ORD-', LPAD({e}, 6, '0'))"
+            ),
+            format!(
+                "INSERT INTO orders VALUES (CONCAT('NEW-', {fresh}), {fresh} % 900, 1.5, 'fresh'), \
+                 (CONCAT('NEW-', {fresh}, 'b'), {fresh} % 901, NULL, NULL)"
+            ),
+        ];
+        for sql in &statements {
+            conn.query_drop(sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        // A multi-row transaction over events.
+        let mut tx = conn
+            .start_transaction(mysql_async::TxOpts::default())
+            .await
+            .expect("BEGIN");
+        for sql in [
+            format!(
+                "INSERT INTO events VALUES ({fresh}, {i}, 'open', 'x'), ({}, -{i}, 'close', NULL)",
+                fresh + 50_000
+            ),
+            format!(
+                "UPDATE events SET kind = 'close', payload = UNHEX('00FF') WHERE id BETWEEN {f} AND {f} + 20"
+            ),
+            format!("UPDATE events SET customer_id = customer_id - 3 WHERE id = {g}"),
+            format!("DELETE FROM events WHERE id = {}", f + 30),
+        ] {
+            tx.query_drop(&sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        tx.commit().await.expect("COMMIT");
+        if i % 20 == 0 {
+            let from = existing(next(&mut state), part, parts);
+            conn.query_drop(format!(
+                "UPDATE customers SET balance = balance * 2 WHERE id BETWEEN {from} AND {from} + 300"
+            ))
+            .await
+            .expect("a many-row update");
+        }
+    }
+    conn.disconnect().await.ok();
+}
+
+/// The large transactions: 100,000 rows inserted in one, then updated in one.
+async fn large_transactions(db: &TestDb) {
+    db.exec(
+        "INSERT INTO events SELECT 500000000 + seq, seq % 1000, 'open', NULL FROM seq_1_to_100000;
+         UPDATE events SET kind = 'close', customer_id = customer_id + 1 WHERE id > 500000000;",
+    )
+    .await;
+}
+
+/// Where each source's binlog ends now.
+async fn binlog_ends(sources: &[TestDb]) -> Vec<BinlogPosition> {
+    let mut ends = Vec::new();
+    for db in sources {
+        let mut conn = db.conn().await;
+        let status: Option<mysql_async::Row> = conn
+            .query_first("SHOW MASTER STATUS")
+            .await
+            .expect("SHOW MASTER STATUS");
+        let status = status.expect("binary logging is on");
+        let (file, offset): (String, u64) = (status.get(0).unwrap(), status.get(1).unwrap());
+        ends.push(BinlogPosition::new(file, offset));
+        conn.disconnect().await.ok();
+    }
+    ends
+}
+
+/// Runs a move from `n_sources` to `n_targets` under the workload and checks the result.
+async fn move_under_load(test: &str, n_sources: usize, n_targets: usize, vindex: Option<&str>) {
+    let parts = n_sources as u64;
+    let mut sources = Vec::new();
+    for i in 0..n_sources {
+        let db = TestDb::create(&format!("{test}_s{i}"), 1 + i).await;
+        fill(&db, i as u64, parts).await;
+        sources.push(db);
+    }
+    let mut targets = Vec::new();
+    for i in 0..n_targets {
+        targets.push(TestDb::create(&format!("{test}_t{i}"), 2 + i % 3).await);
+    }
+    let topology = Topology::build(&TopologyInput {
+        sources: sources.iter().map(TestDb::dsn).collect(),
+        targets: targets.iter().map(TestDb::dsn).collect(),
+        shard_by: vindex
+            .map(|v| TABLES.iter().map(|(t, c)| format!("{t}={c}:{v}")).collect())
+            .unwrap_or_default(),
+        ..TopologyInput::default()
+    })
+    .expect("a valid topology");
+    let setup = prepare_copy(&topology, &SetupOptions::default())
+        .await
+        .expect("setting up the move");
+    let plan = CopyPlan {
+        sources: topology.sources.clone(),
+        targets: topology.targets.iter().map(|t| t.dsn.clone()).collect(),
+        router: topology.router.clone(),
+        tables: setup.tables.iter().map(|p| p.table.clone()).collect(),
+    };
+    let ranges: Vec<_> = topology.targets.iter().map(|t| t.range.clone()).collect();
+    let source_dsns = plan.sources.clone();
+    let positions = tokio::task::spawn_blocking(move || start_positions(&source_dsns))
+        .await
+        .unwrap()
+        .expect("reading the start positions");
+    let progress = Arc::new(MoveProgress::new(
+        CopyProgress::new(
+            setup
+                .tables
+                .iter()
+                .map(|p| TableProgress::new(p.table.schema.qualified_name(), 0, n_targets))
+                .collect(),
+        ),
+        plan.sources
+            .iter()
+            .zip(positions)
+            .map(|(dsn, at)| SourceLag::new(dsn.to_string(), at))
+            .collect(),
+    ));
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let options = MoveOptions {
+        copy: CopyOptions {
+            read_threads: 4,
+            write_threads: 2,
+            target_chunk_bytes: 48 << 10,
+            batch: BatchLimits::default(),
+        },
+        stop_when_caught_up: false,
+        server_id: server_id(),
+    };
+    let mover = {
+        let (progress, interrupt) = (Arc::clone(&progress), Arc::clone(&interrupt));
+        tokio::task::spawn_blocking(move || run_move(&plan, options, &progress, &interrupt))
+    };
+
+    // The workload, while the move copies.
+    let sources = Arc::new(sources);
+    let load = Arc::new(Load::default());
+    let mut workers = Vec::new();
+    for part in 0..n_sources {
+        for w in 0..WORKERS {
+            let (sources, progress, load) = (
+                Arc::clone(&sources),
+                Arc::clone(&progress),
+                Arc::clone(&load),
+            );
+            workers.push(tokio::spawn(async move {
+                worker(&sources[part], part as u64, parts, w, &progress, &load).await;
+            }));
+        }
+    }
+    let big = {
+        let sources = Arc::clone(&sources);
+        tokio::spawn(async move { large_transactions(&sources[0]).await })
+    };
+    for task in workers {
+        task.await.expect("a workload worker");
+    }
+    big.await.expect("the large transactions");
+
+    // Wait until the move has copied everything and applied up to the sources' ends.
+    let ends = binlog_ends(&sources).await;
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let changes = progress.changes();
+        let caught_up = changes.copy_done
+            && changes.held == 0
+            && changes
+                .sources
+                .iter()
+                .zip(&ends)
+                .all(|(lag, end)| &lag.applied >= end);
+        if caught_up {
+            break;
+        }
+        assert!(
+            !mover.is_finished(),
+            "the move stopped before catching up: {:?}",
+            changes
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the move did not catch up within 240 s: {changes:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    interrupt.store(true, Ordering::Relaxed);
+    let end = mover
+        .await
+        .unwrap()
+        .expect("the move ends without an error");
+    assert_eq!(end, MoveEnd::Interrupted);
+    let changes = progress.changes();
+    assert!(
+        changes.images >= 200_000,
+        "the large transactions' 200,000 images were applied: {changes:?}"
+    );
+    let during_copy = load.at_copy_done.load(Ordering::Relaxed);
+    assert!(
+        during_copy > 0,
+        "some of the workload ran while the copy did, or this test checks little; make the tables larger"
+    );
+    eprintln!(
+        "{test}: {} workload iterations, {during_copy} of them during the copy; {changes:?}",
+        load.iterations.load(Ordering::Relaxed)
+    );
+
+    let sources: Vec<&TestDb> = sources.iter().collect();
+    let targets: Vec<&TestDb> = targets.iter().collect();
+    for (table, column) in TABLES {
+        assert_same(&union(&sources, table).await, &union(&targets, table).await);
+        if let Some(vindex) = vindex {
+            let counts = assert_placed(&targets, &ranges, table, column, vindex).await;
+            assert!(
+                counts.iter().all(|&c| c > 0),
+                "every target holds rows of {table}: {counts:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_move_of_two_sources_to_three_targets_by_hash_loses_nothing_under_load() {
+    move_under_load("move_hash", 2, 3, Some("hash")).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_move_of_two_sources_to_three_targets_by_xxhash_loses_nothing_under_load() {
+    move_under_load("move_xxhash", 2, 3, Some("xxhash")).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_one_to_one_move_loses_nothing_under_load() {
+    move_under_load("move_1to1", 1, 1, None).await;
+}
