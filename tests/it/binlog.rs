@@ -16,7 +16,7 @@ use reshard_convert::schema::arrow_schema;
 use reshard_mysql::binlog::{BinlogError, BinlogReader, MovedTable, Step, current_position};
 use reshard_mysql::reader::{BatchLimits, TableReader};
 use reshard_mysql::{connect, discover_table};
-use reshard_testkit::{TestDb, torture};
+use reshard_testkit::{ScratchServer, TestDb, torture};
 use reshard_types::{BinlogPosition, Dsn, TableSchema};
 
 /// A replica server id no other test uses at the same time.
@@ -298,6 +298,51 @@ async fn refuses_ddl_on_a_moved_table_naming_the_statement() {
     assert!(matches!(error, BinlogError::Statement { .. }), "{text}");
     assert!(text.contains("ALTER TABLE t ADD COLUMN w INT"), "{text}");
     assert!(text.contains(&format!("`{}`.`t`", db.name())), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ddl_on_a_same_named_table_of_another_database_passes() {
+    let db = TestDb::create("binlog_ddl_elsewhere", 3).await;
+    let other = TestDb::create("binlog_ddl_elsewhere_other", 3).await;
+    db.create_table("CREATE TABLE t (id INT PRIMARY KEY, v INT)")
+        .await;
+    let schema = discover(&db, "t").await;
+    let from = position(&db).await;
+    other.exec("CREATE TABLE t (id INT PRIMARY KEY)").await;
+    other.exec("ALTER TABLE t ADD COLUMN x INT").await;
+    db.exec("INSERT INTO t VALUES (1, 1)").await;
+    let until = position(&db).await;
+    let batches = changes_between(&db, vec![moved(&db, &schema)], from, &until)
+        .await
+        .expect("DDL on `t` of another database does not concern the moved `t`");
+    let rows: usize = batches.iter().map(|(_, b)| b.ops.len()).sum();
+    assert_eq!(rows, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refuses_compressed_events() {
+    // log_bin_compress is global: a server of its own.
+    let scratch = tokio::task::spawn_blocking(|| {
+        ScratchServer::start(&["--log-bin-compress=ON", "--log-bin-compress-min-len=10"])
+    })
+    .await
+    .unwrap();
+    let db = TestDb::create_on("binlog_compressed", scratch.server().clone()).await;
+    db.create_table("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(200))")
+        .await;
+    let schema = discover(&db, "t").await;
+    let from = position(&db).await;
+    db.exec("INSERT INTO t VALUES (1, REPEAT('compressible ', 10))")
+        .await;
+    let until = position(&db).await;
+    let error = changes_between(&db, vec![moved(&db, &schema)], from, &until)
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, BinlogError::Compressed { .. }), "{text}");
+    assert!(text.contains("log_bin_compress=OFF"), "{text}");
+    drop(db);
+    drop(scratch);
 }
 
 #[tokio::test(flavor = "multi_thread")]

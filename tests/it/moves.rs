@@ -229,6 +229,11 @@ async fn move_under_load(test: &str, n_sources: usize, n_targets: usize, vindex:
         ..TopologyInput::default()
     })
     .expect("a valid topology");
+    let source_dsns = topology.sources.clone();
+    let positions = tokio::task::spawn_blocking(move || start_positions(&source_dsns))
+        .await
+        .unwrap()
+        .expect("reading the start positions");
     let setup = prepare_copy(&topology, &SetupOptions::default())
         .await
         .expect("setting up the move");
@@ -239,11 +244,6 @@ async fn move_under_load(test: &str, n_sources: usize, n_targets: usize, vindex:
         tables: setup.tables.iter().map(|p| p.table.clone()).collect(),
     };
     let ranges: Vec<_> = topology.targets.iter().map(|t| t.range.clone()).collect();
-    let source_dsns = plan.sources.clone();
-    let positions = tokio::task::spawn_blocking(move || start_positions(&source_dsns))
-        .await
-        .unwrap()
-        .expect("reading the start positions");
     let progress = Arc::new(MoveProgress::new(
         CopyProgress::new(
             setup
@@ -373,4 +373,192 @@ async fn a_move_of_two_sources_to_three_targets_by_xxhash_loses_nothing_under_lo
 #[tokio::test(flavor = "multi_thread")]
 async fn a_one_to_one_move_loses_nothing_under_load() {
     move_under_load("move_1to1", 1, 1, None).await;
+}
+
+/// A running `reshard move`.
+struct Child(std::process::Child);
+
+impl Child {
+    /// Starts `reshard move` with `args`.
+    fn start(args: &[String]) -> Child {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_reshard"))
+            .arg("move")
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting reshard move");
+        Child(child)
+    }
+
+    /// Waits for it to exit (killing it after `limit`).
+    fn finish(mut self, limit: Duration) -> crate::Run {
+        let deadline = Instant::now() + limit;
+        while self.0.try_wait().expect("polling reshard").is_none() {
+            if Instant::now() > deadline {
+                self.0.kill().ok();
+                let run = crate::Run::from(self.0.wait_with_output().expect("reshard output"));
+                panic!("reshard move did not exit within {limit:?}:\n{}", run.all());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        crate::Run::from(self.0.wait_with_output().expect("reshard output"))
+    }
+}
+
+/// `--source`/`--target` arguments.
+fn servers(sources: &[&TestDb], targets: &[&TestDb]) -> Vec<String> {
+    let mut args = Vec::new();
+    for s in sources {
+        args.extend([String::from("--source"), s.dsn()]);
+    }
+    for t in targets {
+        args.extend([String::from("--target"), t.dsn()]);
+    }
+    args
+}
+
+/// Waits until the move has set up `table` on `target` (its streams' positions are taken by
+/// then).
+async fn until_set_up(target: &TestDb, table: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let found = target
+            .query_column(&format!(
+                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}' AND TABLE_NAME = '{table}'",
+                target.name()
+            ))
+            .await;
+        if found.first().cloned().flatten().as_deref() == Some("1") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the move never created {table}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_move_command_catches_up_and_exits() {
+    let source = TestDb::create("move_cli_src", 1).await;
+    let targets = [
+        TestDb::create("move_cli_t0", 2).await,
+        TestDb::create("move_cli_t1", 3).await,
+    ];
+    fill(&source, 0, 1).await;
+    source
+        .exec("INSERT INTO customers VALUES (-5, 'late', 1, NULL)")
+        .await;
+    let mut args = servers(&[&source], &[&targets[0], &targets[1]]);
+    args.extend(
+        [
+            "--shard-by",
+            "customers=id:hash",
+            "--shard-by",
+            "orders=customer_id:xxhash",
+            "--shard-by",
+            "events=customer_id:hash",
+            "--stop-when-caught-up",
+        ]
+        .map(String::from),
+    );
+    let run =
+        tokio::task::spawn_blocking(move || Child::start(&args).finish(Duration::from_secs(120)))
+            .await
+            .unwrap();
+    run.expect_code(0).stdout_has("caught up after");
+    let targets: Vec<&TestDb> = targets.iter().collect();
+    let ranges = [
+        reshard_types::KeyRange::parse("-80").unwrap(),
+        reshard_types::KeyRange::parse("80-").unwrap(),
+    ];
+    for ((table, column), vindex) in TABLES.iter().zip(["hash", "xxhash", "hash"]) {
+        assert_same(
+            &union(&[&source], table).await,
+            &union(&targets, table).await,
+        );
+        assert_placed(&targets, &ranges, table, column, vindex).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ddl_on_a_moved_table_stops_the_move_naming_the_statement() {
+    let source = TestDb::create("move_ddl_src", 1).await;
+    let target = TestDb::create("move_ddl_t", 2).await;
+    source
+        .exec("CREATE TABLE t (id INT PRIMARY KEY, v INT); INSERT INTO t VALUES (1, 1), (2, 2)")
+        .await;
+    let args = [
+        servers(&[&source], &[&target]),
+        vec![String::from("--tables"), String::from("t")],
+    ]
+    .concat();
+    let child = Child::start(&args);
+    until_set_up(&target, "t").await;
+    source.exec("ALTER TABLE t ADD COLUMN w INT").await;
+    let run = tokio::task::spawn_blocking(move || child.finish(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    run.expect_code(1)
+        .stderr_has("ALTER TABLE t ADD COLUMN w INT")
+        .stderr_has("concerns the moved table")
+        .never_shows("reshard:reshard@");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_a_move_cleanly() {
+    let source = TestDb::create("move_term_src", 1).await;
+    let target = TestDb::create("move_term_t", 3).await;
+    source
+        .exec("CREATE TABLE t (id INT PRIMARY KEY, v INT); INSERT INTO t SELECT seq, seq FROM seq_1_to_1000")
+        .await;
+    let args = [
+        servers(&[&source], &[&target]),
+        vec![String::from("--tables"), String::from("t")],
+    ]
+    .concat();
+    let child = Child::start(&args);
+    until_set_up(&target, "t").await;
+    source.exec("UPDATE t SET v = -v WHERE id <= 10").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .expect("sending SIGTERM");
+    assert!(status.success());
+    let run = tokio::task::spawn_blocking(move || child.finish(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    run.expect_code(0)
+        .stdout_has("stopped after")
+        .stderr_has("interrupted");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_without_row_binlogs_is_refused_before_anything_is_written() {
+    let scratch = tokio::task::spawn_blocking(|| {
+        reshard_testkit::ScratchServer::start(&["--binlog-format=STATEMENT"])
+    })
+    .await
+    .unwrap();
+    let source = TestDb::create_on("move_stmt_src", scratch.server().clone()).await;
+    let target = TestDb::create("move_stmt_t", 2).await;
+    source.exec("CREATE TABLE t (id INT PRIMARY KEY)").await;
+    let args = servers(&[&source], &[&target]);
+    let run =
+        tokio::task::spawn_blocking(move || Child::start(&args).finish(Duration::from_secs(60)))
+            .await
+            .unwrap();
+    run.expect_code(1)
+        .stderr_has("cannot be moved from; nothing was written")
+        .stderr_has("binlog_format");
+    let tables = target
+        .query_column(&format!(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}'",
+            target.name()
+        ))
+        .await;
+    assert_eq!(tables, vec![Some(String::from("0"))], "nothing was created");
+    drop(source);
+    drop(scratch);
 }

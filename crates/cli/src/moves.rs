@@ -29,6 +29,13 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
     for source in &topology.sources {
         check_source(source).await?;
     }
+    // The streams start here: before the tables are discovered (a DDL after this point stops
+    // the move instead of going unseen) and before the copy reads anything.
+    let sources = topology.sources.clone();
+    let positions = tokio::task::spawn_blocking(move || start_positions(&sources))
+        .await
+        .map_err(|e| Failure::Unfit(format!("reading the binlog positions stopped: {e}")))?
+        .map_err(|e| Failure::Unfit(e.to_string()))?;
     let setup = prepare_copy(
         &topology,
         &SetupOptions {
@@ -55,11 +62,6 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
         stop_when_caught_up: args.stop_when_caught_up,
         server_id: args.server_id.unwrap_or_else(default_server_id),
     };
-    let sources = plan.sources.clone();
-    let positions = tokio::task::spawn_blocking(move || start_positions(&sources))
-        .await
-        .map_err(|e| Failure::Unfit(format!("reading the binlog positions stopped: {e}")))?
-        .map_err(|e| Failure::Unfit(e.to_string()))?;
     let progress = Arc::new(MoveProgress::new(
         CopyProgress::new(
             setup
