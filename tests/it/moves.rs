@@ -562,3 +562,69 @@ async fn a_source_without_row_binlogs_is_refused_before_anything_is_written() {
     drop(source);
     drop(scratch);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn integer_chunks_tile_the_whole_key_space_across_gaps() {
+    use reshard_engine::chunker::{Chunker, Covers};
+    let db = TestDb::create("move_tiles", 4).await;
+    db.exec(
+        "CREATE TABLE t (id BIGINT PRIMARY KEY, v CHAR(200));
+         INSERT INTO t SELECT seq, 'x' FROM seq_1_to_2000;
+         INSERT INTO t SELECT 1000000000 + seq, 'y' FROM seq_1_to_2000;",
+    )
+    .await;
+    let dsn = reshard_types::Dsn::parse(&db.dsn()).unwrap();
+    let mut session = reshard_mysql::connect(&dsn).await.unwrap();
+    let schema = reshard_mysql::discover_table(&mut session, db.name(), "t")
+        .await
+        .unwrap();
+    let key = reshard_mysql::tables::row_key(&mut session, &schema)
+        .await
+        .unwrap()
+        .unwrap();
+    let walk = reshard_mysql::keyset::KeyWalk::new(&schema, &key).unwrap();
+    let table = reshard_mysql::reader::table_sql(&schema);
+    let covers = tokio::task::spawn_blocking(move || {
+        let mut conn = reshard_mysql::wire::RawConn::connect(&dsn).unwrap();
+        let mut chunker = Chunker::new(&table, Some(walk), 64 << 10);
+        let mut covers = Vec::new();
+        while let Some(chunk) = chunker.next(&mut conn).unwrap() {
+            // Reading each chunk's rows: empty ones make the chunker jump the gap.
+            let predicate = chunk
+                .predicate
+                .clone()
+                .unwrap_or_else(|| String::from("TRUE"));
+            let mut rows = 0;
+            conn.query_rows(
+                &format!("SELECT id FROM {table} WHERE {predicate}"),
+                &mut reshard_mysql::wire::Rows(|_: &[u8]| {
+                    rows += 1;
+                    Ok(())
+                }),
+            )
+            .unwrap();
+            chunker.done(&mut conn, &chunk, rows, rows * 200).unwrap();
+            covers.push((chunk.covers(), rows));
+        }
+        covers
+    })
+    .await
+    .unwrap();
+    assert!(covers.len() > 3, "several chunks: {covers:?}");
+    let mut expect_lo = i128::MIN;
+    for (c, _) in &covers {
+        let Covers::Int { lo, hi } = *c else {
+            panic!("an integer key has integer chunks: {covers:?}")
+        };
+        assert_eq!(
+            lo, expect_lo,
+            "each chunk starts where the last ended: {covers:?}"
+        );
+        assert!(hi > lo);
+        expect_lo = hi;
+    }
+    assert_eq!(expect_lo, i128::MAX, "the last chunk is open-ended");
+    let rows: u64 = covers.iter().map(|(_, r)| r).sum();
+    assert_eq!(rows, 4000, "every row in exactly one chunk");
+    session.close().await.ok();
+}

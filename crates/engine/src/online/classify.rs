@@ -218,3 +218,112 @@ fn int_keys(array: &dyn Array) -> Result<Vec<i128>, ArrowError> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{Int64Array, RecordBatch};
+    use arrow_schema::{Field, Schema};
+    use reshard_convert::binlog::ChangeOp;
+
+    use super::*;
+
+    fn images(keys: &[i64]) -> Images {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "id",
+            arrow_schema::DataType::Int64,
+            false,
+        )]));
+        let batch =
+            RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(keys.to_vec()))]).unwrap();
+        (batch, vec![ChangeOp::Insert; keys.len()])
+    }
+
+    fn keys(images: &Images) -> Vec<i64> {
+        images
+            .0
+            .column(0)
+            .as_primitive::<Int64Type>()
+            .values()
+            .to_vec()
+    }
+
+    fn handed(chunks: u64, below: Option<i128>, all: bool) -> Handed {
+        Handed { chunks, below, all }
+    }
+
+    #[test]
+    fn integer_keys_are_dropped_held_or_applied_by_their_chunk() {
+        let mut view = UnitView::new(Some(0));
+        // Nothing handed out: the reads will see every change.
+        assert!(
+            view.sort(handed(0, None, false), images(&[1, 2]))
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(view.held_rows(), 0);
+        // [MIN, 100) handed out, not yet written: 50 is held, 150 dropped.
+        let now = handed(1, Some(100), false);
+        assert!(view.sort(now, images(&[50, 150, -7])).unwrap().is_none());
+        assert_eq!(view.held_rows(), 2);
+        // Still in flight: nothing is released, and a newer change of 50 is held after it.
+        assert!(view.release(now).unwrap().is_empty());
+        assert!(view.sort(now, images(&[50])).unwrap().is_none());
+        // The chunk completes: the held changes come out in their order, then new ones apply.
+        view.absorb(vec![Covers::Int {
+            lo: i128::MIN,
+            hi: 100,
+        }]);
+        let released: Vec<i64> = view.release(now).unwrap().iter().flat_map(keys).collect();
+        assert_eq!(released, vec![50, -7, 50]);
+        assert_eq!(view.held_rows(), 0);
+        let applied = view.sort(now, images(&[99, 100])).unwrap().unwrap();
+        assert_eq!(keys(&applied), vec![99], "100 is not handed out yet");
+    }
+
+    #[test]
+    fn completed_ranges_merge_and_gaps_between_them_hold() {
+        let mut view = UnitView::new(Some(0));
+        let now = handed(3, Some(300), false);
+        view.absorb(vec![
+            Covers::Int { lo: 200, hi: 300 },
+            Covers::Int {
+                lo: i128::MIN,
+                hi: 100,
+            },
+        ]);
+        let applied = view.sort(now, images(&[5, 150, 250])).unwrap().unwrap();
+        assert_eq!(keys(&applied), vec![5, 250]);
+        assert_eq!(view.held_rows(), 1, "150 is in the chunk still in flight");
+        view.absorb(vec![Covers::Int { lo: 100, hi: 200 }]);
+        assert_eq!(view.done, vec![(i128::MIN, 300)]);
+        let released: Vec<i64> = view.release(now).unwrap().iter().flat_map(keys).collect();
+        assert_eq!(released, vec![150]);
+    }
+
+    #[test]
+    fn opaque_units_hold_everything_until_their_last_chunk_is_written() {
+        let mut view = UnitView::new(None);
+        assert!(
+            view.sort(handed(0, None, false), images(&[1]))
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(view.held_rows(), 0, "dropped before the first hand-out");
+        let two = handed(2, None, true);
+        assert!(view.sort(two, images(&[1, 2])).unwrap().is_none());
+        view.absorb(vec![Covers::Opaque]);
+        assert!(
+            view.release(two).unwrap().is_empty(),
+            "one of two chunks written"
+        );
+        view.absorb(vec![Covers::Opaque]);
+        let released: Vec<i64> = view.release(two).unwrap().iter().flat_map(keys).collect();
+        assert_eq!(released, vec![1, 2]);
+        assert_eq!(
+            keys(&view.sort(two, images(&[3])).unwrap().unwrap()),
+            vec![3]
+        );
+    }
+}
