@@ -230,11 +230,7 @@ mod tests {
     use super::*;
 
     fn images(keys: &[i64]) -> Images {
-        let schema = Arc::new(Schema::new(vec![Field::new(
-            "id",
-            arrow_schema::DataType::Int64,
-            false,
-        )]));
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
         let batch =
             RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(keys.to_vec()))]).unwrap();
         (batch, vec![ChangeOp::Insert; keys.len()])
