@@ -61,6 +61,7 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
         },
         stop_when_caught_up: args.stop_when_caught_up,
         server_id: args.server_id.unwrap_or_else(default_server_id),
+        tables_already_copied: false,
     };
     let progress = Arc::new(MoveProgress::new(
         CopyProgress::new(

@@ -77,6 +77,8 @@ pub enum Duplicates {
     Refuse,
     /// Keep the existing row (an idempotent re-copy).
     Skip,
+    /// Replace the existing row (the change applier's upserts). Any warning still fails.
+    Replace,
 }
 
 /// What one [`TableWriter::write`] did.
@@ -95,6 +97,7 @@ pub struct WriteStats {
 pub struct LoadTarget {
     encoder: LoadDataEncoder,
     statement: String,
+    replace_statement: String,
     table: String,
     schema: Arc<Schema>,
 }
@@ -119,9 +122,11 @@ impl LoadTarget {
             source,
         })?;
         let statement = encoder.statement(&table_sql(table));
+        let replace_statement = encoder.replace_statement(&table_sql(table));
         Ok(LoadTarget {
             encoder,
             statement,
+            replace_statement,
             table: qualified,
             schema,
         })
@@ -166,7 +171,11 @@ impl LoadTarget {
         let encoder = &self.encoder;
         let server = conn.dsn().to_string();
         let table = &self.table;
-        let ok = conn.load_data_local(&self.statement, |out| {
+        let statement = match duplicates {
+            Duplicates::Replace => &self.replace_statement,
+            Duplicates::Refuse | Duplicates::Skip => &self.statement,
+        };
+        let ok = conn.load_data_local(statement, |out| {
             let end = (next + ROWS_PER_STEP).min(rows.end);
             let before = out.len();
             encoder
@@ -181,6 +190,16 @@ impl LoadTarget {
             Ok::<bool, MysqlError>(next < rows.end)
         })?;
         let count = rows.len() as u64;
+        if duplicates == Duplicates::Replace {
+            // A replaced row counts twice in affected rows (deleted, inserted): only warnings
+            // say something went wrong.
+            refuse_warnings(conn, table, ok)?;
+            return Ok(WriteStats {
+                rows: count,
+                inserted: ok.affected_rows.min(count),
+                bytes: sent,
+            });
+        }
         if ok.warnings > 0 || ok.affected_rows != count {
             self.check_warnings(conn, ok, count, duplicates)?;
         }

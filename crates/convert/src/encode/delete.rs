@@ -208,7 +208,6 @@ mod tests {
     use reshard_types::{ColumnType, IntWidth, TableSchema};
 
     use super::*;
-    use crate::encode::insert::InsertEncoder;
     use crate::schema::arrow_schema;
     use crate::test_support::col;
 
@@ -268,20 +267,6 @@ mod tests {
             "DELETE FROM `t` WHERE (`id`=1 AND `name`=_utf8mb4 X'612762' COLLATE utf8mb4_bin) \
              OR (`id`=-2 AND `name`=_utf8mb4 X'C3A9' COLLATE utf8mb4_bin) \
              OR (`id`=3 AND `name`=_utf8mb4 X'' COLLATE utf8mb4_bin)"
-        );
-    }
-
-    #[test]
-    fn replace_writes_the_chosen_rows() {
-        let batch = batch();
-        let mut out = Vec::new();
-        InsertEncoder::new(&batch.schema())
-            .unwrap()
-            .encode_replace("`t`", &batch, &[1], &mut out)
-            .unwrap();
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "REPLACE INTO `t` (`id`, `name`) VALUES (-2,_binary'é')"
         );
     }
 }

@@ -63,29 +63,6 @@ impl InsertEncoder {
         }
         Ok(())
     }
-
-    /// Appends `REPLACE INTO table (...) VALUES (...), ...` for the rows `rows` of `batch`: each
-    /// row replaces whatever row has its primary key (or a unique key) on the target.
-    pub fn encode_replace(
-        &self,
-        table: &str,
-        batch: &RecordBatch,
-        rows: &[u32],
-        out: &mut Vec<u8>,
-    ) -> Result<(), ConvertError> {
-        let values = self.columns.values(batch)?;
-        out.extend_from_slice(b"REPLACE INTO ");
-        out.extend_from_slice(table.as_bytes());
-        out.push(b' ');
-        out.extend_from_slice(self.columns_sql.as_bytes());
-        out.extend_from_slice(b" VALUES ");
-        for (n, &row) in rows.iter().enumerate() {
-            out.extend_from_slice(if n == 0 { b"(" } else { b",(" });
-            write_tuple(&values, &self.columns.0, row as usize, out)?;
-            out.push(b')');
-        }
-        Ok(())
-    }
 }
 
 /// Appends the values of `row`, comma-separated, as SQL literals (see the module docs).

@@ -80,8 +80,18 @@ impl LoadDataEncoder {
     /// `` `db`.`t` ``). `IGNORE` makes a row whose key exists already a no-op (idempotent re-copy);
     /// every other problem still raises a warning the caller must refuse.
     pub fn statement(&self, table: &str) -> String {
+        self.statement_with(table, "IGNORE")
+    }
+
+    /// The `LOAD DATA LOCAL ... REPLACE INTO TABLE table ...` statement: a row whose key (or
+    /// unique value) exists replaces the row there.
+    pub fn replace_statement(&self, table: &str) -> String {
+        self.statement_with(table, "REPLACE")
+    }
+
+    fn statement_with(&self, table: &str, duplicates: &str) -> String {
         format!(
-            "LOAD DATA LOCAL INFILE 'reshard-batch' IGNORE INTO TABLE {table} CHARACTER SET binary \
+            "LOAD DATA LOCAL INFILE 'reshard-batch' {duplicates} INTO TABLE {table} CHARACTER SET binary \
              FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' {}",
             self.columns_sql
         )

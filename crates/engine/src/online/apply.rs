@@ -1,21 +1,31 @@
 //! One applier cycle: the changes of a cycle, per table in binlog order, deduplicated by key,
-//! routed like the copy's rows, and written to every target in parallel, one transaction per
-//! target: the deletes first, then the upserts (`REPLACE` of full rows).
+//! routed like the copy's rows, and written to every target in parallel: the deletes (by key)
+//! and upserts (full rows, loaded with `LOAD DATA ... REPLACE`: the copy's exact encoding and
+//! the server's fastest way in) of a target are spread over several connections, each
+//! running its share as one transaction.
+//!
+//! Spreading one target's share is safe because the plan names every key at most once per
+//! target (it is either deleted there or written whole, never both), so no two statements of a
+//! cycle touch the same row, and each leaves the same state however often it runs: a
+//! transaction that fails transiently is simply run again. A `REPLACE` that meets another row's
+//! unique value deletes that row, but that row's own final image is in the same cycle (the
+//! cycle's images are the source's state at one transaction boundary, where no two rows share
+//! a unique value), so it is written too. The cycle is done when every connection has committed;
+//! only then does the applier record the sources' positions.
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{ArrayRef, RecordBatch, UInt32Array};
 use arrow_schema::Schema;
 use reshard_convert::encode::delete::DeleteEncoder;
 use reshard_convert::encode::describe::describe_row;
-use reshard_convert::encode::insert::InsertEncoder;
 use reshard_convert::schema::arrow_schema;
 use reshard_kernels::changes::plan_changes;
 use reshard_kernels::column::{RouteError, route_column};
 use reshard_mysql::MysqlError;
 use reshard_mysql::reader::table_sql;
 use reshard_mysql::wire::RawConn;
-use reshard_mysql::writer::{open_write_session, refuse_warnings};
+use reshard_mysql::writer::{Duplicates, LoadTarget, open_write_session, refuse_warnings};
 use reshard_types::{Dsn, ErrorClass};
 
 use super::classify::Images;
@@ -25,16 +35,17 @@ use crate::retry::MAX_ATTEMPTS;
 
 /// Keys per `DELETE` statement at most.
 const KEYS_PER_DELETE: usize = 1000;
-/// Bytes of row data per `REPLACE` statement, about (well under the default 16 MiB
-/// `max_allowed_packet`, large enough that the round trip is a small part of it).
-const BYTES_PER_REPLACE: usize = 2 << 20;
+/// Rows per upsert statement at most (`LOAD DATA` streams them, so their size does not matter to
+/// `max_allowed_packet`; the number spreads a cycle's upserts over the connections).
+const ROWS_PER_UPSERT: usize = 8192;
 
 /// How the changes of one table are written.
 struct TableApply {
     schema: Arc<Schema>,
     key_columns: Vec<usize>,
-    insert: InsertEncoder,
     delete: DeleteEncoder,
+    /// Per target: how upserts are loaded there (`LOAD DATA ... REPLACE`).
+    loads: Vec<LoadTarget>,
     /// Per target: the table as statements name it there.
     names: Vec<String>,
     /// `` `db`.`table` `` for messages.
@@ -57,21 +68,30 @@ pub struct CycleStats {
 /// A statement for a target, and the table it writes (for messages).
 struct Statement {
     table: usize,
-    sql: Vec<u8>,
+    work: Work,
+}
+
+/// What a statement does.
+enum Work {
+    /// `DELETE ... WHERE key IN (...)`.
+    Delete(Vec<u8>),
+    /// These whole rows, loaded with `LOAD DATA ... REPLACE`.
+    Upsert(RecordBatch),
 }
 
 /// Applies cycles of changes to the targets of a plan.
 pub(crate) struct Applier<'a> {
     plan: &'a CopyPlan,
     tables: Vec<TableApply>,
-    /// Per target, its write session (opened on first use, dropped after an error).
-    conns: Vec<Option<RawConn>>,
+    /// Per target, its write sessions (opened on first use, dropped after an error).
+    conns: Vec<Vec<Option<RawConn>>>,
     routed: Vec<u32>,
 }
 
 impl<'a> Applier<'a> {
-    /// An applier for the tables and targets of `plan`.
-    pub(crate) fn new(plan: &'a CopyPlan) -> Result<Applier<'a>, CopyError> {
+    /// An applier for the tables and targets of `plan`, writing over `connections` connections
+    /// per target.
+    pub(crate) fn new(plan: &'a CopyPlan, connections: usize) -> Result<Applier<'a>, CopyError> {
         let mut tables = Vec::with_capacity(plan.tables.len());
         for table in &plan.tables {
             let schema = Arc::new(arrow_schema(&table.schema));
@@ -79,8 +99,15 @@ impl<'a> Applier<'a> {
             let internal = |e: reshard_convert::ConvertError| {
                 CopyError::Internal(format!("preparing to apply changes to {label}: {e}"))
             };
+            let mut loads = Vec::with_capacity(plan.targets.len());
+            for target in &plan.targets {
+                loads.push(LoadTarget::new(
+                    target,
+                    &in_database(&table.schema, target),
+                )?);
+            }
             tables.push(TableApply {
-                insert: InsertEncoder::new(&schema).map_err(internal)?,
+                loads,
                 delete: DeleteEncoder::new(&schema, &table.key.columns).map_err(internal)?,
                 key_columns: table.key.columns.clone(),
                 names: plan
@@ -95,7 +122,11 @@ impl<'a> Applier<'a> {
         Ok(Applier {
             plan,
             tables,
-            conns: plan.targets.iter().map(|_| None).collect(),
+            conns: plan
+                .targets
+                .iter()
+                .map(|_| (0..connections.max(1)).map(|_| None).collect())
+                .collect(),
             routed: Vec::new(),
         })
     }
@@ -106,6 +137,7 @@ impl<'a> Applier<'a> {
         let targets = self.plan.targets.len();
         let mut statements: Vec<Vec<Statement>> = (0..targets).map(|_| Vec::new()).collect();
         let mut stats = CycleStats::default();
+        let started = std::time::Instant::now();
         for (t, parts) in pending.iter_mut().enumerate() {
             if parts.is_empty() {
                 continue;
@@ -113,25 +145,26 @@ impl<'a> Applier<'a> {
             let parts = std::mem::take(parts);
             self.plan_table(t, &parts, &mut statements, &mut stats)?;
         }
+        let planned = std::time::Instant::now();
         let plan = self.plan;
         let tables = &self.tables;
         let results: Vec<Result<(), CopyError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = self
-                .conns
-                .iter_mut()
-                .zip(&statements)
-                .enumerate()
-                .filter(|(_, (_, s))| !s.is_empty())
-                .map(|(target, (conn, statements))| {
-                    let dsn = &plan.targets[target];
-                    std::thread::Builder::new()
-                        .name("reshard-applier".into())
-                        .spawn_scoped(scope, move || {
-                            run_with_retries(dsn, conn, statements, tables, target)
-                        })
-                        .expect("spawning an applier thread")
-                })
-                .collect();
+            let mut handles = Vec::new();
+            for (target, (conns, statements)) in self.conns.iter_mut().zip(&statements).enumerate()
+            {
+                let dsn = &plan.targets[target];
+                let share = statements.len().div_ceil(conns.len()).max(1);
+                for (conn, part) in conns.iter_mut().zip(statements.chunks(share)) {
+                    handles.push(
+                        std::thread::Builder::new()
+                            .name("reshard-applier".into())
+                            .spawn_scoped(scope, move || {
+                                run_with_retries(dsn, conn, part, tables, target)
+                            })
+                            .expect("spawning an applier thread"),
+                    );
+                }
+            }
             handles
                 .into_iter()
                 .map(|h| {
@@ -144,6 +177,13 @@ impl<'a> Applier<'a> {
                 .collect()
         });
         results.into_iter().collect::<Result<(), _>>()?;
+        tracing::debug!(
+            images = stats.images,
+            statements = statements.iter().map(Vec::len).sum::<usize>(),
+            plan_ms = planned.duration_since(started).as_millis(),
+            write_ms = planned.elapsed().as_millis(),
+            "applied a cycle"
+        );
         Ok(stats)
     }
 
@@ -203,8 +243,6 @@ impl<'a> Applier<'a> {
             .map_err(|e| internal("planning", &e))?;
         stats.images += rows as u64;
         stats.keys += plan.keys as u64;
-        let row_bytes = (batch.get_array_memory_size() / rows.max(1)).max(1);
-        let per_replace = (BYTES_PER_REPLACE / row_bytes).clamp(1, 10_000);
         for (target, out) in statements.iter_mut().enumerate() {
             let slot = if shared { 0 } else { target };
             let name = &table.names[target];
@@ -215,16 +253,20 @@ impl<'a> Applier<'a> {
                     .encode(name, &batch, rows, &mut sql)
                     .map_err(|e| internal("encoding", &e))?;
                 stats.deletes += rows.len() as u64;
-                out.push(Statement { table: t, sql });
+                out.push(Statement {
+                    table: t,
+                    work: Work::Delete(sql),
+                });
             }
-            for rows in plan.upserts[slot].chunks(per_replace) {
-                let mut sql = Vec::new();
-                table
-                    .insert
-                    .encode_replace(name, &batch, rows, &mut sql)
-                    .map_err(|e| internal("encoding", &e))?;
+            for rows in plan.upserts[slot].chunks(ROWS_PER_UPSERT) {
+                let indices = UInt32Array::from(rows.to_vec());
+                let part = arrow_select::take::take_record_batch(&batch, &indices)
+                    .map_err(|e| internal("gathering", &e))?;
                 stats.upserts += rows.len() as u64;
-                out.push(Statement { table: t, sql });
+                out.push(Statement {
+                    table: t,
+                    work: Work::Upsert(part),
+                });
             }
         }
         Ok(())
@@ -279,11 +321,19 @@ fn run(
     let conn = conn.as_mut().expect("opened above");
     conn.query_drop("BEGIN").map_err(|e| (first, e))?;
     for statement in statements {
-        let ok = conn
-            .query_drop_bytes(&statement.sql)
-            .map_err(|e| (statement.table, e))?;
-        refuse_warnings(conn, &tables[statement.table].names[target], ok)
-            .map_err(|e| (statement.table, e))?;
+        let table = &tables[statement.table];
+        match &statement.work {
+            Work::Delete(sql) => {
+                let ok = conn
+                    .query_drop_bytes(sql)
+                    .map_err(|e| (statement.table, e))?;
+                refuse_warnings(conn, &table.names[target], ok)
+            }
+            Work::Upsert(rows) => table.loads[target]
+                .write(conn, rows, Duplicates::Replace)
+                .map(|_| ()),
+        }
+        .map_err(|e| (statement.table, e))?;
     }
     conn.query_drop("COMMIT").map_err(|e| (first, e))?;
     Ok(())

@@ -40,6 +40,10 @@ pub struct MoveOptions {
     /// The replica server id of source 1's stream; source `i` uses `server_id + i`. Must not
     /// be the id of any server or replica of the sources.
     pub server_id: u32,
+    /// The targets already hold every table as the sources had it at the start positions (a
+    /// move whose copy was done before, or a benchmark of change application): no copy runs,
+    /// and every change from the start positions on is applied.
+    pub tables_already_copied: bool,
 }
 
 /// How a move ended (without an error).
@@ -102,7 +106,11 @@ pub fn run_move(
     for spec in &specs {
         readers.push(stream::connect(&runtime, spec)?);
     }
-    let marks = Watermarks::new(plan.sources.len(), plan.tables.len());
+    let marks = if options.tables_already_copied {
+        Watermarks::all_copied(plan.sources.len(), plan.tables.len())
+    } else {
+        Watermarks::new(plan.sources.len(), plan.tables.len())
+    };
     let stop = Stop::default();
     let finished = AtomicBool::new(false);
     let (tx, rx) = crossbeam_channel::bounded::<SourceCommit>(QUEUE);
@@ -122,7 +130,9 @@ pub fn run_move(
         std::thread::Builder::new()
             .name("reshard-copy".into())
             .spawn_scoped(scope, move || {
-                copy_with(plan, options.copy, &progress.copy, stop, Some(marks));
+                if !options.tables_already_copied {
+                    copy_with(plan, options.copy, &progress.copy, stop, Some(marks));
+                }
                 if !stop.stopped() {
                     progress.set_copy_done();
                     tracing::info!("the copy is done; applying changes until stopped or caught up");
@@ -182,7 +192,7 @@ fn apply_loop(
     interrupt: &AtomicBool,
 ) -> Result<MoveEnd, CopyError> {
     let tables = plan.tables.len();
-    let mut applier = Applier::new(plan)?;
+    let mut applier = Applier::new(plan, options.copy.write_threads)?;
     let mut views: Vec<UnitView> = (0..plan.sources.len())
         .flat_map(|_| plan.tables.iter().map(|t| UnitView::new(integer_key(t))))
         .collect();
