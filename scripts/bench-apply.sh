@@ -3,13 +3,17 @@
 # binlog range, on the same machine in the same run.
 #
 #   scripts/bench-apply.sh                 (CHANGES=1000000 row changes by default)
+#   WORKLOAD=hot scripts/bench-apply.sh    (updates on a hot set of 20,000 rows instead)
 #
 # On the local instances (scripts/db.sh, as the tests run them): makes bench_apply.t (a typical
 # row: BIGINT key, BIGINT with a secondary index, VARCHAR, DECIMAL, DATETIME(6)) with 3/5 ×
 # CHANGES rows on instance 1 and copies it to instances 2 and 3 (reshard copy). Then, from a
 # fresh binlog file on instance 1, runs the workload: CHANGES row changes in statements of 1000
 # rows (each its own transaction), 40% updates, 40% inserts, 20% deletes, every change on a
-# different key (so deduplication gains nothing). Then replays that binlog range:
+# different key (so deduplication gains nothing: the worst case for reshard). WORKLOAD=hot sends
+# the updates to the first 20,000 rows over and over instead (each updated about 20 times in
+# 1M changes), as OLTP traffic does to its hot rows; inserts and deletes stay as they are. Then
+# replays that binlog range:
 #
 #   mariadb-binlog  mariadb-binlog FILE --start-position --stop-position | mariadb, into instance 3
 #   reshard         the applier (crates/engine/examples/apply_bench.rs: a move whose tables are
@@ -22,6 +26,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/common.sh
 
 CHANGES=${CHANGES:-1000000}
+WORKLOAD=${WORKLOAD:-distinct}
+HOT_ROWS=20000
 base=${RESHARD_DB_PORT_BASE:-33061}
 user=${RESHARD_DB_USER:-reshard}
 password=${RESHARD_DB_PASSWORD:-reshard}
@@ -62,7 +68,8 @@ $reshard copy --source "$(dsn $src)" --target "$(dsn $theirs)" --tables t >/dev/
 # above rows: each key changed once.
 workload=$(mktemp)
 for ((r = 0; r < rounds; r++)); do
-  u=$((r * 2000 + 1)); d=$((rows * 2 / 3 + r * 1000 + 1)); i=$((rows + r * 2000))
+  if [[ $WORKLOAD == hot ]]; then u=$((r * 2000 % HOT_ROWS + 1)); else u=$((r * 2000 + 1)); fi
+  d=$((rows * 2 / 3 + r * 1000 + 1)); i=$((rows + r * 2000))
   echo "UPDATE t SET v = CONCAT('updated ', id), n = n + 1, ts = NOW(6) WHERE id BETWEEN $u AND $((u + 999));"
   echo "UPDATE t SET v = CONCAT('updated ', id), k = k + 1 WHERE id BETWEEN $((u + 1000)) AND $((u + 1999));"
   echo "INSERT INTO t SELECT $i + seq, seq, CONCAT('new ', seq), 1.5, NOW(6) FROM seq_1_to_1000;"
@@ -71,7 +78,7 @@ for ((r = 0; r < rounds; r++)); do
 done >"$workload"
 sql $src -e "FLUSH BINARY LOGS"
 read -r file start < <(sql $src -N -e "SHOW MASTER STATUS" | awk '{ print $1, $2 }')
-echo "== workload: $CHANGES row changes from $file:$start" >&2
+echo "== workload ($WORKLOAD keys): $CHANGES row changes from $file:$start" >&2
 sql $src $db <"$workload"
 rm -f "$workload"
 read -r end_file end < <(sql $src -N -e "SHOW MASTER STATUS" | awk '{ print $1, $2 }')

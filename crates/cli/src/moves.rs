@@ -17,7 +17,7 @@ use reshard_engine::online::{
 use reshard_engine::progress::{CopyProgress, TableProgress};
 use reshard_mysql::reader::BatchLimits;
 use reshard_mysql::{Role, ServerFacts, Verdict, assess, connect_server};
-use reshard_types::Dsn;
+use reshard_types::{Dsn, Flavor};
 
 use crate::Failure;
 use crate::args::MoveArgs;
@@ -161,7 +161,7 @@ async fn check_source(dsn: &Dsn) -> Result<(), Failure> {
         .await
         .map_err(|e| Failure::Unfit(e.to_string()))?;
     let _ = session.close().await;
-    let problems: Vec<String> = assess(&facts, Role::Source)
+    let mut problems: Vec<String> = assess(&facts, Role::Source)
         .findings
         .into_iter()
         .filter_map(|f| match f.verdict {
@@ -169,6 +169,14 @@ async fn check_source(dsn: &Dsn) -> Result<(), Failure> {
             Verdict::Ok | Verdict::Warn(_) => None,
         })
         .collect();
+    if facts.flavor != Flavor::MariaDb {
+        problems.push(format!(
+            "version: {} is MySQL; reshard move places its chunk reads in the binlog with \
+             binlog_snapshot_position, which only MariaDB (and Percona Server) report, so it moves \
+             from MariaDB sources only for now (reshard copy works with quiet MySQL sources)",
+            facts.version
+        ));
+    }
     if problems.is_empty() {
         return Ok(());
     }

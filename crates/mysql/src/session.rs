@@ -96,7 +96,7 @@ impl Session {
     }
 
     /// The driver connection itself, for turning it into a binlog stream.
-    pub(crate) fn into_conn(self) -> Conn {
+    pub fn into_conn(self) -> Conn {
         self.conn
     }
 
