@@ -83,8 +83,9 @@ pub(crate) struct MoveArgs {
     /// Empty target tables that hold rows before copying, instead of refusing.
     #[arg(long)]
     pub(crate) force: bool,
-    /// Exit once the copy is done and every target has reached its sources' binlog position
-    /// (taken when the copy finished), instead of running until interrupted.
+    /// Exit once the copy is done and the targets have caught up: they have applied everything
+    /// up to the sources' binlog positions, read again until no change of a moved table came in
+    /// meanwhile (so not while the application still writes to the moved tables).
     #[arg(long = "stop-when-caught-up")]
     pub(crate) stop_when_caught_up: bool,
     /// Replica server id of the first source's binlog stream (source N uses this + N - 1); must

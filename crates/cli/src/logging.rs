@@ -4,7 +4,8 @@
 
 use tracing_subscriber::EnvFilter;
 
-const DEFAULT_FILTER: &str = "warn,reshard_cli=info,reshard_engine=info,reshard_mysql=info,reshard_convert=info,reshard_kernels=info";
+// The binary's own crate is `reshard` (its target name), not `reshard_cli`.
+const DEFAULT_FILTER: &str = "warn,reshard=info,reshard_engine=info,reshard_mysql=info,reshard_convert=info,reshard_kernels=info";
 
 pub(crate) fn init() {
     let filter =

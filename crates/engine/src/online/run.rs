@@ -34,8 +34,10 @@ const QUEUE: usize = 64;
 pub struct MoveOptions {
     /// How to copy.
     pub copy: CopyOptions,
-    /// Return once the copy is done and every target is at the sources' binlog end (taken
-    /// after the copy finished), instead of running until interrupted.
+    /// Return once the copy is done and the targets have applied everything up to the sources'
+    /// binlog ends, read anew until a whole round (read the ends, apply up to them) brings no
+    /// change of a moved table: the targets then hold what the sources held at the start of that
+    /// round. Instead of running until interrupted.
     pub stop_when_caught_up: bool,
     /// The replica server id of source 1's stream; source `i` uses `server_id + i`. Must not
     /// be the id of any server or replica of the sources.
@@ -202,7 +204,11 @@ fn apply_loop(
         .iter()
         .map(super::SourceLag::applied_position)
         .collect();
-    let mut goal: Option<Vec<BinlogPosition>> = None;
+    let mut control: Vec<Option<RawConn>> = plan.sources.iter().map(|_| None).collect();
+    // `stop_when_caught_up`: the sources' ends when the current round began, and the images
+    // applied by then.
+    let mut round: Option<(Vec<BinlogPosition>, u64)> = None;
+    let mut images_applied = 0u64;
     let internal = |e: arrow_schema::ArrowError| {
         CopyError::Internal(format!("sorting changes by what the copy has done: {e}"))
     };
@@ -266,20 +272,39 @@ fn apply_loop(
         }
         let held: usize = views.iter().map(UnitView::held_rows).sum();
         progress.cycle(stats, held as u64);
+        images_applied += stats.images;
         if options.stop_when_caught_up && copy_done && held == 0 {
-            match &goal {
-                None => {
-                    let ends = start_positions(&plan.sources)?;
-                    tracing::info!("catching up to the sources' binlog ends: {ends:?}");
-                    goal = Some(ends);
-                }
-                Some(goal) if applied.iter().zip(goal).all(|(a, g)| a >= g) => {
+            // Caught up: a whole round, from reading the sources' ends to applying up to them,
+            // in which no change of a moved table arrived. Changes of other tables move the ends
+            // but do not keep the move from ending.
+            match &round {
+                Some((ends, _)) if applied.iter().zip(ends).any(|(a, e)| a < e) => {}
+                Some((_, at_start)) if *at_start == images_applied => {
+                    tracing::info!("every target is at its sources' binlog position");
                     return Ok(MoveEnd::CaughtUp);
                 }
-                Some(_) => {}
+                _ => round = Some((binlog_ends(plan, &mut control)?, images_applied)),
             }
         }
     }
+}
+
+/// Where each source's binlog ends now, over `control` connections kept between calls.
+fn binlog_ends(
+    plan: &CopyPlan,
+    control: &mut [Option<RawConn>],
+) -> Result<Vec<BinlogPosition>, CopyError> {
+    let mut ends = Vec::with_capacity(control.len());
+    for (dsn, conn) in plan.sources.iter().zip(control.iter_mut()) {
+        if conn.is_none() {
+            *conn = Some(RawConn::connect(dsn)?);
+        }
+        let end = binlog_end(conn.as_mut().expect("connected above")).inspect_err(|_| {
+            *conn = None;
+        })?;
+        ends.push(end);
+    }
+    Ok(ends)
 }
 
 fn message_rows(message: &SourceCommit) -> usize {
