@@ -37,9 +37,10 @@ pub(crate) enum Command {
     /// per source before the first row is read, copies, and applies every change to the target
     /// its row routes to (an update of the sharding column moves the row). Runs until Ctrl-C or
     /// SIGTERM (which stop after the current batch of changes) or, with --stop-when-caught-up,
-    /// until every target has reached its sources' binlog position. Progress shows the copy and,
-    /// per source, how far behind (seconds and binlog bytes) the targets are. The sources must
-    /// log in ROW format with binlog_row_image=FULL.
+    /// until the targets have caught up with the sources and no change of a moved table is
+    /// coming in. Progress shows the copy and, per source, how far behind (seconds and binlog
+    /// bytes) the targets are. The sources must be MariaDB and log in ROW format with
+    /// binlog_row_image=FULL.
     Move(MoveArgs),
     /// Print the keyspace id of each value under a vindex and, given key ranges, its shard.
     Vindex(VindexArgs),
@@ -49,15 +50,8 @@ pub(crate) enum Command {
 pub(crate) struct CopyArgs {
     #[command(flatten)]
     pub(crate) topology: TopologyArgs,
-    /// Reader threads in all.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub(crate) threads: u16,
-    /// Writer threads (connections) per target.
-    #[arg(long = "write-threads", value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub(crate) write_threads: u16,
-    /// Byte budget of a chunk (a number, optionally with K, M or G: 16M).
-    #[arg(long = "target-chunk-size", value_name = "BYTES", default_value = "16M", value_parser = parse_bytes)]
-    pub(crate) target_chunk_size: u64,
+    #[command(flatten)]
+    pub(crate) tuning: TuningArgs,
     /// Create missing target tables without secondary indexes and foreign keys, and add them
     /// after the copy (faster loads).
     #[arg(long = "defer-secondary-indexes")]
@@ -71,15 +65,8 @@ pub(crate) struct CopyArgs {
 pub(crate) struct MoveArgs {
     #[command(flatten)]
     pub(crate) topology: TopologyArgs,
-    /// Reader threads in all.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub(crate) threads: u16,
-    /// Writer threads (connections) per target for the copy.
-    #[arg(long = "write-threads", value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub(crate) write_threads: u16,
-    /// Byte budget of a chunk (a number, optionally with K, M or G: 16M).
-    #[arg(long = "target-chunk-size", value_name = "BYTES", default_value = "16M", value_parser = parse_bytes)]
-    pub(crate) target_chunk_size: u64,
+    #[command(flatten)]
+    pub(crate) tuning: TuningArgs,
     /// Empty target tables that hold rows before copying, instead of refusing.
     #[arg(long)]
     pub(crate) force: bool,
@@ -92,6 +79,32 @@ pub(crate) struct MoveArgs {
     /// differ from every server's and replica's id. Derived from the process id by default.
     #[arg(long = "server-id", value_name = "ID")]
     pub(crate) server_id: Option<u32>,
+}
+
+/// How hard to copy (shared by copy and move).
+#[derive(Debug, Args)]
+pub(crate) struct TuningArgs {
+    /// Reader threads in all.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) threads: u16,
+    /// Writer threads (connections) per target; a move applies changes over as many.
+    #[arg(long = "write-threads", value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) write_threads: u16,
+    /// Byte budget of a chunk (a number, optionally with K, M or G: 16M).
+    #[arg(long = "target-chunk-size", value_name = "BYTES", default_value = "16M", value_parser = parse_bytes)]
+    pub(crate) target_chunk_size: u64,
+}
+
+impl TuningArgs {
+    /// The engine's copy options.
+    pub(crate) fn copy_options(&self) -> reshard_engine::copy::CopyOptions {
+        reshard_engine::copy::CopyOptions {
+            read_threads: usize::from(self.threads),
+            write_threads: usize::from(self.write_threads),
+            target_chunk_bytes: self.target_chunk_size,
+            batch: reshard_mysql::reader::BatchLimits::default(),
+        }
+    }
 }
 
 /// Sources, targets, key ranges and sharding rules (shared by the commands that move rows).

@@ -11,12 +11,11 @@ use std::time::Duration;
 
 use reshard_engine::CopyError;
 use reshard_engine::copy::{
-    CopyOptions, CopyPlan, CopyTable, SetupOptions, TableRoute, finish_targets, prepare_copy,
+    CopyPlan, CopySetup, CopyTable, SetupOptions, TableRoute, finish_targets, prepare_copy,
     run_copy,
 };
 use reshard_engine::progress::{CopyProgress, TableProgress};
 use reshard_engine::topology::{Topology, TopologyInput};
-use reshard_mysql::reader::BatchLimits;
 use reshard_types::Dsn;
 
 use crate::Failure;
@@ -39,25 +38,8 @@ pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
         router: topology.router.clone(),
         tables: setup.tables.iter().map(|p| p.table.clone()).collect(),
     };
-    let options = CopyOptions {
-        read_threads: usize::from(args.threads),
-        write_threads: usize::from(args.write_threads),
-        target_chunk_bytes: args.target_chunk_size,
-        batch: BatchLimits::default(),
-    };
-    let progress = Arc::new(CopyProgress::new(
-        setup
-            .tables
-            .iter()
-            .map(|p| {
-                TableProgress::new(
-                    p.table.schema.qualified_name(),
-                    p.estimated_rows,
-                    targets.len(),
-                )
-            })
-            .collect(),
-    ));
+    let options = args.tuning.copy_options();
+    let progress = Arc::new(copy_progress(&setup, targets.len()));
     for prepared in &setup.tables {
         tracing::info!(
             table = %prepared.table.schema.qualified_name(),
@@ -117,6 +99,17 @@ pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// Counters for the tables of `setup`, copied to `targets` targets.
+pub(crate) fn copy_progress(setup: &CopySetup, targets: usize) -> CopyProgress {
+    CopyProgress::new(
+        setup
+            .tables
+            .iter()
+            .map(|p| TableProgress::new(p.table.schema.qualified_name(), p.estimated_rows, targets))
+            .collect(),
+    )
 }
 
 /// The validated topology, or a bad-input failure (nothing has connected).

@@ -10,18 +10,16 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
-use reshard_engine::copy::{CopyOptions, CopyPlan, SetupOptions, prepare_copy};
+use reshard_engine::copy::{CopyPlan, SetupOptions, prepare_copy};
 use reshard_engine::online::{
     ChangeSnapshot, MoveEnd, MoveOptions, MoveProgress, SourceLag, run_move, start_positions,
 };
-use reshard_engine::progress::{CopyProgress, TableProgress};
-use reshard_mysql::reader::BatchLimits;
 use reshard_mysql::{Role, ServerFacts, Verdict, assess, connect_server};
 use reshard_types::{Dsn, Flavor};
 
 use crate::Failure;
 use crate::args::MoveArgs;
-use crate::copy::{human_bytes, seconds, topology};
+use crate::copy::{copy_progress, human_bytes, seconds, topology};
 use crate::progress_display::ProgressDisplay;
 
 pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
@@ -53,30 +51,13 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
         tables: setup.tables.iter().map(|p| p.table.clone()).collect(),
     };
     let options = MoveOptions {
-        copy: CopyOptions {
-            read_threads: usize::from(args.threads),
-            write_threads: usize::from(args.write_threads),
-            target_chunk_bytes: args.target_chunk_size,
-            batch: BatchLimits::default(),
-        },
+        copy: args.tuning.copy_options(),
         stop_when_caught_up: args.stop_when_caught_up,
         server_id: args.server_id.unwrap_or_else(default_server_id),
         tables_already_copied: false,
     };
     let progress = Arc::new(MoveProgress::new(
-        CopyProgress::new(
-            setup
-                .tables
-                .iter()
-                .map(|p| {
-                    TableProgress::new(
-                        p.table.schema.qualified_name(),
-                        p.estimated_rows,
-                        targets.len(),
-                    )
-                })
-                .collect(),
-        ),
+        copy_progress(&setup, targets.len()),
         plan.sources
             .iter()
             .zip(positions)

@@ -30,8 +30,8 @@ pub use sizer::{ChunkSizer, INITIAL_UNITS, MAX_GROWTH, MAX_SHRINK};
 
 use reshard_mysql::MysqlError;
 use reshard_mysql::keyset::{KeyValue, KeyWalk};
-use reshard_mysql::wire::text::text_row_fields;
-use reshard_mysql::wire::{RawConn, Rows};
+use reshard_mysql::wire::RawConn;
+use reshard_mysql::wire::text::first_row;
 
 /// A part of a table to copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,7 +276,7 @@ impl Chunker {
             self.from_sql,
             walk.at_least_int(hi)
         );
-        let next = query_values(conn, &sql)?
+        let next = first_row(conn, &sql)?
             .and_then(|v| v.into_iter().next().flatten())
             .map(|raw| parse_int(conn, &raw))
             .transpose()?;
@@ -303,7 +303,7 @@ impl Chunker {
         }
         let column = walk.column_list();
         let sql = format!("SELECT MIN({column}), MAX({column}) FROM {}", self.from_sql);
-        let values = query_values(conn, &sql)?.unwrap_or_default();
+        let values = first_row(conn, &sql)?.unwrap_or_default();
         match (
             values.first().cloned().flatten(),
             values.get(1).cloned().flatten(),
@@ -335,7 +335,7 @@ impl Chunker {
             self.from_sql,
             rows.saturating_sub(1)
         );
-        let Some(values) = query_values(conn, &sql)? else {
+        let Some(values) = first_row(conn, &sql)? else {
             return Ok(None);
         };
         values
@@ -350,26 +350,6 @@ impl Chunker {
             .collect::<Result<KeyValue, _>>()
             .map(Some)
     }
-}
-
-/// The first row of a text-protocol query, its fields as raw bytes (`None` for NULL).
-fn query_values(conn: &mut RawConn, sql: &str) -> Result<Option<Vec<Option<Vec<u8>>>>, MysqlError> {
-    let mut first = None;
-    conn.query_rows(
-        sql,
-        &mut Rows(|row: &[u8]| {
-            if first.is_none() {
-                first = Some(
-                    text_row_fields(row)
-                        .into_iter()
-                        .map(|f| f.map(<[u8]>::to_vec))
-                        .collect(),
-                );
-            }
-            Ok(())
-        }),
-    )?;
-    Ok(first)
 }
 
 fn parse_int(conn: &RawConn, raw: &[u8]) -> Result<i128, MysqlError> {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use reshard_types::BinlogPosition;
 
 use crate::error::MysqlError;
-use crate::wire::text::text_row_fields;
+use crate::wire::text::{first_row, text_row_fields};
 use crate::wire::{RawConn, Rows};
 
 /// How long [`start_snapshot_covering`] waits for transactions logged but not yet committed to
@@ -111,25 +111,6 @@ fn position(
             "a binlog position without a file or offset",
         )),
     }
-}
-
-fn first_row(conn: &mut RawConn, sql: &str) -> Result<Option<Vec<Option<Vec<u8>>>>, MysqlError> {
-    let mut first = None;
-    conn.query_rows(
-        sql,
-        &mut Rows(|row: &[u8]| {
-            if first.is_none() {
-                first = Some(
-                    text_row_fields(row)
-                        .into_iter()
-                        .map(|f| f.map(<[u8]>::to_vec))
-                        .collect(),
-                );
-            }
-            Ok(())
-        }),
-    )?;
-    Ok(first)
 }
 
 fn unexpected(conn: &RawConn, detail: &str) -> MysqlError {

@@ -41,6 +41,30 @@ pub fn text_row_fields(mut row: &[u8]) -> Vec<Option<&[u8]>> {
     fields
 }
 
+/// The first row of a text-protocol query, its fields as raw bytes (`None` for NULL); `None`
+/// when the query returns no row.
+pub fn first_row(
+    conn: &mut super::RawConn,
+    sql: &str,
+) -> Result<Option<Vec<Option<Vec<u8>>>>, crate::MysqlError> {
+    let mut first = None;
+    conn.query_rows(
+        sql,
+        &mut super::Rows(|row: &[u8]| {
+            if first.is_none() {
+                first = Some(
+                    text_row_fields(row)
+                        .into_iter()
+                        .map(|f| f.map(<[u8]>::to_vec))
+                        .collect(),
+                );
+            }
+            Ok(())
+        }),
+    )?;
+    Ok(first)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
