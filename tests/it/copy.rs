@@ -42,18 +42,6 @@ async fn assert_copied(source: &TestDb, target: &TestDb, table: &str) {
     assert_same(&s, &t);
 }
 
-/// The tables of `db`.
-async fn tables_of(db: &TestDb) -> Vec<String> {
-    db.query_column(&format!(
-        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}' ORDER BY 1",
-        db.name()
-    ))
-    .await
-    .into_iter()
-    .flatten()
-    .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn integer_keys_with_huge_gaps_copy_identical() {
     let (source, target) = pair("copy_gaps").await;
@@ -312,7 +300,7 @@ async fn refusals_name_the_table_and_write_nothing() {
         .expect_code(1)
         .stderr_has("nothing was copied")
         .stderr_has(&format!("`{}`.`nokey` has no primary key", source.name()));
-    assert!(tables_of(&target).await.is_empty());
+    assert!(target.tables().await.is_empty());
 
     // A table that is missing on the source.
     copy(&source, &target, &["--tables", "good,missing"])
@@ -322,7 +310,7 @@ async fn refusals_name_the_table_and_write_nothing() {
             "`{}`.`missing` does not exist on the source",
             source.name()
         ));
-    assert!(tables_of(&target).await.is_empty());
+    assert!(target.tables().await.is_empty());
 
     // A target table that is not empty: refused, then emptied and copied with --force.
     target

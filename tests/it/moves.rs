@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
-use reshard_engine::copy::{CopyOptions, CopyPlan, SetupOptions, prepare_copy};
+use reshard_engine::copy::{CopyOptions, SetupOptions, prepare_copy};
 use reshard_engine::online::{
     MoveEnd, MoveOptions, MoveProgress, SourceLag, run_move, start_positions,
 };
@@ -237,12 +237,7 @@ async fn move_under_load(test: &str, n_sources: usize, n_targets: usize, vindex:
     let setup = prepare_copy(&topology, &SetupOptions::default())
         .await
         .expect("setting up the move");
-    let plan = CopyPlan {
-        sources: topology.sources.clone(),
-        targets: topology.targets.iter().map(|t| t.dsn.clone()).collect(),
-        router: topology.router.clone(),
-        tables: setup.tables.iter().map(|p| p.table.clone()).collect(),
-    };
+    let plan = setup.plan(&topology);
     let ranges: Vec<_> = topology.targets.iter().map(|t| t.range.clone()).collect();
     let progress = Arc::new(MoveProgress::new(
         CopyProgress::new(
@@ -425,18 +420,21 @@ fn servers(sources: &[&TestDb], targets: &[&TestDb]) -> Vec<String> {
 async fn until_set_up(target: &TestDb, table: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let found = target
-            .query_column(&format!(
-                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}' AND TABLE_NAME = '{table}'",
-                target.name()
-            ))
-            .await;
-        if found.first().cloned().flatten().as_deref() == Some("1") {
+        if target.tables().await.iter().any(|t| t == table) {
             return;
         }
         assert!(Instant::now() < deadline, "the move never created {table}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Starts `reshard move` of table `t` from `source` to `target` and waits until it is set up.
+async fn move_table_t(source: &TestDb, target: &TestDb) -> Child {
+    let mut args = servers(&[source], &[target]);
+    args.extend([String::from("--tables"), String::from("t")]);
+    let child = Child::start(&args);
+    until_set_up(target, "t").await;
+    child
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -489,13 +487,7 @@ async fn ddl_on_a_moved_table_stops_the_move_naming_the_statement() {
     source
         .exec("CREATE TABLE t (id INT PRIMARY KEY, v INT); INSERT INTO t VALUES (1, 1), (2, 2)")
         .await;
-    let args = [
-        servers(&[&source], &[&target]),
-        vec![String::from("--tables"), String::from("t")],
-    ]
-    .concat();
-    let child = Child::start(&args);
-    until_set_up(&target, "t").await;
+    let child = move_table_t(&source, &target).await;
     source.exec("ALTER TABLE t ADD COLUMN w INT").await;
     let run = tokio::task::spawn_blocking(move || child.finish(Duration::from_secs(60)))
         .await
@@ -513,13 +505,7 @@ async fn sigterm_stops_a_move_cleanly() {
     source
         .exec("CREATE TABLE t (id INT PRIMARY KEY, v INT); INSERT INTO t SELECT seq, seq FROM seq_1_to_1000")
         .await;
-    let args = [
-        servers(&[&source], &[&target]),
-        vec![String::from("--tables"), String::from("t")],
-    ]
-    .concat();
-    let child = Child::start(&args);
-    until_set_up(&target, "t").await;
+    let child = move_table_t(&source, &target).await;
     source.exec("UPDATE t SET v = -v WHERE id <= 10").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let status = std::process::Command::new("kill")
@@ -553,13 +539,7 @@ async fn a_source_without_row_binlogs_is_refused_before_anything_is_written() {
     run.expect_code(1)
         .stderr_has("cannot be moved from; nothing was written")
         .stderr_has("binlog_format");
-    let tables = target
-        .query_column(&format!(
-            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}'",
-            target.name()
-        ))
-        .await;
-    assert_eq!(tables, vec![Some(String::from("0"))], "nothing was created");
+    assert!(target.tables().await.is_empty(), "nothing was created");
     drop(source);
     drop(scratch);
 }

@@ -105,18 +105,6 @@ async fn targets(test: &str, n: usize) -> Vec<TestDb> {
     out
 }
 
-/// The tables of `db`.
-async fn tables_of(db: &TestDb) -> Vec<String> {
-    db.query_column(&format!(
-        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}' ORDER BY 1",
-        db.name()
-    ))
-    .await
-    .into_iter()
-    .flatten()
-    .collect()
-}
-
 /// The union of `table` over `dbs`, by the oracle, in a deterministic order.
 pub(crate) async fn union(dbs: &[&TestDb], table: &str) -> TableDump {
     let mut parts = Vec::new();
@@ -299,8 +287,8 @@ async fn two_sources_to_three_targets_from_a_toml_file() {
         &union(&[&a, &b], "countries").await,
         &union(&[&t[1]], "countries").await,
     );
-    assert!(!tables_of(&t[0]).await.contains(&String::from("countries")));
-    assert!(!tables_of(&t[2]).await.contains(&String::from("countries")));
+    assert!(!t[0].tables().await.contains(&String::from("countries")));
+    assert!(!t[2].tables().await.contains(&String::from("countries")));
 }
 
 /// Bad topologies: each is refused with a message that names the problem, and no target has
@@ -369,7 +357,7 @@ async fn bad_inputs_are_refused_and_write_nothing() {
         run.expect_code(code).stderr_has(says);
         for target in &t {
             assert!(
-                tables_of(target).await.is_empty(),
+                target.tables().await.is_empty(),
                 "{says}: a target was written to"
             );
         }
@@ -395,7 +383,7 @@ async fn bad_inputs_are_refused_and_write_nothing() {
         .await
         .expect_code(1)
         .stderr_has("is the same server and database as source 1");
-    assert!(tables_of(&t[0]).await.is_empty());
+    assert!(t[0].tables().await.is_empty());
     assert_eq!(
         source.digest("customers").await.rows,
         3004,
@@ -424,7 +412,7 @@ async fn sources_that_disagree_are_refused_showing_the_difference() {
         .stderr_has("varchar(10)")
         .stderr_has("varchar(12)");
     for target in &t {
-        assert!(tables_of(target).await.is_empty());
+        assert!(target.tables().await.is_empty());
     }
 }
 

@@ -165,7 +165,7 @@ fn parse_servers(args: &CheckArgs) -> Result<Vec<(Role, usize, Dsn)>, Failure> {
         .collect()
 }
 
-async fn read_facts(dsn: &Dsn) -> Result<ServerFacts, MysqlError> {
+pub(crate) async fn read_facts(dsn: &Dsn) -> Result<ServerFacts, MysqlError> {
     let mut session = connect_server(dsn).await?;
     let facts = ServerFacts::read(&mut session, dsn.database()).await?;
     if let Err(e) = session.close().await {

@@ -11,12 +11,10 @@ use std::time::Duration;
 
 use reshard_engine::CopyError;
 use reshard_engine::copy::{
-    CopyPlan, CopySetup, CopyTable, SetupOptions, TableRoute, finish_targets, prepare_copy,
-    run_copy,
+    CopySetup, CopyTable, SetupOptions, TableRoute, finish_targets, prepare_copy, run_copy,
 };
 use reshard_engine::progress::{CopyProgress, TableProgress};
 use reshard_engine::topology::{Topology, TopologyInput};
-use reshard_types::Dsn;
 
 use crate::Failure;
 use crate::args::{CopyArgs, TopologyArgs};
@@ -31,13 +29,8 @@ pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
     let setup = prepare_copy(&topology, &setup_options)
         .await
         .map_err(failure)?;
-    let targets: Vec<Dsn> = topology.targets.iter().map(|t| t.dsn.clone()).collect();
-    let plan = CopyPlan {
-        sources: topology.sources.clone(),
-        targets: targets.clone(),
-        router: topology.router.clone(),
-        tables: setup.tables.iter().map(|p| p.table.clone()).collect(),
-    };
+    let plan = setup.plan(&topology);
+    let targets = plan.targets.clone();
     let options = args.tuning.copy_options();
     let progress = Arc::new(copy_progress(&setup, targets.len()));
     for prepared in &setup.tables {

@@ -10,11 +10,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
-use reshard_engine::copy::{CopyPlan, SetupOptions, prepare_copy};
+use reshard_engine::copy::{SetupOptions, prepare_copy};
 use reshard_engine::online::{
     ChangeSnapshot, MoveEnd, MoveOptions, MoveProgress, SourceLag, run_move, start_positions,
 };
-use reshard_mysql::{Role, ServerFacts, Verdict, assess, connect_server};
+use reshard_mysql::{Role, Verdict, assess};
 use reshard_types::{Dsn, Flavor};
 
 use crate::Failure;
@@ -43,13 +43,8 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
     )
     .await
     .map_err(|e| Failure::Unfit(e.to_string()))?;
-    let targets: Vec<Dsn> = topology.targets.iter().map(|t| t.dsn.clone()).collect();
-    let plan = CopyPlan {
-        sources: topology.sources.clone(),
-        targets: targets.clone(),
-        router: topology.router.clone(),
-        tables: setup.tables.iter().map(|p| p.table.clone()).collect(),
-    };
+    let plan = setup.plan(&topology);
+    let targets = plan.targets.clone();
     let options = MoveOptions {
         copy: args.tuning.copy_options(),
         stop_when_caught_up: args.stop_when_caught_up,
@@ -135,13 +130,9 @@ pub(crate) fn changes_line(changes: &ChangeSnapshot) -> String {
 
 /// Refuses a source whose binlog the move cannot follow, naming the setting and the fix.
 async fn check_source(dsn: &Dsn) -> Result<(), Failure> {
-    let mut session = connect_server(dsn)
+    let facts = crate::check::read_facts(dsn)
         .await
         .map_err(|e| Failure::Unfit(e.to_string()))?;
-    let facts = ServerFacts::read(&mut session, dsn.database())
-        .await
-        .map_err(|e| Failure::Unfit(e.to_string()))?;
-    let _ = session.close().await;
     let mut problems: Vec<String> = assess(&facts, Role::Source)
         .findings
         .into_iter()
@@ -153,8 +144,8 @@ async fn check_source(dsn: &Dsn) -> Result<(), Failure> {
     if facts.flavor != Flavor::MariaDb {
         problems.push(format!(
             "version: {} is MySQL; reshard move places its chunk reads in the binlog with \
-             binlog_snapshot_position, which only MariaDB (and Percona Server) report, so it moves \
-             from MariaDB sources only for now (reshard copy works with quiet MySQL sources)",
+             binlog_snapshot_position, which MariaDB reports and MySQL does not, so it moves from \
+             MariaDB sources only for now (reshard copy works with quiet MySQL sources)",
             facts.version
         ));
     }

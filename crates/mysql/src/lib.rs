@@ -7,6 +7,7 @@
 //!                         └── binlog::current_position ─► BinlogPosition
 //!
 //!   Dsn ──binlog::BinlogReader (mysql_async's binlog stream)──► change batches of the moved tables
+//!   RawConn ──binlog::snapshot::start_snapshot_covering──► a read snapshot placed in the binlog
 //!
 //!   Dsn ──wire::RawConn (blocking, our own protocol client)──┬── reader::TableReader ──► RecordBatch
 //!                                                            └── writer::TableWriter ◄── RecordBatch

@@ -91,6 +91,18 @@ impl TestDb {
         rows
     }
 
+    /// The names of the tables in the database, sorted.
+    pub async fn tables(&self) -> Vec<String> {
+        self.query_column(&format!(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}' ORDER BY 1",
+            self.name
+        ))
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
     /// Creates a table from its DDL.
     pub async fn create_table(&self, ddl: &str) {
         self.exec(ddl).await;

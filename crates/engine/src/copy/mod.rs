@@ -62,8 +62,8 @@ use reshard_types::{Dsn, RowKey, TableSchema};
 
 use crate::chunker::{Chunker, Covers};
 use crate::error::CopyError;
-use crate::online::Watermarks;
 use crate::online::marks::ChunkTally;
+use crate::online::marks::Watermarks;
 use crate::progress::CopyProgress;
 use crate::retry::MAX_ATTEMPTS;
 use schedule::Scheduler;

@@ -62,6 +62,18 @@ pub struct CopySetup {
     pub tables: Vec<PreparedTable>,
 }
 
+impl CopySetup {
+    /// The plan that copies these tables between the servers of `topology`.
+    pub fn plan(&self, topology: &Topology) -> super::CopyPlan {
+        super::CopyPlan {
+            sources: topology.sources.clone(),
+            targets: topology.targets.iter().map(|t| t.dsn.clone()).collect(),
+            router: topology.router.clone(),
+            tables: self.tables.iter().map(|p| p.table.clone()).collect(),
+        }
+    }
+}
+
 /// The database a DSN names, or a refusal saying it must name one.
 fn database_of<'a>(dsn: &'a Dsn, role: &str) -> Result<&'a str, CopyError> {
     dsn.database().ok_or_else(|| {

@@ -54,15 +54,15 @@ struct TableApply {
 
 /// What a cycle did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CycleStats {
+pub(crate) struct CycleStats {
     /// Row images taken in.
-    pub images: u64,
+    pub(crate) images: u64,
     /// Distinct keys they touched.
-    pub keys: u64,
+    pub(crate) keys: u64,
     /// Rows deleted by key, over all targets.
-    pub deletes: u64,
+    pub(crate) deletes: u64,
     /// Rows written whole, over all targets.
-    pub upserts: u64,
+    pub(crate) upserts: u64,
 }
 
 /// A statement for a target, and the table it writes (for messages).

@@ -13,7 +13,7 @@ use crate::chunker::Covers;
 
 /// The shared marks of a move: one [`UnitMarks`] per (source, table), source-major.
 #[derive(Debug)]
-pub struct Watermarks {
+pub(crate) struct Watermarks {
     units: Vec<UnitMarks>,
 }
 
@@ -37,7 +37,7 @@ pub(crate) struct Handed {
 
 impl Watermarks {
     /// Marks for `sources` × `tables`, nothing handed out.
-    pub fn new(sources: usize, tables: usize) -> Watermarks {
+    pub(crate) fn new(sources: usize, tables: usize) -> Watermarks {
         Watermarks {
             units: (0..sources * tables)
                 .map(|_| UnitMarks::default())
@@ -47,7 +47,7 @@ impl Watermarks {
 
     /// Marks for `sources` × `tables` whose copy is already done: one chunk over every key
     /// handed out and complete, so the applier applies every change.
-    pub fn all_copied(sources: usize, tables: usize) -> Watermarks {
+    pub(crate) fn all_copied(sources: usize, tables: usize) -> Watermarks {
         let marks = Watermarks::new(sources, tables);
         let everything = Covers::Int {
             lo: i128::MIN,

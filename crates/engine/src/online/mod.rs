@@ -65,7 +65,5 @@ mod progress;
 mod run;
 mod stream;
 
-pub use apply::CycleStats;
-pub use marks::Watermarks;
 pub use progress::{ChangeSnapshot, LagSnapshot, MoveProgress, SourceLag};
 pub use run::{MoveEnd, MoveOptions, run_move, start_positions};

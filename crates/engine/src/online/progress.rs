@@ -134,7 +134,7 @@ pub struct ChangeSnapshot {
     pub deletes: u64,
     /// Rows written whole on targets.
     pub upserts: u64,
-    /// Applier cycles.
+    /// Applier cycles that applied something.
     pub cycles: u64,
     /// Row images held until their chunk is on every target.
     pub held: u64,
@@ -158,13 +158,18 @@ impl MoveProgress {
         }
     }
 
+    /// What an applier round did (`stats` empty when it had nothing to apply), and the images
+    /// held after it.
     pub(crate) fn cycle(&self, stats: super::apply::CycleStats, held: u64) {
+        self.held.store(held, Relaxed);
+        if stats.images == 0 {
+            return;
+        }
         self.images.fetch_add(stats.images, Relaxed);
         self.keys.fetch_add(stats.keys, Relaxed);
         self.deletes.fetch_add(stats.deletes, Relaxed);
         self.upserts.fetch_add(stats.upserts, Relaxed);
         self.cycles.fetch_add(1, Relaxed);
-        self.held.store(held, Relaxed);
     }
 
     pub(crate) fn set_copy_done(&self) {

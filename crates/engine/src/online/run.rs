@@ -60,13 +60,10 @@ pub enum MoveEnd {
 /// Where each source's binlog ends now: where its stream will start. Call it before anything
 /// else reads the sources, and pass the positions to [`super::SourceLag::new`].
 pub fn start_positions(sources: &[Dsn]) -> Result<Vec<BinlogPosition>, CopyError> {
-    sources
-        .iter()
-        .map(|dsn| {
-            let mut conn = RawConn::connect(dsn)?;
-            Ok(binlog_end(&mut conn)?)
-        })
-        .collect()
+    binlog_ends(
+        sources,
+        &mut sources.iter().map(|_| None).collect::<Vec<_>>(),
+    )
 }
 
 /// Runs a move of `plan` (blocking): starts a binlog stream per source at the position in
@@ -283,19 +280,20 @@ fn apply_loop(
                     tracing::info!("every target is at its sources' binlog position");
                     return Ok(MoveEnd::CaughtUp);
                 }
-                _ => round = Some((binlog_ends(plan, &mut control)?, images_applied)),
+                _ => round = Some((binlog_ends(&plan.sources, &mut control)?, images_applied)),
             }
         }
     }
 }
 
-/// Where each source's binlog ends now, over `control` connections kept between calls.
+/// Where each source's binlog ends now, over `control` connections (one per source, opened when
+/// `None`, kept between calls).
 fn binlog_ends(
-    plan: &CopyPlan,
+    sources: &[Dsn],
     control: &mut [Option<RawConn>],
 ) -> Result<Vec<BinlogPosition>, CopyError> {
     let mut ends = Vec::with_capacity(control.len());
-    for (dsn, conn) in plan.sources.iter().zip(control.iter_mut()) {
+    for (dsn, conn) in sources.iter().zip(control.iter_mut()) {
         if conn.is_none() {
             *conn = Some(RawConn::connect(dsn)?);
         }
