@@ -4,6 +4,7 @@
 //! everything). One test binary, one module per area; each test makes its own databases through
 //! `reshard_testkit::TestDb`, so all of them run in parallel.
 
+mod bench;
 mod binlog;
 mod check;
 mod copy;

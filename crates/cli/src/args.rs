@@ -44,6 +44,59 @@ pub(crate) enum Command {
     Move(MoveArgs),
     /// Print the keyspace id of each value under a vindex and, given key ranges, its shard.
     Vindex(VindexArgs),
+    /// Measure copy throughput between these servers, and what limits it.
+    ///
+    /// Generates a synthetic table on the source (or keeps it with --reuse), copies it to the
+    /// targets sharded by its id exactly as `reshard copy` would, and reports rows/s, MB/s, wall
+    /// time, the time of each stage (chunking, read, decode, route, encode, write and the waits
+    /// on the channels between them) with the limiting stage in one line, reshard's and the
+    /// servers' CPU (servers on this machine, through /proc) and the network bytes. Drops the
+    /// tables it created unless --keep. The table is named reshard_bench_<profile> in each DSN's
+    /// database; a table of that name that bench did not create is never touched.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    /// The server and database the bench table is generated on and read from.
+    #[arg(long = "source", value_name = "DSN", required = true)]
+    pub(crate) source: String,
+    /// A server and database the table is copied to (repeatable: the table is sharded over the
+    /// targets by --vindex, even key ranges unless --key-ranges).
+    #[arg(long = "target", value_name = "DSN", required = true)]
+    pub(crate) targets: Vec<String>,
+    /// Rows of the table (default: about 250 MB of rows: narrow 4M, wide 1M, text 200k, blob 16k).
+    #[arg(long, value_name = "N")]
+    pub(crate) rows: Option<u64>,
+    /// The table's shape: narrow (integers), wide (an orders table: numbers, strings, dates,
+    /// JSON, NULLs, a secondary index), text (~1.4 kB of UTF-8 a row), blob (8-24 KiB values).
+    #[arg(long, value_name = "PROFILE", conflicts_with = "row_bytes")]
+    pub(crate) profile: Option<String>,
+    /// Instead of a profile: rows of an id and a binary value, this many bytes in all (9 to 4M).
+    #[arg(long = "row-bytes", value_name = "BYTES", value_parser = parse_bytes)]
+    pub(crate) row_bytes: Option<u64>,
+    #[command(flatten)]
+    pub(crate) tuning: TuningArgs,
+    /// The vindex sharding the table by its id: hash, xxhash, numeric, reverse_bits, binary,
+    /// binary_md5.
+    #[arg(long, value_name = "NAME", default_value = "xxhash")]
+    pub(crate) vindex: String,
+    /// The targets' key ranges in target order (-80,80-); even ranges by default.
+    #[arg(long = "key-ranges", value_name = "RANGES", allow_hyphen_values = true)]
+    pub(crate) key_ranges: Option<String>,
+    /// Keep the source table if it has the asked profile and row count (else generate it), and
+    /// leave it for the next run.
+    #[arg(long)]
+    pub(crate) reuse: bool,
+    /// Leave the generated and copied tables in place.
+    #[arg(long)]
+    pub(crate) keep: bool,
+    /// Print the report as JSON on standard output (no progress display).
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Do not time the stages (to measure what timing them costs).
+    #[arg(long = "no-stage-timing")]
+    pub(crate) no_stage_timing: bool,
 }
 
 #[derive(Debug, Args)]

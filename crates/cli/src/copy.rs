@@ -85,6 +85,9 @@ pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
             String::new()
         }
     );
+    if let Some(limit) = progress.stages.snapshot().limit(copy_time) {
+        println!("  limiting stage: {}", limit.describe());
+    }
     if targets.len() > 1 {
         for (t, target) in topology.targets.iter().enumerate() {
             let rows: u64 = rows_per_target.iter().map(|r| r[t]).sum();

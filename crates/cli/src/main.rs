@@ -6,6 +6,7 @@
 //! (a usage error or a malformed DSN, found before anything connects).
 
 mod args;
+mod bench;
 mod check;
 mod copy;
 mod logging;
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
+            Command::Bench(args) => bench::run(args).await,
             Command::Check(args) => check::run(args).await,
             Command::Copy(args) => copy::run(args).await,
             Command::Move(args) => moves::run(args).await,

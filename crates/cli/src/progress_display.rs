@@ -1,6 +1,7 @@
 //! Copy progress for people: bars on a terminal (one per table and a total: rows, bytes, rate,
-//! ETA), and a plain log line every [`LOG_INTERVAL`] when standard error is not a terminal (a
-//! job's log file). Reads the engine's counters; never touches the data path.
+//! ETA, and a line of where the time goes stage by stage), and plain log lines every
+//! [`LOG_INTERVAL`] when standard error is not a terminal (a job's log file). Reads the engine's
+//! counters (the same ones `reshard bench` reports); never touches the data path.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -98,12 +99,14 @@ fn bars(watched: &dyn Watched, stop: &AtomicBool) {
     let total = multi.add(ProgressBar::new(total_estimate.max(1)));
     total.set_style(style);
     total.set_prefix("total");
+    let line_style = ProgressStyle::with_template("{prefix:>32} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    let stages = multi.add(ProgressBar::new_spinner());
+    stages.set_style(line_style.clone());
+    stages.set_prefix("stages");
     let changes = watched.changes_line().map(|_| {
         let bar = multi.add(ProgressBar::new_spinner());
-        bar.set_style(
-            ProgressStyle::with_template("{prefix:>32} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
+        bar.set_style(line_style.clone());
         bar.set_prefix("changes");
         bar
     });
@@ -122,6 +125,9 @@ fn bars(watched: &dyn Watched, stop: &AtomicBool) {
         total.set_length(total_estimate.max(rows).max(1));
         total.set_position(rows);
         total.set_message(human_bytes(bytes));
+        if let Some(line) = stage_line(progress) {
+            stages.set_message(line);
+        }
         if let (Some(bar), Some(line)) = (&changes, watched.changes_line()) {
             bar.set_message(line);
         }
@@ -130,7 +136,7 @@ fn bars(watched: &dyn Watched, stop: &AtomicBool) {
         }
         std::thread::sleep(DRAW_INTERVAL);
     }
-    for bar in bars.iter().chain(std::iter::once(&total)).chain(&changes) {
+    for bar in bars.iter().chain([&total, &stages]).chain(&changes) {
         bar.finish();
     }
 }
@@ -162,10 +168,21 @@ fn log_lines(watched: &dyn Watched, stop: &AtomicBool) {
             human_bytes(bytes),
             snapshots.len()
         );
+        if let Some(line) = stage_line(progress) {
+            tracing::info!("stages: {line}");
+        }
         if let Some(line) = watched.changes_line() {
             tracing::info!("changes: {line}");
         }
     }
+}
+
+/// Each stage's share of the time so far and the limiting one, once the copy has timed any.
+fn stage_line(progress: &CopyProgress) -> Option<String> {
+    progress
+        .stages
+        .snapshot()
+        .summary(progress.started.elapsed())
 }
 
 fn short(name: &str, width: usize) -> String {

@@ -17,6 +17,7 @@ mod error;
 pub mod online;
 pub mod progress;
 mod retry;
+pub mod stages;
 pub mod topology;
 
 pub use error::CopyError;

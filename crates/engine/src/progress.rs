@@ -1,9 +1,11 @@
 //! Progress counters of a copy, shared between the workers (who add to them) and whoever
 //! displays them (who reads snapshots). Plain relaxed atomics, updated once per batch or chunk:
-//! nothing on the per-row path.
+//! nothing on the per-row path. Where the time goes, stage by stage, is in [`crate::stages`].
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
+
+use crate::stages::StageClock;
 
 /// Counters of one table.
 #[derive(Debug, Default)]
@@ -132,14 +134,29 @@ pub struct CopyProgress {
     pub tables: Vec<TableProgress>,
     /// When the copy started.
     pub started: Instant,
+    /// Time per stage, threads per side, network bytes.
+    pub stages: StageClock,
 }
 
 impl CopyProgress {
-    /// Counters for these tables, starting now.
+    /// Counters for these tables (each with the copy's number of targets), starting now, with
+    /// stage times measured.
     pub fn new(tables: Vec<TableProgress>) -> CopyProgress {
+        CopyProgress::with_stage_timing(tables, true)
+    }
+
+    /// As [`CopyProgress::new`], measuring stage times only if `timed` (to measure what the
+    /// measuring costs).
+    pub fn with_stage_timing(tables: Vec<TableProgress>, timed: bool) -> CopyProgress {
+        let targets = tables.first().map_or(0, |t| t.routed.len());
+        assert!(
+            tables.iter().all(|t| t.routed.len() == targets),
+            "every table is copied to the same targets"
+        );
         CopyProgress {
             tables,
             started: Instant::now(),
+            stages: StageClock::new(targets, timed),
         }
     }
 

@@ -90,6 +90,8 @@ pub struct WriteStats {
     pub inserted: u64,
     /// Bytes of load data sent.
     pub bytes: u64,
+    /// Nanoseconds spent encoding the rows, when timed ([`LoadTarget::time_encoding`]).
+    pub encode_nanos: u64,
 }
 
 /// How batches of one table are loaded: its encoder and statement, on whichever connection.
@@ -100,6 +102,8 @@ pub struct LoadTarget {
     replace_statement: String,
     table: String,
     schema: Arc<Schema>,
+    /// Whether encoding is timed (two clock reads per step of rows).
+    time_encoding: bool,
 }
 
 impl std::fmt::Debug for LoadTarget {
@@ -129,12 +133,18 @@ impl LoadTarget {
             replace_statement,
             table: qualified,
             schema,
+            time_encoding: false,
         })
     }
 
     /// The Arrow schema batches must have.
     pub fn schema(&self) -> &Arc<Schema> {
         &self.schema
+    }
+
+    /// Starts or stops timing the encoding of rows ([`WriteStats::encode_nanos`]).
+    pub fn time_encoding(&mut self, on: bool) {
+        self.time_encoding = on;
     }
 
     /// Writes every row of `batch` on `conn` (a session of [`open_write_session`]). With
@@ -154,6 +164,7 @@ impl LoadTarget {
             total.rows += stats.rows;
             total.inserted += stats.inserted;
             total.bytes += stats.bytes;
+            total.encode_nanos += stats.encode_nanos;
             start = end;
         }
         Ok(total)
@@ -168,6 +179,7 @@ impl LoadTarget {
     ) -> Result<WriteStats, MysqlError> {
         let mut next = rows.start;
         let mut sent = 0u64;
+        let mut encode_nanos = 0u64;
         let encoder = &self.encoder;
         let server = conn.dsn().to_string();
         let table = &self.table;
@@ -178,13 +190,16 @@ impl LoadTarget {
         let ok = conn.load_data_local(statement, |out| {
             let end = (next + ROWS_PER_STEP).min(rows.end);
             let before = out.len();
-            encoder
-                .encode(batch, next..end, out)
-                .map_err(|source| MysqlError::Data {
-                    server: server.clone(),
-                    table: table.clone(),
-                    source,
-                })?;
+            let started = self.time_encoding.then(std::time::Instant::now);
+            let encoded = encoder.encode(batch, next..end, out);
+            if let Some(started) = started {
+                encode_nanos += u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            }
+            encoded.map_err(|source| MysqlError::Data {
+                server: server.clone(),
+                table: table.clone(),
+                source,
+            })?;
             sent += (out.len() - before) as u64;
             next = end;
             Ok::<bool, MysqlError>(next < rows.end)
@@ -198,6 +213,7 @@ impl LoadTarget {
                 rows: count,
                 inserted: ok.affected_rows.min(count),
                 bytes: sent,
+                encode_nanos,
             });
         }
         if ok.warnings > 0 || ok.affected_rows != count {
@@ -207,6 +223,7 @@ impl LoadTarget {
             rows: count,
             inserted: ok.affected_rows,
             bytes: sent,
+            encode_nanos,
         })
     }
 

@@ -273,6 +273,9 @@ pub(crate) fn copy_with(
     };
     let readers = options.read_threads.max(plan.sources.len()).max(1);
     let writers = options.write_threads.max(1);
+    progress
+        .stages
+        .set_workers(readers, writers * plan.targets.len());
     let (senders, receivers): (Vec<_>, Vec<_>) = plan
         .targets
         .iter()
@@ -281,13 +284,13 @@ pub(crate) fn copy_with(
     std::thread::scope(|scope| {
         let ctx = &ctx;
         let mut writer_handles = Vec::with_capacity(writers * plan.targets.len());
-        for (target, rx) in plan.targets.iter().zip(receivers) {
+        for (t, (target, rx)) in plan.targets.iter().zip(receivers).enumerate() {
             for _ in 0..writers {
                 let rx = rx.clone();
                 writer_handles.push(
                     std::thread::Builder::new()
                         .name("reshard-writer".into())
-                        .spawn_scoped(scope, move || write::writer_loop(ctx, target, rx))
+                        .spawn_scoped(scope, move || write::writer_loop(ctx, t, target, rx))
                         .expect("spawning a writer thread"),
                 );
             }

@@ -1,5 +1,6 @@
 //! A reader thread: takes chunks of one source, reads them into batches, routes each batch to its
-//! targets and hands the parts to their writers.
+//! targets and hands the parts to their writers. Its time is counted as chunking, reading,
+//! decoding, routing and waiting to send ([`crate::stages`]).
 
 use std::sync::Arc;
 
@@ -20,12 +21,22 @@ use super::{ChunkLabel, Context, TableRoute, WriteJob, back_off};
 use crate::error::CopyError;
 use crate::online::marks::ChunkTally;
 use crate::retry::MAX_ATTEMPTS;
+use crate::stages::Stage;
 
 /// The connection of a reader: bare (between tables) or inside the reader of its current table.
 struct Slot<'a> {
     dsn: &'a Dsn,
+    /// Whether connections time their socket calls.
+    timed: bool,
     bare: Option<RawConn>,
     reader: Option<(usize, TableReader)>,
+}
+
+/// A read session on `dsn`, timing its socket calls if `timed`.
+fn open_timed(dsn: &Dsn, timed: bool) -> Result<RawConn, MysqlError> {
+    let mut conn = open_read_session(dsn)?;
+    conn.time_io(timed);
+    Ok(conn)
 }
 
 impl Slot<'_> {
@@ -34,7 +45,7 @@ impl Slot<'_> {
             return Ok(reader.conn_mut());
         }
         if self.bare.is_none() {
-            self.bare = Some(open_read_session(self.dsn)?);
+            self.bare = Some(open_timed(self.dsn, self.timed)?);
         }
         Ok(self.bare.as_mut().expect("just opened"))
     }
@@ -47,7 +58,7 @@ impl Slot<'_> {
         if self.reader.is_none() {
             let conn = match self.bare.take() {
                 Some(conn) => conn,
-                None => open_read_session(self.dsn)?,
+                None => open_timed(self.dsn, self.timed)?,
             };
             let schema = &ctx.plan.tables[table].schema;
             self.reader = Some((
@@ -68,8 +79,10 @@ impl Slot<'_> {
 /// Reads chunks of `source` until none is left or the copy stops.
 pub(super) fn reader_loop(ctx: &Context<'_>, source: usize, tx: &[Sender<WriteJob>]) {
     let dsn = &ctx.plan.sources[source];
+    let clock = &ctx.progress.stages;
     let mut slot = Slot {
         dsn,
+        timed: clock.timed(),
         bare: None,
         reader: None,
     };
@@ -79,7 +92,10 @@ pub(super) fn reader_loop(ctx: &Context<'_>, source: usize, tx: &[Sender<WriteJo
         sent: vec![0; ctx.plan.targets.len()],
     };
     while !ctx.stop.stopped() {
-        let assignment = match next_chunk(ctx, source, &mut slot) {
+        let chunking = clock.lap();
+        let next = next_chunk(ctx, source, &mut slot);
+        clock.add(Stage::Chunking, chunking.nanos());
+        let assignment = match next {
             Ok(Some(a)) => a,
             Ok(None) => return,
             Err(e) => return ctx.stop.fail(e),
@@ -95,6 +111,7 @@ pub(super) fn reader_loop(ctx: &Context<'_>, source: usize, tx: &[Sender<WriteJo
                 let unit = ctx.scheduler.unit(assignment.unit);
                 let table = &ctx.progress.tables[unit.table];
                 table.chunk_done();
+                let chunking = clock.lap();
                 let done = slot.conn().and_then(|conn| {
                     unit.chunker.lock().expect("chunker lock").done(
                         conn,
@@ -103,6 +120,7 @@ pub(super) fn reader_loop(ctx: &Context<'_>, source: usize, tx: &[Sender<WriteJo
                         bytes,
                     )
                 });
+                clock.add(Stage::Chunking, chunking.nanos());
                 if let Err(source) = done {
                     return ctx.stop.fail(CopyError::Chunking {
                         table: table.name.clone(),
@@ -186,10 +204,14 @@ fn dispatch(
     };
     let rows = batch.num_rows() as u64;
     let progress = &ctx.progress.tables[table];
+    let clock = &ctx.progress.stages;
     let send = |target: usize, batch: RecordBatch, routing: &mut Routing| {
         let n = batch.num_rows() as u64;
         label.tally.part_sent();
-        tx[target].send(job(batch)).map_err(|_| NotSent::Stopped)?;
+        let waiting = clock.lap();
+        let sent = tx[target].send(job(batch));
+        clock.add_channel_wait(Stage::SendWait, target, waiting);
+        sent.map_err(|_| NotSent::Stopped)?;
         routing.sent[target] += n;
         progress.add_routed(target, n);
         Ok(())
@@ -203,6 +225,7 @@ fn dispatch(
             Ok(())
         }
         TableRoute::Shard { column, vindex } => {
+            let routing_lap = clock.lap();
             route_column(
                 vindex,
                 batch.column(column).as_ref(),
@@ -223,6 +246,7 @@ fn dispatch(
                 parts.iter().map(|(_, b)| b.num_rows() as u64).sum::<u64>(),
                 rows
             );
+            clock.add(Stage::Route, routing_lap.nanos());
             for (target, part) in parts {
                 send(target, part, routing)?;
             }
@@ -268,6 +292,7 @@ fn read_chunk(
     let unit = ctx.scheduler.unit(assignment.unit);
     let table = unit.table;
     let progress = &ctx.progress.tables[table];
+    let clock = &ctx.progress.stages;
     let chunk = &assignment.chunk;
     let label = Arc::new(ChunkLabel {
         seq: chunk.seq,
@@ -291,16 +316,19 @@ fn read_chunk(
         let mut failed = None;
         routing.sent.fill(0);
         let result = slot.reader(ctx, table).and_then(|reader| {
-            if ctx.marks.is_some() {
-                start_snapshot_covering(reader.conn_mut())?;
-            }
-            let read = reader.read_once(&sql, |batch, batch_bytes| {
+            // The chunk's time: waiting in socket calls is reading, handing batches on is
+            // counted by `dispatch`, the rest is decoding.
+            let (lap, before) = (clock.lap(), reader.conn_mut().io_stats());
+            let mut dispatching = 0u64;
+            let read = read_in_snapshot(ctx, reader, &sql, |batch, batch_bytes| {
                 let batch_rows = batch.num_rows() as u64;
+                let dispatch_lap = clock.lap();
                 let outcome = if ctx.stop.stopped() {
                     Err(NotSent::Stopped)
                 } else {
                     dispatch(ctx, routing, table, &label, batch, tx)
                 };
+                dispatching += dispatch_lap.nanos();
                 if let Err(why) = outcome {
                     match why {
                         NotSent::Stopped => stopped = true,
@@ -316,11 +344,17 @@ fn read_chunk(
                 bytes += batch_bytes;
                 progress.add_read(batch_rows, batch_bytes);
                 Ok(())
-            })?;
-            if ctx.marks.is_some() {
-                reader.conn_mut().query_drop("COMMIT")?;
-            }
-            Ok(read)
+            });
+            let io = reader.conn_mut().io_stats().since(before);
+            clock.add_bytes(io.bytes_in, io.bytes_out);
+            clock.add(Stage::Read, io.wait_nanos);
+            clock.add(
+                Stage::Decode,
+                lap.nanos()
+                    .saturating_sub(io.wait_nanos)
+                    .saturating_sub(dispatching),
+            );
+            read
         });
         if let Some(e) = failed {
             return Err(e);
@@ -360,4 +394,22 @@ fn read_chunk(
             }
         }
     }
+}
+
+/// Runs a chunk's `SELECT`, in a move inside a snapshot placed in the binlog
+/// ([`start_snapshot_covering`]) and committed after.
+fn read_in_snapshot(
+    ctx: &Context<'_>,
+    reader: &mut TableReader,
+    sql: &str,
+    on_batch: impl FnMut(RecordBatch, u64) -> Result<(), MysqlError>,
+) -> Result<reshard_mysql::reader::ReadStats, MysqlError> {
+    if ctx.marks.is_some() {
+        start_snapshot_covering(reader.conn_mut())?;
+    }
+    let read = reader.read_once(sql, on_batch)?;
+    if ctx.marks.is_some() {
+        reader.conn_mut().query_drop("COMMIT")?;
+    }
+    Ok(read)
 }

@@ -1,4 +1,6 @@
 //! A writer thread: takes batches for one target and loads them, retrying transient errors.
+//! Its time is counted as waiting for a batch, encoding and waiting on the target
+//! ([`crate::stages`]).
 
 use std::collections::HashMap;
 
@@ -11,12 +13,18 @@ use reshard_types::{Dsn, ErrorClass};
 use super::{Context, WriteJob, back_off};
 use crate::error::CopyError;
 use crate::retry::MAX_ATTEMPTS;
+use crate::stages::Stage;
 
-/// Loads batches from `jobs` into `target` until the readers are done or the copy stops.
-pub(super) fn writer_loop(ctx: &Context<'_>, target: &Dsn, jobs: Receiver<WriteJob>) {
+/// Loads batches from `jobs` into `target` (target number `t`) until the readers are done or
+/// the copy stops.
+pub(super) fn writer_loop(ctx: &Context<'_>, t: usize, target: &Dsn, jobs: Receiver<WriteJob>) {
+    let clock = &ctx.progress.stages;
     let mut conn: Option<RawConn> = None;
     let mut loads: HashMap<usize, LoadTarget> = HashMap::new();
-    for job in jobs {
+    loop {
+        let waiting = clock.lap();
+        let Ok(job) = jobs.recv() else { return };
+        clock.add_channel_wait(Stage::RecvWait, t, waiting);
         if ctx.stop.stopped() {
             return;
         }
@@ -58,6 +66,7 @@ pub(super) fn writer_loop(ctx: &Context<'_>, target: &Dsn, jobs: Receiver<WriteJ
     }
 }
 
+/// Writes one job's batch; counts its encoding, its wait on the target and its bytes.
 fn write(
     ctx: &Context<'_>,
     target: &Dsn,
@@ -65,19 +74,29 @@ fn write(
     loads: &mut HashMap<usize, LoadTarget>,
     job: &WriteJob,
 ) -> Result<WriteStats, MysqlError> {
+    let clock = &ctx.progress.stages;
     if conn.is_none() {
-        *conn = Some(open_write_session(target)?);
+        let mut opened = open_write_session(target)?;
+        opened.time_io(clock.timed());
+        *conn = Some(opened);
     }
+    let conn = conn.as_mut().expect("opened above");
     let load = match loads.entry(job.table) {
         std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
         std::collections::hash_map::Entry::Vacant(e) => {
             let schema = super::in_database(&ctx.plan.tables[job.table].schema, target);
-            e.insert(LoadTarget::new(target, &schema)?)
+            let mut load = LoadTarget::new(target, &schema)?;
+            load.time_encoding(clock.timed());
+            e.insert(load)
         }
     };
-    load.write(
-        conn.as_mut().expect("opened above"),
-        &job.batch,
-        Duplicates::Skip,
-    )
+    let lap = clock.lap();
+    let before = conn.io_stats();
+    let written = load.write(conn, &job.batch, Duplicates::Skip);
+    let io = conn.io_stats().since(before);
+    clock.add_bytes(io.bytes_in, io.bytes_out);
+    let encode = written.as_ref().map_or(0, |w| w.encode_nanos);
+    clock.add(Stage::Encode, encode);
+    clock.add(Stage::Write, lap.nanos().saturating_sub(encode));
+    written
 }

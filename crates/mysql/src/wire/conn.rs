@@ -74,6 +74,29 @@ pub struct Statement {
     pub columns: Vec<Column>,
 }
 
+/// Bytes a connection moved and the time it spent in socket calls, since it was opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IoStats {
+    /// Bytes read from the server.
+    pub bytes_in: u64,
+    /// Bytes written to the server.
+    pub bytes_out: u64,
+    /// Nanoseconds spent in socket reads and writes while timed ([`RawConn::time_io`]): waiting
+    /// on the server and the network.
+    pub wait_nanos: u64,
+}
+
+impl IoStats {
+    /// What happened between `earlier` and `self`.
+    pub fn since(self, earlier: IoStats) -> IoStats {
+        IoStats {
+            bytes_in: self.bytes_in.saturating_sub(earlier.bytes_in),
+            bytes_out: self.bytes_out.saturating_sub(earlier.bytes_out),
+            wait_nanos: self.wait_nanos.saturating_sub(earlier.wait_nanos),
+        }
+    }
+}
+
 /// A blocking connection for bulk reads and writes.
 pub struct RawConn {
     io: PacketIo,
@@ -161,6 +184,21 @@ impl RawConn {
     /// Bytes received from the server so far.
     pub fn bytes_read(&self) -> u64 {
         self.io.bytes_read()
+    }
+
+    /// What this connection has moved and waited so far: the figures behind the copy's
+    /// per-stage times and network bytes.
+    pub fn io_stats(&self) -> IoStats {
+        IoStats {
+            bytes_in: self.io.bytes_read(),
+            bytes_out: self.io.bytes_written(),
+            wait_nanos: self.io.wait_nanos(),
+        }
+    }
+
+    /// Starts or stops measuring the time spent waiting in socket calls ([`IoStats::wait_nanos`]).
+    pub fn time_io(&mut self, on: bool) {
+        self.io.set_timed(on);
     }
 
     fn handshake(&mut self) -> Result<(), MysqlError> {

@@ -4,4 +4,4 @@ pub mod conn;
 mod packets;
 pub mod text;
 
-pub use conn::{OkInfo, RawConn, ResultHandler, Rows, Statement};
+pub use conn::{IoStats, OkInfo, RawConn, ResultHandler, Rows, Statement};

@@ -26,6 +26,12 @@ pub(crate) struct PacketIo {
     seq: u8,
     /// Bytes read from the socket so far.
     bytes_read: u64,
+    /// Bytes written to the socket so far.
+    bytes_written: u64,
+    /// Whether time spent in socket calls is measured (two clock reads per call).
+    timed: bool,
+    /// Time spent in socket reads and writes so far, when `timed`.
+    wait_nanos: u64,
     /// Where small packets are assembled before they are written.
     out: Vec<u8>,
 }
@@ -40,6 +46,9 @@ impl PacketIo {
             joined: Vec::new(),
             seq: 0,
             bytes_read: 0,
+            bytes_written: 0,
+            timed: false,
+            wait_nanos: 0,
             out: Vec::new(),
         }
     }
@@ -52,6 +61,21 @@ impl PacketIo {
     /// Bytes read from the server so far.
     pub(crate) fn bytes_read(&self) -> u64 {
         self.bytes_read
+    }
+
+    /// Bytes written to the server so far.
+    pub(crate) fn bytes_written(&self) -> u64 {
+        self.bytes_written
+    }
+
+    /// Starts or stops measuring the time spent in socket calls.
+    pub(crate) fn set_timed(&mut self, on: bool) {
+        self.timed = on;
+    }
+
+    /// Time spent in socket calls while measured, in nanoseconds.
+    pub(crate) fn wait_nanos(&self) -> u64 {
+        self.wait_nanos
     }
 
     /// The next payload.
@@ -114,7 +138,10 @@ impl PacketIo {
             }
         }
         while self.end - self.start < needed {
-            let read = self.stream.read(&mut self.buf[self.end..])?;
+            let (stream, buf, end) = (&mut self.stream, &mut self.buf, self.end);
+            let read = socket_call(self.timed, &mut self.wait_nanos, || {
+                stream.read(&mut buf[end..])
+            })?;
             if read == 0 {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
@@ -168,16 +195,34 @@ impl PacketIo {
             .to_le_bytes();
         let header = [len[0], len[1], len[2], self.seq];
         self.seq = self.seq.wrapping_add(1);
+        self.bytes_written += 4 + chunk.len() as u64;
         if chunk.len() <= SMALL_PACKET {
             self.out.clear();
             self.out.extend_from_slice(&header);
             self.out.extend_from_slice(chunk);
-            self.stream.write_all(&self.out)
+            let (stream, out) = (&mut self.stream, &self.out);
+            socket_call(self.timed, &mut self.wait_nanos, || stream.write_all(out))
         } else {
-            self.stream.write_all(&header)?;
-            self.stream.write_all(chunk)
+            let stream = &mut self.stream;
+            socket_call(self.timed, &mut self.wait_nanos, || {
+                stream.write_all(&header)?;
+                stream.write_all(chunk)
+            })
         }
     }
+}
+
+/// Runs one socket call, adding the time it took to `total` when `timed` (two clock reads per
+/// call, a call moving up to a buffer's worth of bytes: nothing per row).
+#[inline]
+fn socket_call<T>(timed: bool, total: &mut u64, call: impl FnOnce() -> T) -> T {
+    if !timed {
+        return call();
+    }
+    let start = std::time::Instant::now();
+    let out = call();
+    *total += u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    out
 }
 
 impl PacketIo {
