@@ -177,12 +177,10 @@ fn log_lines(watched: &dyn Watched, stop: &AtomicBool) {
     }
 }
 
-/// Each stage's share of the time so far and the limiting one, once the copy has timed any.
+/// Each stage's share of the copy's time (so far, or in all once it ended) and the limiting
+/// one, once the copy has timed any.
 fn stage_line(progress: &CopyProgress) -> Option<String> {
-    progress
-        .stages
-        .snapshot()
-        .summary(progress.started.elapsed())
+    progress.stages.snapshot().summary(progress.copy_time())
 }
 
 fn short(name: &str, width: usize) -> String {

@@ -136,6 +136,8 @@ pub struct CopyProgress {
     pub started: Instant,
     /// Time per stage, threads per side, network bytes.
     pub stages: StageClock,
+    /// Nanoseconds from `started` to the end of the copy's workers (0 while they run).
+    ended_after: AtomicU64,
 }
 
 impl CopyProgress {
@@ -157,6 +159,22 @@ impl CopyProgress {
             tables,
             started: Instant::now(),
             stages: StageClock::new(targets, timed),
+            ended_after: AtomicU64::new(0),
+        }
+    }
+
+    /// Records that the copy's workers have all ended.
+    pub(crate) fn mark_ended(&self) {
+        let nanos = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.ended_after.store(nanos.max(1), Relaxed);
+    }
+
+    /// How long the copy ran: until its workers ended, or until now while they run (the wall
+    /// time the stage shares are taken over).
+    pub fn copy_time(&self) -> std::time::Duration {
+        match self.ended_after.load(Relaxed) {
+            0 => self.started.elapsed(),
+            nanos => std::time::Duration::from_nanos(nanos),
         }
     }
 

@@ -314,6 +314,7 @@ pub(crate) fn copy_with(
             }
         }
     });
+    progress.mark_ended();
 }
 
 /// `schema` as it is on `server`: in the database the server's DSN names.
