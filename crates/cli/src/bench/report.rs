@@ -184,7 +184,7 @@ impl Report {
             s.vindex,
             s.threads,
             s.write_threads,
-            human_bytes(s.chunk_bytes),
+            binary_size(s.chunk_bytes),
             if s.stage_timing {
                 ""
             } else {
@@ -256,6 +256,17 @@ impl Report {
     }
 }
 
+/// `16 MiB`, `256 KiB`, `1000 B`: sizes given as flags, in the binary units the flags use.
+fn binary_size(n: u64) -> String {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} B")
+    }
+}
+
 impl CpuReport {
     /// `cpu: reshard 4.9 s (1.0 s per M rows, 0.41 of 2 cores); source 127.0.0.1:33061 7.7 s (0.6 cores); …`
     fn line(&self) -> String {
@@ -290,5 +301,17 @@ impl CpuReport {
             }
         }
         format!("cpu: {}", parts.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::binary_size;
+
+    #[test]
+    fn flag_sizes_print_in_their_own_units() {
+        assert_eq!(binary_size(16 << 20), "16 MiB");
+        assert_eq!(binary_size(256 << 10), "256 KiB");
+        assert_eq!(binary_size((1 << 20) + 1), "1048577 B");
     }
 }
