@@ -486,6 +486,11 @@ fn generate(
         }
     });
     if let Some(e) = first_error.into_inner().expect("error lock") {
+        // A partial table is of no use; the next run would drop it anyway (its comment says it
+        // is still being generated).
+        if let Err(dropping) = conn.query_drop(&format!("DROP TABLE IF EXISTS {name}")) {
+            tracing::warn!("could not drop the partial bench table {name} on {source}: {dropping}");
+        }
         return Err(e);
     }
     conn.query_drop(&format!("ANALYZE TABLE {name}"))
