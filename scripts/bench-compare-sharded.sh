@@ -26,13 +26,10 @@ source scripts/common.sh
 ROWS=${ROWS:-5000000}
 SHARDS=${SHARDS:-2}
 THREADS=${THREADS:-2}
-base=${RESHARD_DB_PORT_BASE:-33061}
-user=${RESHARD_DB_USER:-reshard}
-password=${RESHARD_DB_PASSWORD:-reshard}
+local_instances
 root=${RESHARD_DB_ROOT:-$PWD/.db}
-sql() { local port=$1; shift; mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$port" -u"$user" -p"$password" "$@"; }
-src_sql() { sql "$base" "$@"; }
-dsn() { echo "mysql://$user:$password@127.0.0.1:$1/bench"; }
+src_sql() { sql_at "$base" "$@"; }
+dsn() { dsn_at "$1" bench; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 server_cpu() {
@@ -48,8 +45,8 @@ RESHARD_DB_INSTANCES=$((SHARDS + 1)) RESHARD_DB_BUFFER_POOL=4G RESHARD_DB_LOG_FI
 ensure_orders_table src_sql bench "$ROWS"
 cargo build --release --quiet -p reshard-cli
 reshard=target/release/reshard
-fresh_targets() { for ((k = 1; k <= SHARDS; k++)); do sql $((base + k)) -e "DROP DATABASE IF EXISTS bench; CREATE DATABASE bench"; done; }
-shard_rows() { local sum=0 n; for ((k = 1; k <= SHARDS; k++)); do n=$(sql $((base + k)) -N -e "SELECT COUNT(*) FROM bench.orders"); sum=$((sum + n)); done; echo $sum; }
+fresh_targets() { for ((k = 1; k <= SHARDS; k++)); do sql_at $((base + k)) -e "DROP DATABASE IF EXISTS bench; CREATE DATABASE bench"; done; }
+shard_rows() { local sum=0 n; for ((k = 1; k <= SHARDS; k++)); do n=$(sql_at $((base + k)) -N -e "SELECT COUNT(*) FROM bench.orders"); sum=$((sum + n)); done; echo $sum; }
 echo "== warming the source's buffer pool" >&2
 src_sql -N -e "SELECT COUNT(*), SUM(LENGTH(note)) FROM bench.orders" >/dev/null
 
@@ -59,7 +56,7 @@ fresh_targets
 t0=$(now)
 for ((k = 0; k < SHARDS; k++)); do
   (mariadb-dump --no-defaults --protocol=tcp -h127.0.0.1 -P"$base" -u"$user" -p"$password" --single-transaction \
-     --where "id % $SHARDS = $k" bench orders | sql $((base + k + 1)) bench) &
+     --where "id % $SHARDS = $k" bench orders | sql_at $((base + k + 1)) bench) &
 done
 wait
 wall[dump]=$(elapsed "$t0" "$(now)")

@@ -17,22 +17,18 @@ PROFILES=${PROFILES:-narrow wide text blob}
 TARGETS=${TARGETS:-1 2 4}
 THREADS=${THREADS:-4}
 WRITE_THREADS=${WRITE_THREADS:-4}
-base=${RESHARD_DB_PORT_BASE:-33061}
-user=${RESHARD_DB_USER:-reshard}
-password=${RESHARD_DB_PASSWORD:-reshard}
-sql() { local port=$1; shift; mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$port" -u"$user" -p"$password" "$@"; }
-dsn() { echo "mysql://$user:$password@127.0.0.1:$1/$2"; }
+local_instances
 
 ensure_build_tools
 command -v jq >/dev/null || { echo "bench-matrix.sh: needs jq (apt-get install jq)" >&2; exit 1; }
 scripts/db.sh up >/dev/null
 cargo build --release --quiet -p reshard-cli
-sql $base -e "CREATE DATABASE IF NOT EXISTS bench_src; CREATE DATABASE IF NOT EXISTS bench_dst4"
-for i in 1 2 3; do sql $((base + i)) -e "CREATE DATABASE IF NOT EXISTS bench_dst"; done
+sql_at $base -e "CREATE DATABASE IF NOT EXISTS bench_src; CREATE DATABASE IF NOT EXISTS bench_dst4"
+for i in 1 2 3; do sql_at $((base + i)) -e "CREATE DATABASE IF NOT EXISTS bench_dst"; done
 target_args() {
   local n=$1 args=()
-  for ((i = 1; i <= n && i <= 3; i++)); do args+=(--target "$(dsn $((base + i)) bench_dst)"); done
-  if ((n >= 4)); then args+=(--target "$(dsn $base bench_dst4)"); fi
+  for ((i = 1; i <= n && i <= 3; i++)); do args+=(--target "$(dsn_at $((base + i)) bench_dst)"); done
+  if ((n >= 4)); then args+=(--target "$(dsn_at $base bench_dst4)"); fi
   echo "${args[@]}"
 }
 out=target/bench-matrix
@@ -46,10 +42,10 @@ for profile in $PROFILES; do
   [[ -n "${ROWS:-}" ]] && rows_arg=(--rows "$ROWS")
   for n in $TARGETS; do
     # shellcheck disable=SC2046
-    ./target/release/reshard bench --json --reuse --source "$(dsn $base bench_src)" $(target_args "$n") \
+    ./target/release/reshard bench --json --reuse --source "$(dsn_at $base bench_src)" $(target_args "$n") \
       --profile "$profile" "${rows_arg[@]}" --threads "$THREADS" --write-threads "$WRITE_THREADS" \
       >"$out/$profile-$n.json" 2>"$out/$profile-$n.log"
     jq -r '"| \(.profile) | \(.targets | length) | \(.rows) | \(.row_bytes_read / 1e6 | floor) | \(.wall_seconds * 100 | round / 100) | \(.rows_per_second | round) | \(.mb_per_second * 10 | round / 10) | \(.limiting_stage.stage) (\(.limiting_stage.share_of_wall * 100 | round)%) | \(.cpu.reshard_seconds_per_million_rows * 100 | round / 100) | \(.cpu.reshard_cores * 100 | round / 100) | \([.cpu.servers[] | (.cores // 0) * 100 | round / 100] | map(tostring) | join("; ")) |"' "$out/$profile-$n.json"
   done
-  sql $base bench_src -e "DROP TABLE IF EXISTS reshard_bench_$profile"
+  sql_at $base bench_src -e "DROP TABLE IF EXISTS reshard_bench_$profile"
 done

@@ -16,24 +16,20 @@ ROUNDS=${ROUNDS:-5}
 PROFILE=${PROFILE:-narrow}
 ROWS=${ROWS:-2000000}
 TARGETS=${TARGETS:-2}
-base=${RESHARD_DB_PORT_BASE:-33061}
-user=${RESHARD_DB_USER:-reshard}
-password=${RESHARD_DB_PASSWORD:-reshard}
-sql() { local port=$1; shift; mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$port" -u"$user" -p"$password" "$@"; }
-dsn() { echo "mysql://$user:$password@127.0.0.1:$1/$2"; }
+local_instances
 
 ensure_build_tools
 command -v jq >/dev/null || { echo "bench-stage-timing.sh: needs jq (apt-get install jq)" >&2; exit 1; }
 scripts/db.sh up >/dev/null
 cargo build --release --quiet -p reshard-cli
-sql $base -e "CREATE DATABASE IF NOT EXISTS bench_src"
+sql_at $base -e "CREATE DATABASE IF NOT EXISTS bench_src"
 targets=()
 for ((i = 1; i <= TARGETS; i++)); do
-  sql $((base + i)) -e "CREATE DATABASE IF NOT EXISTS bench_dst"
-  targets+=(--target "$(dsn $((base + i)) bench_dst)")
+  sql_at $((base + i)) -e "CREATE DATABASE IF NOT EXISTS bench_dst"
+  targets+=(--target "$(dsn_at $((base + i)) bench_dst)")
 done
 run() {
-  ./target/release/reshard bench --json --reuse --source "$(dsn $base bench_src)" "${targets[@]}" \
+  ./target/release/reshard bench --json --reuse --source "$(dsn_at $base bench_src)" "${targets[@]}" \
     --profile "$PROFILE" --rows "$ROWS" "$@" 2>/dev/null |
     jq -r '"\(.settings.stage_timing) \(.wall_seconds) \(.rows_per_second | round) \(.cpu.reshard_seconds_per_million_rows)"'
 }
@@ -50,5 +46,5 @@ for mode in true false; do
   echo "stage timing $mode: median rows/s $(awk -v m=$mode '$1 == m { print $3 }' "$results" | median)," \
     "median reshard CPU s per M rows $(awk -v m=$mode '$1 == m { print $4 }' "$results" | median)"
 done
-sql $base bench_src -e "DROP TABLE IF EXISTS reshard_bench_$PROFILE"
+sql_at $base bench_src -e "DROP TABLE IF EXISTS reshard_bench_$PROFILE"
 rm -f "$results"

@@ -82,3 +82,15 @@ ensure_packages() {
     return 1
   fi
 }
+
+# The local instances of scripts/db.sh, for the benchmark scripts: sets base (the first port),
+# user and password from the same environment db.sh reads.
+local_instances() {
+  base=${RESHARD_DB_PORT_BASE:-33061}
+  user=${RESHARD_DB_USER:-reshard}
+  password=${RESHARD_DB_PASSWORD:-reshard}
+}
+# sql_at PORT [mariadb args...]: the mariadb client on local instance PORT, over TCP.
+sql_at() { local port=$1; shift; mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$port" -u"$user" -p"$password" "$@"; }
+# dsn_at PORT DATABASE: reshard's DSN for it.
+dsn_at() { echo "mysql://$user:$password@127.0.0.1:$1/$2"; }
