@@ -56,7 +56,7 @@ pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::Unfit(format!("the copy stopped unexpectedly: {e}")));
     display.finish();
     outcome?.map_err(failure)?;
-    let copy_time = progress.started.elapsed();
+    let copy_time = progress.copy_time();
 
     let snapshots = progress.snapshot();
     let rows_per_target: Vec<Vec<u64>> = snapshots

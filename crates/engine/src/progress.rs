@@ -165,7 +165,7 @@ impl CopyProgress {
 
     /// Records that the copy's workers have all ended.
     pub(crate) fn mark_ended(&self) {
-        let nanos = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let nanos = crate::stages::nanos(self.started.elapsed());
         self.ended_after.store(nanos.max(1), Relaxed);
     }
 

@@ -193,7 +193,7 @@ impl LoadTarget {
             let started = self.time_encoding.then(std::time::Instant::now);
             let encoded = encoder.encode(batch, next..end, out);
             if let Some(started) = started {
-                encode_nanos += u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                encode_nanos += crate::wire::packets::nanos_since(started);
             }
             encoded.map_err(|source| MysqlError::Data {
                 server: server.clone(),

@@ -4,8 +4,8 @@
 //! Row `n` (1, 2, …) of every profile is a pure function of `n`, so two runs with the same
 //! profile and row count copy the same bytes. Rows are generated in blocks: a block is the
 //! cross join of `k` ten-row digit tables (10^k rows), offset by the block's first `n`, which
-//! works on MySQL and MariaDB alike. Blocks are sized to at most [`BLOCK_BYTES`] of rows and run
-//! on several connections at once.
+//! works on MySQL and MariaDB alike. Blocks hold at most [`BLOCK_BYTES`] of rows (at least 10
+//! rows, so a block of 4 MiB rows is 40 MiB) and run on several connections at once.
 
 /// The shape of a bench table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +146,8 @@ impl Profile {
         )
     }
 
-    /// Digits per generating block: 10^digits rows of at most [`BLOCK_BYTES`], 1 to 5 digits.
+    /// Digits per generating block: 10^digits rows of at most [`BLOCK_BYTES`] (1 to 5 digits:
+    /// 10 rows even when they are larger).
     pub(crate) fn block_digits(self) -> u32 {
         let rows = BLOCK_BYTES / self.approx_row_bytes().max(1);
         rows.max(1).ilog10().clamp(1, 5)

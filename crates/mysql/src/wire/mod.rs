@@ -1,7 +1,7 @@
 //! The protocol spoken directly, for the bulk paths (see [`conn`]).
 
 pub mod conn;
-mod packets;
+pub(crate) mod packets;
 pub mod text;
 
 pub use conn::{IoStats, OkInfo, RawConn, ResultHandler, Rows, Statement};

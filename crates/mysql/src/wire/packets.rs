@@ -221,8 +221,13 @@ fn socket_call<T>(timed: bool, total: &mut u64, call: impl FnOnce() -> T) -> T {
     }
     let start = std::time::Instant::now();
     let out = call();
-    *total += u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    *total += nanos_since(start);
     out
+}
+
+/// Nanoseconds since `start` (saturating at 584 years): the unit of every measured wait.
+pub(crate) fn nanos_since(start: std::time::Instant) -> u64 {
+    u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl PacketIo {
