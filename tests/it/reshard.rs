@@ -6,7 +6,8 @@
 //! the target server returns, with the scalar reference vindexes (`reshard_kernels::vindex`, the
 //! functions checked against Vitess's published vectors), not the columnar kernel the copy uses.
 //! The database has a table for each of hash and xxhash over BIGINT and VARCHAR, a sharding
-//! column that is not the key, and an unsharded table.
+//! column that is not the key, and an unsharded table; another copies by the `unicode_loose`
+//! vindexes (VARCHAR and INT).
 
 use mysql_async::prelude::Queryable;
 use reshard_kernels::vindex::{VindexKind, VindexValue, keyspace_id};
@@ -463,6 +464,93 @@ async fn a_row_the_vindex_cannot_map_is_named_by_table_column_and_key() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn unicode_loose_vindexes_place_rows_by_their_loose_collation_key() {
+    let source = TestDb::create("reshard_loose", 1).await;
+    source
+        .exec(
+            "CREATE TABLE people (id BIGINT PRIMARY KEY,
+                                  name VARCHAR(60) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+                                  KEY (name));
+             INSERT INTO people SELECT seq, CONCAT(ELT(seq % 7 + 1, 'Ana', 'ÉMILE', 'straße', '한글',
+                    '中文', 'Ωmega', '😀 smile'), ' ', seq) FROM seq_1_to_3000;
+             INSERT INTO people VALUES (100001, 'Test'), (100002, 'TEST'), (100003, 'Tést'),
+                    (100004, CONVERT(X'5465CC817374' USING utf8mb4)), (100005, 'test   '),
+                    (100006, ' Test'), (100007, 'Test\t'), (100008, ''), (100009, NULL),
+                    (100010, 'STRASSE'), (100011, 'Straße');
+             CREATE TABLE tags (id INT PRIMARY KEY, tag INT NOT NULL);
+             INSERT INTO tags SELECT seq, CAST(seq AS SIGNED) * 37 - 1000 FROM seq_1_to_2000;",
+        )
+        .await;
+    let t = targets("reshard_loose", 3).await;
+    let target_refs: Vec<&TestDb> = t.iter().collect();
+    let run = copy(
+        &[&source],
+        &target_refs,
+        &[
+            String::from("--shard-by"),
+            String::from("people=name:unicode_loose_xxhash"),
+            String::from("--shard-by"),
+            String::from("tags=tag:unicode_loose_md5"),
+        ],
+    )
+    .await;
+    run.expect_code(0).stdout_has("copied 2 table(s)");
+    let ranges = KeyRange::even(3).unwrap();
+    for (table, column, vindex) in [
+        ("people", "name", "unicode_loose_xxhash"),
+        ("tags", "tag", "unicode_loose_md5"),
+    ] {
+        let counts = assert_placed(&target_refs, &ranges, table, column, vindex).await;
+        assert!(counts.iter().all(|&n| n > 0), "{table}: {counts:?}");
+        assert_same(
+            &union(&[&source], table).await,
+            &union(&target_refs, table).await,
+        );
+    }
+    // Case, accents, decomposed accents and trailing spaces do not change the shard.
+    let mut homes = Vec::new();
+    for target in &t {
+        let ids: Vec<i64> = target
+            .conn()
+            .await
+            .query("SELECT id FROM people WHERE id IN (100001, 100002, 100003, 100004, 100005)")
+            .await
+            .unwrap();
+        homes.push(ids.len());
+    }
+    homes.sort_unstable();
+    assert_eq!(
+        homes,
+        [0, 0, 5],
+        "the five spellings of 'test' share one target"
+    );
+
+    // Bytes that are not UTF-8 have no loose key: the copy stops and names the row.
+    let binary = TestDb::create("reshard_loose_bin", 1).await;
+    binary
+        .exec(
+            "CREATE TABLE b (id INT PRIMARY KEY, v VARBINARY(8) NOT NULL);
+             INSERT INTO b VALUES (1, 'ok'), (2, X'FF00'), (3, 'fine');",
+        )
+        .await;
+    let t = targets("reshard_loose_bin", 2).await;
+    let target_refs: Vec<&TestDb> = t.iter().collect();
+    copy(
+        &[&binary],
+        &target_refs,
+        &[
+            String::from("--shard-by"),
+            String::from("b=v:unicode_loose_xxhash"),
+        ],
+    )
+    .await
+    .expect_code(1)
+    .stderr_has("sharding column `v`")
+    .stderr_has("`id`=2")
+    .stderr_has("the unicode_loose_xxhash vindex needs UTF-8 text");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_vindex_command_prints_ids_and_shards() {
     let ids = run([
         "vindex",
@@ -505,4 +593,20 @@ async fn the_vindex_command_prints_ids_and_shards() {
     .await
     .expect_code(2)
     .stderr_has("value 'abc': the numeric vindex needs an integer");
+    run([
+        "vindex",
+        "--vindex",
+        "unicode_loose_xxhash",
+        "Tést",
+        "TEST  ",
+        "T",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect())
+    .await
+    .expect_code(0)
+    .stdout_has("Tést    42d21361087a4c07")
+    .stdout_has("TEST    42d21361087a4c07")
+    .stdout_has("T       f81c3be2d501fe18");
 }

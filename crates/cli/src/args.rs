@@ -78,7 +78,7 @@ pub(crate) struct BenchArgs {
     #[command(flatten)]
     pub(crate) tuning: TuningArgs,
     /// The vindex sharding the table by its id: hash, xxhash, numeric, reverse_bits, binary,
-    /// binary_md5.
+    /// binary_md5, unicode_loose_xxhash, unicode_loose_md5.
     #[arg(long, value_name = "NAME", default_value = "xxhash")]
     pub(crate) vindex: String,
     /// The targets' key ranges in target order (-80,80-); even ranges by default.
@@ -181,7 +181,8 @@ pub(crate) struct TopologyArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) vschema: Option<std::path::PathBuf>,
     /// Shard TABLE by the keyspace id of COLUMN under VINDEX (hash, xxhash, numeric,
-    /// reverse_bits, binary, binary_md5); repeatable, overrides --vschema and --config.
+    /// reverse_bits, binary, binary_md5, unicode_loose_xxhash, unicode_loose_md5); repeatable,
+    /// overrides --vschema and --config.
     #[arg(long = "shard-by", value_name = "TABLE=COLUMN:VINDEX")]
     pub(crate) shard_by: Vec<String>,
     /// The targets' key ranges in target order, Vitess-style (-80,80-); overrides --config.
@@ -234,7 +235,8 @@ pub(crate) struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct VindexArgs {
-    /// The vindex: hash, xxhash, numeric, reverse_bits, binary, binary_md5.
+    /// The vindex: hash, xxhash, numeric, reverse_bits, binary, binary_md5,
+    /// unicode_loose_xxhash, unicode_loose_md5.
     #[arg(long, value_name = "NAME")]
     pub(crate) vindex: String,
     /// Key ranges (-80,80-) or a number of even shards (4): print the shard of each value.

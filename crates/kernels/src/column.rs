@@ -19,7 +19,10 @@ use arrow_schema::DataType;
 use md5::{Digest, Md5};
 use rayon::prelude::*;
 
+use std::cell::RefCell;
+
 use crate::route::Router;
+use crate::unicode_loose::LooseKeys;
 use crate::vindex::{Unmappable, VindexKind, des_encrypt, hash_cipher, text_as_u64};
 
 /// Batches with at least this many rows are routed in parallel blocks of this size.
@@ -189,6 +192,15 @@ where
             let digest = Md5::digest(itoa::Buffer::new().format(values[i]).as_bytes());
             Ok(router.target_of_bytes(&digest))
         }),
+        VindexKind::UnicodeLooseXxhash | VindexKind::UnicodeLooseMd5 => fill(targets, |i| {
+            let mut text = itoa::Buffer::new();
+            let bytes = if is_null(i) {
+                b""
+            } else {
+                text.format(values[i]).as_bytes()
+            };
+            unicode_loose_target(vindex, bytes, router)
+        }),
     }
 }
 
@@ -224,6 +236,10 @@ fn bytes<T: arrow_array::types::ByteArrayType>(
         VindexKind::BinaryMd5 => fill(targets, |i| {
             not_null(vindex, is_null(i))?;
             Ok(router.target_of_bytes(&Md5::digest(value(i))))
+        }),
+        VindexKind::UnicodeLooseXxhash | VindexKind::UnicodeLooseMd5 => fill(targets, |i| {
+            let bytes = if is_null(i) { b"" } else { value(i) };
+            unicode_loose_target(vindex, bytes, router)
         }),
         VindexKind::Numeric | VindexKind::ReverseBits | VindexKind::Hash => {
             let cipher = hash_cipher();
@@ -272,6 +288,30 @@ fn not_null(vindex: VindexKind, is_null: bool) -> Result<(), Unmappable> {
     } else {
         Ok(())
     }
+}
+
+thread_local! {
+    /// Each routing thread's key buffers for the `unicode_loose` vindexes.
+    static LOOSE_KEYS: RefCell<LooseKeys> = RefCell::new(LooseKeys::new());
+}
+
+/// The target of `bytes` under a `unicode_loose` vindex: its loose collation key (in this
+/// thread's reused buffers), hashed.
+fn unicode_loose_target(
+    vindex: VindexKind,
+    bytes: &[u8],
+    router: &Router,
+) -> Result<u32, Unmappable> {
+    LOOSE_KEYS.with_borrow_mut(|keys| {
+        let key = keys
+            .key(bytes)
+            .map_err(|_| Unmappable::InvalidUtf8(vindex.name()))?;
+        Ok(if vindex == VindexKind::UnicodeLooseXxhash {
+            router.target_of_u64(xxhash_u64(key))
+        } else {
+            router.target_of_bytes(&Md5::digest(key))
+        })
+    })
 }
 
 /// `xxhash`'s id as a u64: its little-endian output bytes read big-endian.

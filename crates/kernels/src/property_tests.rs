@@ -18,14 +18,7 @@ use crate::route::Router;
 use crate::split::Splitter;
 use crate::vindex::{self, VindexKind, VindexValue};
 
-const KINDS: [VindexKind; 6] = [
-    VindexKind::Hash,
-    VindexKind::Xxhash,
-    VindexKind::Numeric,
-    VindexKind::ReverseBits,
-    VindexKind::Binary,
-    VindexKind::BinaryMd5,
-];
+const KINDS: [VindexKind; 8] = VindexKind::ALL;
 
 /// Key ranges from sorted distinct cut points, handed to targets in a shuffled order.
 fn ranges() -> impl Strategy<Value = Vec<KeyRange>> {

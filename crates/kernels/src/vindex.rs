@@ -10,6 +10,12 @@
 //! | `reverse_bits` | the value's bits reversed, big-endian: 8 bytes |
 //! | `binary` | the value's bytes |
 //! | `binary_md5` | MD5 of the value's bytes: 16 bytes |
+//! | `unicode_loose_xxhash` | XXH64 (little-endian) of the value's loose collation key: 8 bytes |
+//! | `unicode_loose_md5` | MD5 of the value's loose collation key: 16 bytes |
+//!
+//! The loose collation key ([`crate::unicode_loose`]) is the level-1 key of Go's x/text collator
+//! for English with case, accents and width ignored, after trailing spaces are trimmed: "Test",
+//! "TEST " and "Tést" map to one id. Text that is not valid UTF-8 has no key.
 //!
 //! Integers reach `hash`, `numeric` and `reverse_bits` as Vitess casts them: a signed value bit
 //! for bit (`-1` is `u64::MAX`), text parsed as a decimal integer. A value a vindex cannot map
@@ -20,6 +26,8 @@ use des::Des;
 use des::cipher::generic_array::GenericArray;
 use des::cipher::{BlockEncrypt, KeyInit};
 use md5::{Digest, Md5};
+
+use crate::unicode_loose::LooseKeys;
 
 /// The vindexes reshard computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -36,9 +44,25 @@ pub enum VindexKind {
     Binary,
     /// `binary_md5`.
     BinaryMd5,
+    /// `unicode_loose_xxhash`.
+    UnicodeLooseXxhash,
+    /// `unicode_loose_md5`.
+    UnicodeLooseMd5,
 }
 
 impl VindexKind {
+    /// Every vindex reshard computes, in the order help texts list them.
+    pub const ALL: [VindexKind; 8] = [
+        VindexKind::Hash,
+        VindexKind::Xxhash,
+        VindexKind::Numeric,
+        VindexKind::ReverseBits,
+        VindexKind::Binary,
+        VindexKind::BinaryMd5,
+        VindexKind::UnicodeLooseXxhash,
+        VindexKind::UnicodeLooseMd5,
+    ];
+
     /// The vindex called `name` in a VSchema, or `None`.
     pub fn from_name(name: &str) -> Option<VindexKind> {
         Some(match name {
@@ -48,6 +72,8 @@ impl VindexKind {
             "reverse_bits" => VindexKind::ReverseBits,
             "binary" => VindexKind::Binary,
             "binary_md5" => VindexKind::BinaryMd5,
+            "unicode_loose_xxhash" => VindexKind::UnicodeLooseXxhash,
+            "unicode_loose_md5" => VindexKind::UnicodeLooseMd5,
             _ => return None,
         })
     }
@@ -61,6 +87,8 @@ impl VindexKind {
             VindexKind::ReverseBits => "reverse_bits",
             VindexKind::Binary => "binary",
             VindexKind::BinaryMd5 => "binary_md5",
+            VindexKind::UnicodeLooseXxhash => "unicode_loose_xxhash",
+            VindexKind::UnicodeLooseMd5 => "unicode_loose_md5",
         }
     }
 }
@@ -87,6 +115,9 @@ pub enum Unmappable {
     /// Text that is not an integer, for a numeric vindex.
     #[error("the {0} vindex needs an integer, and this value is not one")]
     NotAnInteger(&'static str),
+    /// Bytes that are not UTF-8, for a `unicode_loose` vindex.
+    #[error("the {0} vindex needs UTF-8 text, and this value is not valid UTF-8")]
+    InvalidUtf8(&'static str),
 }
 
 /// The keyspace id of `value` under `kind`, appended to `out` (which is cleared first).
@@ -124,6 +155,24 @@ pub fn keyspace_id(
                 out.extend_from_slice(bytes);
             } else {
                 out.extend_from_slice(&Md5::digest(bytes));
+            }
+        }
+        VindexKind::UnicodeLooseXxhash | VindexKind::UnicodeLooseMd5 => {
+            let mut text = itoa::Buffer::new();
+            let bytes: &[u8] = match value {
+                VindexValue::Null => b"",
+                VindexValue::Int(i) => text.format(i).as_bytes(),
+                VindexValue::UInt(u) => text.format(u).as_bytes(),
+                VindexValue::Bytes(b) => b,
+            };
+            let mut keys = LooseKeys::new();
+            let key = keys
+                .key(bytes)
+                .map_err(|_| Unmappable::InvalidUtf8(kind.name()))?;
+            if kind == VindexKind::UnicodeLooseXxhash {
+                out.extend_from_slice(&xxhash_bytes(key));
+            } else {
+                out.extend_from_slice(&Md5::digest(key));
             }
         }
     }
@@ -283,6 +332,46 @@ mod tests {
     }
 
     #[test]
+    fn unicode_loose_matches_vitess_vectors() {
+        let loose = VindexKind::UnicodeLooseXxhash;
+        for text in ["Test", "TEst", "Te\u{301}st", "Tést", "Test "] {
+            assert_eq!(
+                ksid(loose, VindexValue::Bytes(text.as_bytes())),
+                "42d21361087a4c07",
+                "{text:?}"
+            );
+        }
+        for (text, want) in [
+            ("Bést", "926975b9ce2ec316"),
+            (" Test", "4fcb8be34ec05775"),
+            ("Test\t", "20af87fc36e3fd51"),
+            ("T", "f81c3be2d501fe18"),
+        ] {
+            assert_eq!(
+                ksid(loose, VindexValue::Bytes(text.as_bytes())),
+                want,
+                "{text:?}"
+            );
+        }
+        assert_eq!(ksid(loose, VindexValue::Null), "99e9d85137db46ef");
+        // Integers key as their decimal text.
+        assert_eq!(
+            ksid(loose, VindexValue::Int(-12)),
+            ksid(loose, VindexValue::Bytes(b"-12"))
+        );
+        // unicode_loose_md5: MD5 of the same key (`T`: primary 0x1816).
+        assert_eq!(
+            ksid(VindexKind::UnicodeLooseMd5, VindexValue::Bytes(b"t ")),
+            format!("{:x}", Md5::digest([0x18, 0x16]))
+        );
+        let mut out = Vec::new();
+        assert_eq!(
+            keyspace_id(loose, VindexValue::Bytes(b"\xff"), &mut out),
+            Err(Unmappable::InvalidUtf8("unicode_loose_xxhash"))
+        );
+    }
+
+    #[test]
     fn unmappable_values_are_errors() {
         let mut out = Vec::new();
         for kind in [VindexKind::Hash, VindexKind::Numeric, VindexKind::Binary] {
@@ -295,15 +384,8 @@ mod tests {
             keyspace_id(VindexKind::Numeric, VindexValue::Bytes(b"12a"), &mut out),
             Err(Unmappable::NotAnInteger("numeric"))
         );
-        for name in [
-            "hash",
-            "xxhash",
-            "numeric",
-            "reverse_bits",
-            "binary",
-            "binary_md5",
-        ] {
-            assert_eq!(VindexKind::from_name(name).unwrap().name(), name);
+        for kind in VindexKind::ALL {
+            assert_eq!(VindexKind::from_name(kind.name()), Some(kind));
         }
         assert_eq!(VindexKind::from_name("lookup"), None);
     }

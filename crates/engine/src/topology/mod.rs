@@ -268,8 +268,10 @@ pub fn vindex_named(name: &str, context: &str) -> Result<VindexKind, TopologyErr
         } else {
             "is not a vindex reshard knows"
         };
+        let known: Vec<&str> = VindexKind::ALL.iter().map(|k| k.name()).collect();
         TopologyError(format!(
-            "{context}: '{name}' {why}; use one of: hash, xxhash, numeric, reverse_bits, binary, binary_md5"
+            "{context}: '{name}' {why}; use one of: {}",
+            known.join(", ")
         ))
     })
 }
@@ -277,8 +279,6 @@ pub fn vindex_named(name: &str, context: &str) -> Result<VindexKind, TopologyErr
 /// Vitess vindex types that exist but that reshard cannot compute (lookups need their lookup
 /// tables; the rest are not ported yet).
 const UNSUPPORTED_VITESS_VINDEXES: &[&str] = &[
-    "unicode_loose_xxhash",
-    "unicode_loose_md5",
     "lookup",
     "lookup_unique",
     "lookup_hash",

@@ -107,7 +107,15 @@ mod tests {
         let unknown = parse_shard_by("orders=id:hsh").unwrap_err().0;
         assert!(unknown.contains("'hsh' is not a vindex"), "{unknown}");
         assert!(unknown.contains("xxhash"), "{unknown}");
-        let unsupported = parse_shard_by("t=name:unicode_loose_xxhash").unwrap_err().0;
+        assert!(unknown.contains("unicode_loose_md5"), "{unknown}");
+        assert_eq!(
+            parse_shard_by("t=name:unicode_loose_xxhash").unwrap().1,
+            TableRule::Shard {
+                column: String::from("name"),
+                vindex: VindexKind::UnicodeLooseXxhash
+            }
+        );
+        let unsupported = parse_shard_by("t=name:lookup_unique").unwrap_err().0;
         assert!(
             unsupported.contains("does not support yet"),
             "{unsupported}"

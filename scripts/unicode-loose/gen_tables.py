@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Generates crates/kernels/src/unicode_loose/tables.rs from Go's golang.org/x/text collation table.
+
+Vitess's `unicode_loose_xxhash` and `unicode_loose_md5` hash the level-1 collation key of
+`collate.New(language.English, collate.Loose)` from golang.org/x/text (a frozen copy lives in
+Vitess's go/mysql/collations/vindex). Its table is CLDR 23 / UCA 6.2.0 and has not changed since
+2013. English has no tailoring: it uses the root table (lookup offset 0x15, values offset 0).
+
+Input: x/text's collate/tables.go, which Debian ships in golang-golang-x-text-dev
+(`apt-get install golang-golang-x-text-dev`; x/text 0.7.0). Run:
+
+    python3 scripts/unicode-loose/gen_tables.py \
+        [/usr/share/gocode/src/golang.org/x/text/collate/tables.go] > crates/kernels/src/unicode_loose/tables.rs
+
+What is written, for the root table only:
+- the collation element of every code point, flattened out of x/text's UTF-8 trie into a two-stage
+  table (STAGE1[cp >> 7] is a block of 128 elements in STAGE2); zero means "not in the table"
+  (x/text then derives an implicit weight);
+- the expansion elements the root table reaches, re-indexed (other locales' are dropped);
+- the contraction elements and the contraction tries, as x/text has them (the tries run on UTF-8
+  bytes, so they are kept byte for byte).
+"""
+
+import re
+import sys
+
+BLOCK = 128
+ROOT_LOOKUP_OFFSET = 0x15
+ROOT_VALUES_OFFSET = 0x0
+
+
+def parse(path):
+    src = open(path, encoding="utf-8").read()
+
+    def body(name):
+        m = re.search(r"var %s = \[(\d+)\][^\n]*\{\n(.*?)\n\}\n" % name, src, re.S)
+        if not m:
+            sys.exit(f"{path}: no table {name}; is this x/text's collate/tables.go?")
+        return int(m.group(1)), re.sub(r"//[^\n]*", "", m.group(2))
+
+    def dense(name):
+        n, text = body(name)
+        vals = [int(x, 16) for x in re.findall(r"0x[0-9A-Fa-f]+", text)]
+        assert len(vals) == n, (name, len(vals), n)
+        return vals
+
+    def sparse(name):
+        n, text = body(name)
+        out = [0] * n
+        for i, v in re.findall(r"(0x[0-9a-fA-F]+):\s*(0x[0-9a-fA-F]+)", text):
+            out[int(i, 16)] = int(v, 16)
+        return out
+
+    n, text = body("mainCTEntries")
+    entries = [
+        tuple(int(x, 0) for x in t)
+        for t in re.findall(r"\{(0x[0-9A-F]+|\d+), (0x[0-9A-F]+|\d+), (\d+), (\d+)\}", text)
+    ]
+    assert len(entries) == n, ("mainCTEntries", len(entries), n)
+    version = re.search(r'UnicodeVersion = "([^"]+)"', src).group(1)
+    cldr = re.search(r'CLDRVersion = "([^"]+)"', src).group(1)
+    return (
+        dense("mainExpandElem"),
+        dense("mainContractElem"),
+        sparse("mainValues"),
+        sparse("mainLookup"),
+        entries,
+        version,
+        cldr,
+    )
+
+
+def ctype(ce):
+    if ce <= 0xAFFFFFFF:
+        return "normal"
+    if ce <= 0xDFFFFFFF:
+        return "contraction"
+    if ce <= 0xEFFFFFFF:
+        return "expansion"
+    return "decompose"
+
+
+def root_elements(values, lookup):
+    """x/text's Trie.lookup, run on the UTF-8 encoding of every code point."""
+    index0 = lookup[64 * ROOT_LOOKUP_OFFSET :]
+    values0 = values[64 * ROOT_VALUES_OFFSET :]
+
+    def element(s):
+        c0 = s[0]
+        if c0 < 0x80:
+            return values0[c0]
+        i = index0[c0]
+        if c0 < 0xE0:
+            return values[(i << 6) + s[1]]
+        i = lookup[(i << 6) + s[1]]
+        if c0 < 0xF0:
+            return values[(i << 6) + s[2]]
+        i = lookup[(i << 6) + s[2]]
+        return values[(i << 6) + s[3]]
+
+    return [
+        0 if 0xD800 <= cp <= 0xDFFF else element(chr(cp).encode("utf-8"))
+        for cp in range(0x110000)
+    ]
+
+
+def main():
+    path = sys.argv[1] if len(sys.argv) > 1 else (
+        "/usr/share/gocode/src/golang.org/x/text/collate/tables.go"
+    )
+    expand, contract, values, lookup, entries, version, cldr = parse(path)
+    elems = root_elements(values, lookup)
+
+    # Expansions the root table reaches: from code points and from contraction elements.
+    used = sorted(
+        {e & 0xFFFF for e in elems if ctype(e) == "expansion"}
+        | {e & 0xFFFF for e in contract if ctype(e) == "expansion"}
+    )
+    new_index = {}
+    root_expand = []
+    for old in used:
+        new_index[old] = len(root_expand)
+        n = expand[old]
+        root_expand.extend(expand[old : old + n + 1])
+    assert len(root_expand) < 1 << 16
+
+    def reindex(e):
+        if ctype(e) == "expansion":
+            return (e & 0xFFFF0000) | new_index[e & 0xFFFF]
+        return e
+
+    elems = [reindex(e) for e in elems]
+    contract = [reindex(e) for e in contract]
+
+    stage1 = []
+    stage2 = []
+    blocks = {}
+    for b in range(0x110000 // BLOCK):
+        block = tuple(elems[b * BLOCK : (b + 1) * BLOCK])
+        if block not in blocks:
+            blocks[block] = len(blocks)
+            stage2.extend(block)
+        stage1.append(blocks[block])
+    assert len(blocks) <= 256
+
+    out = sys.stdout
+    out.write(
+        "// @generated by scripts/unicode-loose/gen_tables.py from golang.org/x/text's\n"
+        f"// collate/tables.go (Unicode {version}, CLDR {cldr}); do not edit.\n"
+        "// x/text: Copyright 2013 The Go Authors, BSD-style license; table data: Unicode, Inc.\n"
+        "//\n"
+        "// The root (English) collation table of x/text, flattened out of its UTF-8 trie.\n\n"
+    )
+    out.write(f"/// Code points per block of [`ELEMENTS`].\npub const BLOCK: usize = {BLOCK};\n\n")
+
+    def array(name, doc, ty, vals, fmt, per_line):
+        out.write(f"/// {doc}\n#[rustfmt::skip]\npub static {name}: [{ty}; {len(vals)}] = [\n")
+        for i in range(0, len(vals), per_line):
+            out.write("    " + " ".join(fmt(v) + "," for v in vals[i : i + per_line]) + "\n")
+        out.write("];\n\n")
+
+    array("BLOCKS", "The block of [`ELEMENTS`] of each run of [`BLOCK`] code points.",
+          "u8", stage1, str, 24)
+    array("ELEMENTS", "The collation element of each code point, by block; 0: not in the table.",
+          "u32", stage2, lambda v: f"0x{v:08X}", 8)
+    array("EXPAND", "Expansions: a length, then that many elements.",
+          "u32", root_expand, lambda v: f"0x{v:08X}", 8)
+    array("CONTRACT", "The elements of contractions, found through [`CONTRACT_TRIES`].",
+          "u32", contract, lambda v: f"0x{v:08X}", 8)
+    out.write(
+        "/// The contraction tries over UTF-8 bytes: `(low, high, n, index)` per state.\n"
+        "#[rustfmt::skip]\n"
+        f"pub static CONTRACT_TRIES: [(u8, u8, u8, u8); {len(entries)}] = [\n"
+    )
+    for i in range(0, len(entries), 6):
+        out.write("    " + " ".join(f"(0x{l:02X}, 0x{h:02X}, {n}, {x})," for l, h, n, x in entries[i : i + 6]) + "\n")
+    out.write("];\n")
+
+
+if __name__ == "__main__":
+    main()
