@@ -57,9 +57,14 @@ impl LooseKeys {
         let text = text.trim_end_matches(' ').as_bytes();
         self.key.clear();
         if text.is_ascii() {
+            let ascii = &*ASCII_KEYS;
+            self.key.reserve(text.len() * 2);
             for &b in text {
-                let (len, bytes) = &ASCII_KEYS[usize::from(b)];
-                self.key.extend_from_slice(&bytes[..usize::from(*len)]);
+                match &ascii[usize::from(b)] {
+                    // Most ASCII characters have one primary below 0x8000: two bytes.
+                    (2, [high, low, ..]) => self.key.extend_from_slice(&[*high, *low]),
+                    (len, bytes) => self.key.extend_from_slice(&bytes[..usize::from(*len)]),
+                }
             }
             return Ok(&self.key);
         }

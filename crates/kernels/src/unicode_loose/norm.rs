@@ -17,17 +17,38 @@ const MAX_NON_STARTERS: u32 = 30;
 /// The code point at the start of `s` and its length in bytes; U+FFFD and 1 for bytes that do
 /// not start one (the way Go's `utf8.DecodeRune` reads them).
 pub(super) fn first_char(s: &[u8]) -> (char, usize) {
-    let len = match s.first() {
-        None => return ('\u{FFFD}', 0),
-        Some(&b) if b < 0x80 => 1,
-        Some(&b) if b >= 0xF0 => 4,
-        Some(&b) if b >= 0xE0 => 3,
-        Some(&b) if b >= 0xC0 => 2,
-        Some(_) => 1,
+    const BAD: (char, usize) = ('\u{FFFD}', 1);
+    let Some(&b0) = s.first() else {
+        return ('\u{FFFD}', 0);
     };
-    match s.get(..len).map(std::str::from_utf8) {
-        Some(Ok(text)) => (text.chars().next().unwrap_or('\u{FFFD}'), len),
-        _ => ('\u{FFFD}', 1),
+    if b0 < 0x80 {
+        return (char::from(b0), 1);
+    }
+    let (len, init) = match b0 {
+        0xC2..=0xDF => (2, u32::from(b0 & 0x1F)),
+        0xE0..=0xEF => (3, u32::from(b0 & 0x0F)),
+        0xF0..=0xF4 => (4, u32::from(b0 & 0x07)),
+        _ => return BAD,
+    };
+    let Some(tail) = s.get(1..len) else {
+        return BAD;
+    };
+    let mut cp = init;
+    for &b in tail {
+        if b & 0xC0 != 0x80 {
+            return BAD;
+        }
+        cp = (cp << 6) | u32::from(b & 0x3F);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are not code points.
+    let shortest = match len {
+        2 => 0x80,
+        3 => 0x800,
+        _ => 0x1_0000,
+    };
+    match char::from_u32(cp) {
+        Some(c) if cp >= shortest => (c, len),
+        _ => BAD,
     }
 }
 
@@ -181,5 +202,27 @@ mod tests {
         assert_eq!(first_char("é".as_bytes()), ('é', 2));
         assert_eq!(first_char(&[0xFF, b'a']), ('\u{FFFD}', 1));
         assert_eq!(first_char(&[0xE2, 0x82]), ('\u{FFFD}', 1));
+        assert_eq!(first_char("\u{10FFFF}".as_bytes()), ('\u{10FFFF}', 4));
+        assert_eq!(first_char("\u{FFFF}x".as_bytes()), ('\u{FFFF}', 3));
+        // Overlong, surrogate, past U+10FFFF.
+        assert_eq!(first_char(&[0xE0, 0x80, 0xAF]), ('\u{FFFD}', 1));
+        assert_eq!(first_char(&[0xED, 0xA0, 0x80]), ('\u{FFFD}', 1));
+        assert_eq!(first_char(&[0xF4, 0x90, 0x80, 0x80]), ('\u{FFFD}', 1));
+        for c in [
+            '\0',
+            'a',
+            '\u{80}',
+            'ß',
+            '\u{800}',
+            '\u{D7FF}',
+            '\u{E000}',
+            '\u{10000}',
+        ] {
+            let mut utf8 = [0; 4];
+            assert_eq!(
+                first_char(c.encode_utf8(&mut utf8).as_bytes()),
+                (c, c.len_utf8())
+            );
+        }
     }
 }
