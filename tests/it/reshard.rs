@@ -548,6 +548,34 @@ async fn unicode_loose_vindexes_place_rows_by_their_loose_collation_key() {
     .stderr_has("sharding column `v`")
     .stderr_has("`id`=2")
     .stderr_has("the unicode_loose_xxhash vindex needs UTF-8 text");
+
+    // A latin1 column: Vitess would hash its values as utf8mb4, so reshard refuses to route by
+    // its latin1 bytes, before writing anything.
+    let latin1 = TestDb::create("reshard_loose_latin1", 1).await;
+    latin1
+        .exec(
+            "CREATE TABLE l (id INT PRIMARY KEY, v VARCHAR(8) CHARACTER SET latin1 NOT NULL);
+             INSERT INTO l VALUES (1, 'café');",
+        )
+        .await;
+    let t = targets("reshard_loose_latin1", 2).await;
+    let target_refs: Vec<&TestDb> = t.iter().collect();
+    copy(
+        &[&latin1],
+        &target_refs,
+        &[
+            String::from("--shard-by"),
+            String::from("l=v:unicode_loose_xxhash"),
+        ],
+    )
+    .await
+    .expect_code(1)
+    .stderr_has("the sharding column `v`")
+    .stderr_has("is in character set latin1")
+    .stderr_has("convert the column to utf8mb4");
+    for target in &t {
+        assert!(target.tables().await.is_empty());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,12 +10,13 @@
 
 use reshard_convert::schema::arrow_type;
 use reshard_kernels::column::is_routable;
+use reshard_kernels::vindex::VindexKind;
 use reshard_mysql::tables::{
     self, count_rows, defer_secondary_indexes, estimated_rows, is_empty, row_key, run_ddl,
     schema_differences, schema_differences_between, server_identity, show_create_table,
 };
 use reshard_mysql::{MysqlError, Session, connect, discover_table};
-use reshard_types::{ColumnType, Dsn, TableSchema};
+use reshard_types::{ColumnDef, ColumnType, Dsn, TableSchema};
 
 use super::{CopyTable, TableRoute, in_database};
 use crate::error::CopyError;
@@ -347,12 +348,47 @@ fn route_of(topology: &Topology, schema: &TableSchema) -> Result<TableRoute, Str
                     def.column_type
                 ));
             }
+            check_sharding_charset(&table, column, def, *vindex)?;
             Ok(TableRoute::Shard {
                 column: index,
                 vindex: *vindex,
             })
         }
     }
+}
+
+/// Refuses a text sharding column whose bytes Vitess would not see as reshard reads them.
+///
+/// reshard routes by the column's bytes in its own character set; Vitess's vindexes see the value
+/// in its connection's character set (utf8mb4). The two agree for UTF-8 and ASCII columns (and
+/// binary strings). For the vindexes that hash the text (`xxhash`, `binary`, `binary_md5`,
+/// `unicode_loose_*`) any other character set could put a non-ASCII value on another shard than
+/// Vitess would; the integer vindexes only need the digits to read as ASCII.
+fn check_sharding_charset(
+    table: &str,
+    column: &str,
+    def: &ColumnDef,
+    vindex: VindexKind,
+) -> Result<(), String> {
+    let Some(charset) = def.charset.as_deref() else {
+        return Ok(()); // not a text column
+    };
+    let same_bytes = matches!(charset, "utf8mb4" | "utf8mb3" | "utf8" | "ascii" | "binary");
+    let digits_read = !matches!(charset, "ucs2" | "utf16" | "utf16le" | "utf32");
+    let integer_vindex = matches!(
+        vindex,
+        VindexKind::Hash | VindexKind::Numeric | VindexKind::ReverseBits
+    );
+    if same_bytes || (integer_vindex && digits_read) {
+        return Ok(());
+    }
+    Err(format!(
+        "the sharding column `{column}` of table {table} is in character set {charset}: Vitess's {} vindex \
+         sees its values as utf8mb4, reshard would route by their {charset} bytes, and a non-ASCII value \
+         could land on another shard than Vitess puts it; convert the column to utf8mb4 \
+         (ALTER TABLE ... MODIFY `{column}` ... CHARACTER SET utf8mb4) or shard by another column",
+        vindex.name()
+    ))
 }
 
 /// After the copy: adds deferred indexes back, then checks that every target table holds as

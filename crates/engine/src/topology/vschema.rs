@@ -118,6 +118,7 @@ mod tests {
       "vindexes": {
         "hash": { "type": "hash" },
         "xx": { "type": "xxhash", "params": {} },
+        "name_loose": { "type": "unicode_loose_md5" },
         "corder_keyspace_idx": { "type": "consistent_lookup_unique", "params": { "table": "x" }, "owner": "corder" }
       },
       "tables": {
@@ -132,14 +133,22 @@ mod tests {
           ]
         },
         "countries": { "type": "reference" },
-        "customer_seq": { "type": "sequence" }
+        "customer_seq": { "type": "sequence" },
+        "names": { "column_vindexes": [ { "column": "name", "name": "name_loose" } ] }
       }
     }"#;
 
     #[test]
     fn reads_a_vitess_vschema_as_is() {
         let rules = parse(COMMERCE).unwrap();
-        assert_eq!(rules.len(), 3);
+        assert_eq!(rules.len(), 4);
+        assert_eq!(
+            rules["names"],
+            TableRule::Shard {
+                column: String::from("name"),
+                vindex: VindexKind::UnicodeLooseMd5
+            }
+        );
         assert_eq!(
             rules["customer"],
             TableRule::Shard {
