@@ -346,6 +346,52 @@ async fn refuses_compressed_events() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn refuses_an_event_it_does_not_understand() {
+    // MariaDB logs the PREPARE of a two-phase XA transaction as an XA_PREPARE event (type 38),
+    // after the transaction's rows: reshard does not follow it, and stops before applying them.
+    let db = TestDb::create("binlog_xa", 3).await;
+    db.create_table("CREATE TABLE t (id INT PRIMARY KEY, v INT)")
+        .await;
+    let schema = discover(&db, "t").await;
+    let from = position(&db).await;
+    db.exec(
+        "INSERT INTO t VALUES (1, 1);
+         XA START 'reshard-probe'; INSERT INTO t VALUES (2, 2); XA END 'reshard-probe';
+         XA PREPARE 'reshard-probe'; XA COMMIT 'reshard-probe';",
+    )
+    .await;
+    let until = position(&db).await;
+    let dsn = Dsn::parse(&db.dsn()).unwrap();
+    let mut reader = BinlogReader::start(&dsn, from, vec![moved(&db, &schema)], server_id())
+        .await
+        .unwrap();
+    let mut applied_rows = 0;
+    let error = loop {
+        match reader.next().await {
+            Ok(Step::Commit) => {
+                applied_rows += reader
+                    .take_changes()
+                    .unwrap()
+                    .iter()
+                    .map(|(_, b)| b.ops.len())
+                    .sum::<usize>();
+            }
+            Ok(_) => assert!(reader.committed() < &until, "streamed past the XA PREPARE"),
+            Err(error) => break error,
+        }
+    };
+    let text = error.to_string();
+    assert!(
+        matches!(error, BinlogError::UnknownEvent { code: 38, .. }),
+        "{text}"
+    );
+    assert!(text.contains("an event of type 38 (XA PREPARE"), "{text}");
+    assert!(text.contains("does not follow two-phase XA"), "{text}");
+    // The plain insert before it was delivered; the XA transaction's row was not.
+    assert_eq!(applied_rows, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn refuses_row_images_that_are_not_full() {
     let db = TestDb::create("binlog_minimal", 3).await;
     db.create_table("CREATE TABLE t (id INT PRIMARY KEY, a INT, b INT)")

@@ -61,13 +61,17 @@ pub enum BinlogError {
     },
     /// An event type that is neither understood nor marked ignorable.
     #[error(
-        "{server}: an event of type {code} at {position} that reshard does not understand and that is not marked ignorable; it may change data, so the move stops rather than skip it. Please report the server version"
+        "{server}: an event of type {code}{hint} at {position} that reshard does not understand and that is not marked ignorable; it may change data, so the move stops rather than skip it{advice}"
     )]
     UnknownEvent {
         /// The server.
         server: String,
         /// The event type code.
         code: u8,
+        /// What the event is, when reshard knows its name (" (...)"), or "".
+        hint: &'static str,
+        /// What to do about it.
+        advice: &'static str,
         /// The event's position.
         position: BinlogPosition,
     },

@@ -77,6 +77,7 @@ mod code {
     pub const GTID: u8 = 33;
     pub const ANONYMOUS_GTID: u8 = 34;
     pub const PREVIOUS_GTIDS: u8 = 35;
+    pub const XA_PREPARE: u8 = 38;
     pub const PARTIAL_UPDATE_ROWS: u8 = 39;
     pub const TRANSACTION_PAYLOAD: u8 = 40;
     pub const MARIADB_ANNOTATE_ROWS: u8 = 160;
@@ -444,9 +445,18 @@ impl BinlogReader {
             | code::MARIADB_GTID_LIST
             | code::MARIADB_START_ENCRYPTION => Ok(Step::Other),
             _ if flags & LOG_EVENT_IGNORABLE_F != 0 => Ok(Step::Other),
+            code::XA_PREPARE => Err(BinlogError::UnknownEvent {
+                server: self.dsn.to_string(),
+                code,
+                hint: " (XA PREPARE: the first phase of an XA transaction, whose changes may still be rolled back)",
+                advice: "; reshard does not follow two-phase XA transactions: run them outside the move's tables, or finish them and start the move again",
+                position: at.clone(),
+            }),
             _ => Err(BinlogError::UnknownEvent {
                 server: self.dsn.to_string(),
                 code,
+                hint: "",
+                advice: ". Please report the server version",
                 position: at.clone(),
             }),
         }
