@@ -597,24 +597,7 @@ impl BinlogReader {
         let server = self.dsn.to_string();
         let tracked = &mut self.tables[index];
         let table = qualified(&tracked.table);
-        let kind = match &rows {
-            RowsEventData::WriteRowsEventV1(_) | RowsEventData::WriteRowsEvent(_) => {
-                RowsKind::Write
-            }
-            RowsEventData::UpdateRowsEventV1(_) | RowsEventData::UpdateRowsEvent(_) => {
-                RowsKind::Update
-            }
-            RowsEventData::DeleteRowsEventV1(_) | RowsEventData::DeleteRowsEvent(_) => {
-                RowsKind::Delete
-            }
-            RowsEventData::PartialUpdateRowsEvent(_) => {
-                return Err(BinlogError::PartialJson {
-                    server,
-                    table,
-                    position: at.clone(),
-                });
-            }
-        };
+        let kind = rows_kind(&rows, &server, &table, at)?;
         let columns = tracked.columns.len();
         let num_columns = usize::try_from(rows.num_columns()).unwrap_or(usize::MAX);
         let before_full = rows
@@ -696,13 +679,101 @@ fn end_offset(start: u64, size: u32, log_pos: u32) -> u64 {
     least + gap
 }
 
+/// What a rows event of a moved table does, or the refusal of one reshard cannot apply: MySQL's
+/// partial JSON updates carry only the changed part of a value.
+fn rows_kind(
+    rows: &RowsEventData<'_>,
+    server: &str,
+    table: &str,
+    at: &BinlogPosition,
+) -> Result<RowsKind, BinlogError> {
+    match rows {
+        RowsEventData::WriteRowsEventV1(_) | RowsEventData::WriteRowsEvent(_) => {
+            Ok(RowsKind::Write)
+        }
+        RowsEventData::UpdateRowsEventV1(_) | RowsEventData::UpdateRowsEvent(_) => {
+            Ok(RowsKind::Update)
+        }
+        RowsEventData::DeleteRowsEventV1(_) | RowsEventData::DeleteRowsEvent(_) => {
+            Ok(RowsKind::Delete)
+        }
+        RowsEventData::PartialUpdateRowsEvent(_) => Err(BinlogError::PartialJson {
+            server: server.to_owned(),
+            table: table.to_owned(),
+            position: at.clone(),
+        }),
+    }
+}
+
 fn qualified(table: &MovedTable) -> String {
     format!("`{}`.`{}`", table.database, table.name)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::end_offset;
+    use mysql_common::binlog::consts::BinlogVersion;
+    use mysql_common::binlog::events::{Event, EventData, FormatDescriptionEvent};
+    use reshard_convert::binlog::RowsKind;
+    use reshard_types::BinlogPosition;
+
+    use super::{BinlogError, code, end_offset, rows_kind};
+
+    /// A binlog v4 rows event of `event_type` for table id 7 with one column, as a server writes
+    /// it (19-byte header, no checksum): table id, flags, extra data, the column count, the
+    /// column bitmaps and `rows`.
+    fn rows_event_bytes(event_type: u8, rows: &[u8]) -> Vec<u8> {
+        let mut body = vec![7, 0, 0, 0, 0, 0]; // table id
+        body.extend_from_slice(&1u16.to_le_bytes()); // STMT_END_F
+        body.extend_from_slice(&2u16.to_le_bytes()); // no extra data
+        body.push(1); // one column
+        body.push(0x01); // before image: the column
+        if event_type != code::WRITE_ROWS && event_type != code::DELETE_ROWS {
+            body.push(0x01); // after image
+        }
+        body.extend_from_slice(rows);
+        let size = u32::try_from(19 + body.len()).unwrap();
+        let mut event = Vec::new();
+        event.extend_from_slice(&1_700_000_000u32.to_le_bytes()); // timestamp
+        event.push(event_type);
+        event.extend_from_slice(&1u32.to_le_bytes()); // server id
+        event.extend_from_slice(&size.to_le_bytes());
+        event.extend_from_slice(&(1000 + size).to_le_bytes()); // log_pos
+        event.extend_from_slice(&0u16.to_le_bytes()); // flags
+        event.extend_from_slice(&body);
+        event
+    }
+
+    fn kind_of(event_type: u8, rows: &[u8]) -> Result<RowsKind, BinlogError> {
+        let fde = FormatDescriptionEvent::new(BinlogVersion::Version4);
+        let bytes = rows_event_bytes(event_type, rows);
+        let event = Event::read(&fde, &bytes[..]).expect("a well-formed event");
+        let Some(EventData::RowsEvent(data)) = event.read_data().expect("parses") else {
+            panic!("type {event_type} is not read as a rows event");
+        };
+        let at = BinlogPosition::new("binlog.000042", 1000);
+        rows_kind(&data, "127.0.0.1:3306", "`shop`.`orders`", &at)
+    }
+
+    #[test]
+    fn a_partial_json_update_is_refused_naming_the_setting() {
+        // MySQL logs a JSON_SET/JSON_REPLACE/JSON_REMOVE update with
+        // binlog_row_value_options=PARTIAL_JSON as a PARTIAL_UPDATE_ROWS event (type 39).
+        let error = kind_of(code::PARTIAL_UPDATE_ROWS, &[0x00, 0x00]).unwrap_err();
+        let text = error.to_string();
+        assert!(matches!(error, BinlogError::PartialJson { .. }), "{text}");
+        assert!(text.contains("127.0.0.1:3306"), "{text}");
+        assert!(text.contains("`shop`.`orders`"), "{text}");
+        assert!(text.contains("binlog.000042:1000"), "{text}");
+        assert!(text.contains("partial JSON update"), "{text}");
+        assert!(text.contains("binlog_row_value_options=''"), "{text}");
+        // The full-image kinds pass.
+        assert_eq!(kind_of(code::WRITE_ROWS, &[0x00]).unwrap(), RowsKind::Write);
+        assert_eq!(kind_of(code::UPDATE_ROWS, &[]).unwrap(), RowsKind::Update);
+        assert_eq!(
+            kind_of(code::DELETE_ROWS_V1, &[]).unwrap(),
+            RowsKind::Delete
+        );
+    }
 
     #[test]
     fn end_offsets_follow_log_pos_past_four_gib() {
