@@ -135,22 +135,14 @@ pub fn keyspace_id(
         }
         VindexKind::Xxhash => {
             let mut text = itoa::Buffer::new();
-            let bytes: &[u8] = match value {
-                VindexValue::Null => b"",
-                VindexValue::Int(i) => text.format(i).as_bytes(),
-                VindexValue::UInt(u) => text.format(u).as_bytes(),
-                VindexValue::Bytes(b) => b,
-            };
+            // NULL hashes as the empty string.
+            let bytes = text_bytes(value, &mut text).unwrap_or(b"");
             out.extend_from_slice(&xxhash_bytes(bytes));
         }
         VindexKind::Binary | VindexKind::BinaryMd5 => {
             let mut text = itoa::Buffer::new();
-            let bytes: &[u8] = match value {
-                VindexValue::Null => return Err(Unmappable::Null(kind.name())),
-                VindexValue::Int(i) => text.format(i).as_bytes(),
-                VindexValue::UInt(u) => text.format(u).as_bytes(),
-                VindexValue::Bytes(b) => b,
-            };
+            let bytes =
+                text_bytes(value, &mut text).ok_or_else(|| Unmappable::Null(kind.name()))?;
             if kind == VindexKind::Binary {
                 out.extend_from_slice(bytes);
             } else {
@@ -159,12 +151,8 @@ pub fn keyspace_id(
         }
         VindexKind::UnicodeLooseXxhash | VindexKind::UnicodeLooseMd5 => {
             let mut text = itoa::Buffer::new();
-            let bytes: &[u8] = match value {
-                VindexValue::Null => b"",
-                VindexValue::Int(i) => text.format(i).as_bytes(),
-                VindexValue::UInt(u) => text.format(u).as_bytes(),
-                VindexValue::Bytes(b) => b,
-            };
+            // NULL keys as the empty string.
+            let bytes = text_bytes(value, &mut text).unwrap_or(b"");
             let mut keys = LooseKeys::new();
             let key = keys
                 .key(bytes)
@@ -177,6 +165,17 @@ pub fn keyspace_id(
         }
     }
     Ok(())
+}
+
+/// The bytes the text-based vindexes hash: an integer's decimal text (written into `text`), a
+/// string's bytes; `None` for NULL.
+fn text_bytes<'a>(value: VindexValue<'a>, text: &'a mut itoa::Buffer) -> Option<&'a [u8]> {
+    match value {
+        VindexValue::Null => None,
+        VindexValue::Int(i) => Some(text.format(i).as_bytes()),
+        VindexValue::UInt(u) => Some(text.format(u).as_bytes()),
+        VindexValue::Bytes(b) => Some(b),
+    }
 }
 
 /// `hash` of an integer: DES with an all-zero key over its big-endian bytes.
