@@ -106,6 +106,22 @@ async fn targets(test: &str, n: usize) -> Vec<TestDb> {
     out
 }
 
+/// Runs `sql` on a new source database and copies it to 2 new targets with
+/// `--shard-by shard_by`; returns the run and the targets.
+async fn copy_to_two(test: &str, sql: &str, shard_by: &str) -> (Run, Vec<TestDb>) {
+    let source = TestDb::create(test, 1).await;
+    source.exec(sql).await;
+    let t = targets(test, 2).await;
+    let target_refs: Vec<&TestDb> = t.iter().collect();
+    let run = copy(
+        &[&source],
+        &target_refs,
+        &[String::from("--shard-by"), shard_by.to_owned()],
+    )
+    .await;
+    (run, t)
+}
+
 /// The union of `table` over `dbs`, by the oracle, in a deterministic order.
 pub(crate) async fn union(dbs: &[&TestDb], table: &str) -> TableDump {
     let mut parts = Vec::new();
@@ -526,53 +542,31 @@ async fn unicode_loose_vindexes_place_rows_by_their_loose_collation_key() {
     );
 
     // Bytes that are not UTF-8 have no loose key: the copy stops and names the row.
-    let binary = TestDb::create("reshard_loose_bin", 1).await;
-    binary
-        .exec(
-            "CREATE TABLE b (id INT PRIMARY KEY, v VARBINARY(8) NOT NULL);
-             INSERT INTO b VALUES (1, 'ok'), (2, X'FF00'), (3, 'fine');",
-        )
-        .await;
-    let t = targets("reshard_loose_bin", 2).await;
-    let target_refs: Vec<&TestDb> = t.iter().collect();
-    copy(
-        &[&binary],
-        &target_refs,
-        &[
-            String::from("--shard-by"),
-            String::from("b=v:unicode_loose_xxhash"),
-        ],
+    let (run, _) = copy_to_two(
+        "reshard_loose_bin",
+        "CREATE TABLE b (id INT PRIMARY KEY, v VARBINARY(8) NOT NULL);
+         INSERT INTO b VALUES (1, 'ok'), (2, X'FF00'), (3, 'fine');",
+        "b=v:unicode_loose_xxhash",
     )
-    .await
-    .expect_code(1)
-    .stderr_has("sharding column `v`")
-    .stderr_has("`id`=2")
-    .stderr_has("the unicode_loose_xxhash vindex needs UTF-8 text");
+    .await;
+    run.expect_code(1)
+        .stderr_has("sharding column `v`")
+        .stderr_has("`id`=2")
+        .stderr_has("the unicode_loose_xxhash vindex needs UTF-8 text");
 
     // A latin1 column: Vitess would hash its values as utf8mb4, so reshard refuses to route by
     // its latin1 bytes, before writing anything.
-    let latin1 = TestDb::create("reshard_loose_latin1", 1).await;
-    latin1
-        .exec(
-            "CREATE TABLE l (id INT PRIMARY KEY, v VARCHAR(8) CHARACTER SET latin1 NOT NULL);
-             INSERT INTO l VALUES (1, 'café');",
-        )
-        .await;
-    let t = targets("reshard_loose_latin1", 2).await;
-    let target_refs: Vec<&TestDb> = t.iter().collect();
-    copy(
-        &[&latin1],
-        &target_refs,
-        &[
-            String::from("--shard-by"),
-            String::from("l=v:unicode_loose_xxhash"),
-        ],
+    let (run, t) = copy_to_two(
+        "reshard_loose_latin1",
+        "CREATE TABLE l (id INT PRIMARY KEY, v VARCHAR(8) CHARACTER SET latin1 NOT NULL);
+         INSERT INTO l VALUES (1, 'café');",
+        "l=v:unicode_loose_xxhash",
     )
-    .await
-    .expect_code(1)
-    .stderr_has("the sharding column `v`")
-    .stderr_has("is in character set latin1")
-    .stderr_has("convert the column to utf8mb4");
+    .await;
+    run.expect_code(1)
+        .stderr_has("the sharding column `v`")
+        .stderr_has("is in character set latin1")
+        .stderr_has("convert the column to utf8mb4");
     for target in &t {
         assert!(target.tables().await.is_empty());
     }

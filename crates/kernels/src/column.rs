@@ -9,6 +9,8 @@
 //! Sharding columns are integers (signed or unsigned, any width) or strings (`Utf8`, `Binary`);
 //! a column of any other type is refused when the plan is made, and here again.
 
+use std::cell::RefCell;
+
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
@@ -18,8 +20,6 @@ use arrow_buffer::{ArrowNativeType, NullBuffer};
 use arrow_schema::DataType;
 use md5::{Digest, Md5};
 use rayon::prelude::*;
-
-use std::cell::RefCell;
 
 use crate::route::Router;
 use crate::unicode_loose::LooseKeys;

@@ -8,7 +8,7 @@
 //!   `x/text` collator and its table.
 //! - [`route`]: key ranges to targets ([`route::Router`]): binary search over the sorted starts,
 //!   or a shift when the ranges are an even power-of-two split.
-//! - [`column`]: the target of every row of a batch from its sharding column, one type branch
+//! - [`column`](mod@column): the target of every row of a batch from its sharding column, one type branch
 //!   per batch, rayon for large batches.
 //! - [`split`]: one batch per target, reusing index buffers.
 //! - [`changes`]: the change applier's plan for a run of row changes: the last image of each key

@@ -31,10 +31,8 @@ pub(super) fn append_next(w: &mut Vec<Elem>, s: &[u8]) -> usize {
         Kind::Normal if ce != 0 => w.push(ce),
         Kind::Normal => {
             if ('\u{AC00}'..='\u{D7A3}').contains(&c) {
-                // A Hangul syllable collates as its jamo.
-                let mut jamo = ['\0'; 3];
-                let n = hangul_jamo(c, &mut jamo);
-                w.extend(jamo[..n].iter().map(|&j| element_of(j)));
+                // A Hangul syllable collates as its jamo (its canonical decomposition).
+                norm::for_each_nfd(c, |jamo| w.push(element_of(jamo)));
                 return size;
             }
             w.push(elem::implicit(implicit_primary(c)));
@@ -44,9 +42,8 @@ pub(super) fn append_next(w: &mut Vec<Elem>, s: &[u8]) -> usize {
         Kind::Decompose => {
             let (t1, t2) = elem::split_decompose(ce);
             let first = w.len();
-            let mut nfkd = Vec::new();
-            norm::push_nfkd(s, &mut nfkd);
-            let mut rest = &nfkd[..];
+            let nfkd = norm::Nfkd::of(c);
+            let mut rest = nfkd.as_bytes();
             while !rest.is_empty() {
                 let p = append_next(w, rest);
                 rest = &rest[p.max(1).min(rest.len())..];
@@ -69,26 +66,6 @@ fn append_expansion(w: &mut Vec<Elem>, ce: Elem) {
     let i = elem::expand_index(ce);
     let n = EXPAND[i] as usize;
     w.extend_from_slice(&EXPAND[i + 1..=i + n]);
-}
-
-/// The jamo of a Hangul syllable (2 or 3), written to `out`; returns how many.
-fn hangul_jamo(c: char, out: &mut [char; 3]) -> usize {
-    const S_BASE: u32 = 0xAC00;
-    const L_BASE: u32 = 0x1100;
-    const V_BASE: u32 = 0x1161;
-    const T_BASE: u32 = 0x11A7;
-    const T_COUNT: u32 = 28;
-    const N_COUNT: u32 = 21 * T_COUNT;
-    let s = c as u32 - S_BASE;
-    let jamo = |cp: u32| char::from_u32(cp).unwrap_or('\u{FFFD}');
-    out[0] = jamo(L_BASE + s / N_COUNT);
-    out[1] = jamo(V_BASE + (s % N_COUNT) / T_COUNT);
-    let t = s % T_COUNT;
-    if t == 0 {
-        return 2;
-    }
-    out[2] = jamo(T_BASE + t);
-    3
 }
 
 /// x/text's implicit primary of a code point the table lacks: ideographs sort first, by code
@@ -360,12 +337,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hangul_syllables_split_into_jamo() {
-        let mut jamo = ['\0'; 3];
-        assert_eq!(hangul_jamo('\u{AC00}', &mut jamo), 2);
-        assert_eq!(jamo[..2], ['\u{1100}', '\u{1161}']);
-        assert_eq!(hangul_jamo('\u{D7A3}', &mut jamo), 3);
-        assert_eq!(jamo, ['\u{1112}', '\u{1175}', '\u{11C2}']);
+    fn hangul_syllables_collate_as_their_jamo() {
+        let mut syllable = Vec::new();
+        let mut jamo = Vec::new();
+        for (text, parts) in [
+            ("\u{AC00}", "\u{1100}\u{1161}"),
+            ("\u{D7A3}", "\u{1112}\u{1175}\u{11C2}"),
+        ] {
+            elements(text.as_bytes(), &mut syllable);
+            elements(parts.as_bytes(), &mut jamo);
+            assert_eq!(syllable, jamo, "{text:?}");
+            assert!(syllable.iter().all(|&e| elem::primary(e) != 0));
+        }
     }
 
     #[test]

@@ -14,8 +14,8 @@
 //! Reproducing those bytes means reproducing x/text exactly: its table (CLDR 23, UCA 6.2.0, the
 //! root order that English uses), its implicit weights for code points the table lacks, its
 //! contractions (including discontiguous ones across combining marks), expansions and
-//! compatibility decompositions, and its reordering of combining marks. [`tables`] is generated
-//! from x/text's own table by `scripts/unicode-loose/gen_tables.py`; [`collate`] ports the
+//! compatibility decompositions, and its reordering of combining marks. `tables.rs` is generated
+//! from x/text's own table by `scripts/unicode-loose/gen_tables.py`; `collate.rs` ports the
 //! iterator that walks it. The golden tests (`crates/kernels/tests/unicode_loose_golden.rs`)
 //! compare every code point and thousands of mixed strings with keys computed by x/text itself
 //! (`scripts/unicode-loose/golden.go`), which is also how the published Vitess vectors come out.
@@ -69,10 +69,15 @@ impl LooseKeys {
             return Ok(&self.key);
         }
         collate::elements(text, &mut self.elems);
-        for &e in &self.elems {
-            append_primary(&mut self.key, elem::primary(e));
-        }
+        append_primaries(&mut self.key, &self.elems);
         Ok(&self.key)
+    }
+}
+
+/// Appends the level-1 key of collation elements: their primary weights, in order.
+fn append_primaries(key: &mut Vec<u8>, elems: &[u32]) {
+    for &e in elems {
+        append_primary(key, elem::primary(e));
     }
 }
 
@@ -92,19 +97,16 @@ fn append_primary(key: &mut Vec<u8>, primary: u32) {
 static ASCII_KEYS: LazyLock<[(u8, [u8; 6]); 128]> = LazyLock::new(|| {
     let mut keys = [(0, [0; 6]); 128];
     let mut elems = Vec::new();
+    let mut key = Vec::new();
     for (b, slot) in (0u8..128).zip(keys.iter_mut()) {
         collate::elements(&[b], &mut elems);
-        let mut key = Vec::new();
-        for &e in &elems {
-            append_primary(&mut key, elem::primary(e));
-        }
-        assert!(
-            key.len() <= 6,
-            "ASCII {b:#x} has a key of {} bytes",
-            key.len()
-        );
-        slot.1[..key.len()].copy_from_slice(&key);
-        slot.0 = u8::try_from(key.len()).unwrap_or(6);
+        key.clear();
+        append_primaries(&mut key, &elems);
+        // One or two primaries of at most 3 bytes; the tests compare every entry with the
+        // collator.
+        let len = key.len().min(6);
+        slot.1[..len].copy_from_slice(&key[..len]);
+        slot.0 = u8::try_from(len).unwrap_or(6);
     }
     keys
 });
@@ -113,13 +115,12 @@ static ASCII_KEYS: LazyLock<[(u8, [u8; 6]); 128]> = LazyLock::new(|| {
 mod tests {
     use super::*;
 
+    /// The key through the collator, without the ASCII shortcut.
     fn slow_key(text: &str) -> Vec<u8> {
         let mut elems = Vec::new();
         collate::elements(text.as_bytes(), &mut elems);
         let mut key = Vec::new();
-        for e in elems {
-            append_primary(&mut key, elem::primary(e));
-        }
+        append_primaries(&mut key, &elems);
         key
     }
 
@@ -150,8 +151,18 @@ mod tests {
                 assert_eq!(slow_key(&text), expected, "{text:?}");
             }
         }
+        // The shortcut's table against the collator, character by character and on a sentence.
         let mut keys = LooseKeys::new();
-        let text = "Hello, World! l·l L\u{B7} 0123";
+        for b in (0u8..128).filter(|&b| b != b' ') {
+            let text = String::from_utf8(vec![b, b'x']).unwrap();
+            assert_eq!(
+                keys.key(text.as_bytes()).unwrap(),
+                slow_key(&text),
+                "{text:?}"
+            );
+        }
+        let text = "Hello, World!\tl L ~0123_\u{7f}.";
+        assert!(text.is_ascii());
         assert_eq!(keys.key(text.as_bytes()).unwrap(), slow_key(text));
     }
 

@@ -138,19 +138,44 @@ pub(super) fn first_boundary(s: &[u8]) -> Option<usize> {
     }
 }
 
-/// Appends the compatibility decomposition of the code point at the start of `s` to `out`
-/// (x/text's `norm.NFKD.Properties(s).Decomposition()`; nothing for a code point without one).
-pub(super) fn push_nfkd(s: &[u8], out: &mut Vec<u8>) {
-    let (c, _) = first_char(s);
-    let start = out.len();
-    let mut same = true;
-    decompose_compatible(c, |d| {
-        same &= d == c;
-        let mut utf8 = [0; 4];
-        out.extend_from_slice(d.encode_utf8(&mut utf8).as_bytes());
-    });
-    if same && out.len() - start == c.len_utf8() {
-        out.truncate(start);
+/// Calls `f` with each code point of `c`'s canonical decomposition (`c` itself if it has none).
+pub(super) fn for_each_nfd(c: char, f: impl FnMut(char)) {
+    decompose_canonical(c, f);
+}
+
+/// The longest compatibility decomposition in UTF-8 (U+FDFA: 18 code points, 33 bytes).
+const MAX_NFKD_BYTES: usize = 72;
+
+/// A code point's compatibility decomposition as UTF-8, on the stack (x/text's
+/// `norm.NFKD.Properties(s).Decomposition()`; empty for a code point without one).
+pub(super) struct Nfkd {
+    bytes: [u8; MAX_NFKD_BYTES],
+    len: usize,
+}
+
+impl Nfkd {
+    pub(super) fn of(c: char) -> Nfkd {
+        let mut out = Nfkd {
+            bytes: [0; MAX_NFKD_BYTES],
+            len: 0,
+        };
+        let mut same = true;
+        decompose_compatible(c, |d| {
+            same &= d == c;
+            let end = out.len + d.len_utf8();
+            if end <= MAX_NFKD_BYTES {
+                d.encode_utf8(&mut out.bytes[out.len..end]);
+                out.len = end;
+            }
+        });
+        if same {
+            out.len = 0;
+        }
+        out
+    }
+
+    pub(super) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 
@@ -187,14 +212,23 @@ mod tests {
 
     #[test]
     fn decomposes_for_compatibility() {
-        let mut out = Vec::new();
-        push_nfkd("\u{FB01}".as_bytes(), &mut out);
-        assert_eq!(out, b"fi");
-        out.clear();
-        push_nfkd(b"a", &mut out);
-        assert!(out.is_empty());
-        push_nfkd("\u{2460}".as_bytes(), &mut out);
-        assert_eq!(out, b"1");
+        assert_eq!(Nfkd::of('\u{FB01}').as_bytes(), b"fi");
+        assert_eq!(Nfkd::of('\u{2460}').as_bytes(), b"1");
+        assert!(Nfkd::of('a').as_bytes().is_empty());
+        // The longest decomposition there is fits.
+        let longest = Nfkd::of('\u{FDFA}');
+        assert_eq!(longest.as_bytes().len(), 33);
+        assert!(
+            std::str::from_utf8(longest.as_bytes())
+                .unwrap()
+                .starts_with('\u{635}')
+        );
+        // No code point's decomposition is cut short by the buffer.
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let mut bytes = 0;
+            decompose_compatible(c, |d| bytes += d.len_utf8());
+            assert!(bytes <= MAX_NFKD_BYTES, "U+{:04X}: {bytes} bytes", c as u32);
+        }
     }
 
     #[test]

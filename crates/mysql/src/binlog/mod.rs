@@ -594,10 +594,11 @@ impl BinlogReader {
         let Some(Some(index)) = self.by_id.get(&rows.table_id()).copied() else {
             return Ok(Step::Other);
         };
-        let server = self.dsn.to_string();
+        // The names for an error message are only made when there is one: this runs for every
+        // rows event of a moved table.
+        let dsn = &self.dsn;
         let tracked = &mut self.tables[index];
-        let table = qualified(&tracked.table);
-        let kind = rows_kind(&rows, &server, &table, at)?;
+        let kind = rows_kind(&rows, || dsn.to_string(), || qualified(&tracked.table), at)?;
         let columns = tracked.columns.len();
         let num_columns = usize::try_from(rows.num_columns()).unwrap_or(usize::MAX);
         let before_full = rows
@@ -608,8 +609,8 @@ impl BinlogReader {
             .is_none_or(|b| b.len() >= columns && b[..columns].all());
         if num_columns != columns || !before_full || !after_full {
             return Err(BinlogError::NotFullRowImage {
-                server,
-                table,
+                server: dsn.to_string(),
+                table: qualified(&tracked.table),
                 position: at.clone(),
             });
         }
@@ -620,8 +621,8 @@ impl BinlogReader {
         let decoded = decoder
             .decode_rows(kind, rows.rows_data())
             .map_err(|source| BinlogError::Decode {
-                server,
-                table,
+                server: dsn.to_string(),
+                table: qualified(&tracked.table),
                 position: at.clone(),
                 source: Box::new(source),
             })?;
@@ -683,8 +684,8 @@ fn end_offset(start: u64, size: u32, log_pos: u32) -> u64 {
 /// partial JSON updates carry only the changed part of a value.
 fn rows_kind(
     rows: &RowsEventData<'_>,
-    server: &str,
-    table: &str,
+    server: impl FnOnce() -> String,
+    table: impl FnOnce() -> String,
     at: &BinlogPosition,
 ) -> Result<RowsKind, BinlogError> {
     match rows {
@@ -698,8 +699,8 @@ fn rows_kind(
             Ok(RowsKind::Delete)
         }
         RowsEventData::PartialUpdateRowsEvent(_) => Err(BinlogError::PartialJson {
-            server: server.to_owned(),
-            table: table.to_owned(),
+            server: server(),
+            table: table(),
             position: at.clone(),
         }),
     }
@@ -751,7 +752,12 @@ mod tests {
             panic!("type {event_type} is not read as a rows event");
         };
         let at = BinlogPosition::new("binlog.000042", 1000);
-        rows_kind(&data, "127.0.0.1:3306", "`shop`.`orders`", &at)
+        rows_kind(
+            &data,
+            || String::from("127.0.0.1:3306"),
+            || String::from("`shop`.`orders`"),
+            &at,
+        )
     }
 
     #[test]
