@@ -25,6 +25,7 @@ pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
     let setup_options = SetupOptions {
         force: args.force,
         defer_secondary_indexes: args.defer_secondary_indexes,
+        online: false,
     };
     let setup = prepare_copy(&topology, &setup_options)
         .await
@@ -136,8 +137,13 @@ fn describe_route(table: &CopyTable, topology: &Topology) -> String {
     }
 }
 
-fn failure(e: CopyError) -> Failure {
-    Failure::Unfit(e.to_string())
+/// The exit status of an engine error: bad input (exit 2) when the input names what the servers
+/// do not hold, else unfit (exit 1).
+pub(crate) fn failure(e: CopyError) -> Failure {
+    match e {
+        CopyError::BadInput(message) => Failure::BadInput(message),
+        other => Failure::Unfit(other.to_string()),
+    }
 }
 
 /// Per second over `d`, as a whole number.

@@ -19,7 +19,7 @@ use reshard_types::{Dsn, Flavor};
 
 use crate::Failure;
 use crate::args::MoveArgs;
-use crate::copy::{copy_progress, human_bytes, seconds, topology};
+use crate::copy::{copy_progress, failure, human_bytes, seconds, topology};
 use crate::progress_display::ProgressDisplay;
 
 pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
@@ -39,10 +39,11 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
         &SetupOptions {
             force: args.force,
             defer_secondary_indexes: false,
+            online: true,
         },
     )
     .await
-    .map_err(|e| Failure::Unfit(e.to_string()))?;
+    .map_err(failure)?;
     let plan = setup.plan(&topology);
     let targets = plan.targets.clone();
     let options = MoveOptions {

@@ -51,10 +51,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let key = row_key(&mut session, &schema)
                 .await?
                 .ok_or_else(|| format!("{name} has no key"))?;
+            let other_unique_keys =
+                reshard_mysql::constraints::read_indexes(&mut session, &database, name)
+                    .await?
+                    .into_iter()
+                    .filter(|i| i.unique && i.name != key.index)
+                    .map(|i| i.name)
+                    .collect();
             out.push(CopyTable {
                 schema,
                 key,
                 route: TableRoute::To(0),
+                other_unique_keys,
             });
         }
         Ok::<_, Box<dyn std::error::Error>>(out)

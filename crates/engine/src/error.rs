@@ -69,6 +69,10 @@ pub enum CopyError {
     /// Nothing was written.
     #[error("{0}")]
     Refused(String),
+    /// The input names something the servers do not hold (a sharding rule for no moved table);
+    /// the message says what to change. Nothing was written.
+    #[error("{0}")]
+    BadInput(String),
     /// A bug in reshard (a worker thread panicked); the copy stopped.
     #[error("internal error: {0}")]
     Internal(String),

@@ -78,6 +78,15 @@ impl VindexKind {
         })
     }
 
+    /// Whether it maps integers (`hash`, `numeric`, `reverse_bits`): a string is mapped only if it
+    /// reads as one, so these belong on integer columns.
+    pub fn maps_integers(self) -> bool {
+        matches!(
+            self,
+            VindexKind::Hash | VindexKind::Numeric | VindexKind::ReverseBits
+        )
+    }
+
     /// Its VSchema name.
     pub fn name(self) -> &'static str {
         match self {

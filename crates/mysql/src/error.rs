@@ -157,6 +157,25 @@ pub enum MysqlError {
         /// The first of them, as `code: message`.
         warnings: Vec<String>,
     },
+    /// A row written collided with another row of the target on a unique key that is not the
+    /// row key: loading it would have skipped or replaced a row the source holds.
+    #[error(
+        "{server}: a row written into {table} collides on unique key `{key}`, not on the row key `{row_key}` \
+         ({message}): the target holds another row with that value, and the row would have been lost. \
+         Make the target table's unique keys the source's (compare SHOW CREATE TABLE on both) and empty it, then copy again"
+    )]
+    DuplicateOnOtherKey {
+        /// The server, as a redacted DSN.
+        server: String,
+        /// `` `database`.`table` ``.
+        table: String,
+        /// The unique key the row collided on.
+        key: String,
+        /// The key rows are identified by.
+        row_key: String,
+        /// The server's message (`Duplicate entry '...' for key '...'`).
+        message: String,
+    },
 }
 
 impl MysqlError {

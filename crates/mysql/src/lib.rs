@@ -23,6 +23,7 @@
 
 pub mod binlog;
 mod checks;
+pub mod constraints;
 mod discover;
 mod error;
 pub mod keyset;

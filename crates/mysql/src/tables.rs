@@ -216,6 +216,26 @@ pub fn defer_secondary_indexes(ddl: &str, keep: &str) -> DeferredDdl {
     }
 }
 
+/// The name of the index or constraint an `ADD ...` clause of [`DeferredDdl::add_back`] adds: its
+/// first quoted identifier, unquoted (`` ADD UNIQUE KEY `b` (`b`) `` adds `b`).
+pub fn clause_name(clause: &str) -> Option<String> {
+    let start = clause.find('`')? + 1;
+    let mut name = String::new();
+    let mut chars = clause[start..].chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '`' {
+            // A backquote inside a name is doubled.
+            if chars.peek() == Some(&'`') {
+                chars.next();
+            } else {
+                return Some(name);
+            }
+        }
+        name.push(c);
+    }
+    None
+}
+
 /// How `target` differs from `source` in what a copy depends on (columns in order, their types,
 /// nullability, character sets and collations, generation, and the primary key), one line per
 /// difference; empty when they match.
@@ -320,6 +340,18 @@ mod tests {
                 .contains("PRIMARY KEY (`id`),\n  CONSTRAINT `chk` CHECK (`a` > 0)\n)")
         );
         assert!(!d.create.contains("KEY `a`"));
+    }
+
+    #[test]
+    fn clauses_are_named_by_their_first_identifier() {
+        let d = defer_secondary_indexes(DDL, "PRIMARY");
+        let names: Vec<_> = d.add_back.iter().filter_map(|c| clause_name(c)).collect();
+        assert_eq!(names, ["b", "a", "fk"]);
+        assert_eq!(
+            clause_name("ADD KEY `we``ird` (`x`)").as_deref(),
+            Some("we`ird")
+        );
+        assert_eq!(clause_name("ADD KEY"), None);
     }
 
     #[test]

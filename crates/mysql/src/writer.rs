@@ -101,6 +101,8 @@ pub struct LoadTarget {
     statement: String,
     replace_statement: String,
     table: String,
+    /// The index rows are identified by: the only one a skipped duplicate may collide on.
+    row_key: String,
     schema: Arc<Schema>,
     /// Whether encoding is timed (two clock reads per step of rows).
     time_encoding: bool,
@@ -132,9 +134,18 @@ impl LoadTarget {
             statement,
             replace_statement,
             table: qualified,
+            row_key: String::from("PRIMARY"),
             schema,
             time_encoding: false,
         })
+    }
+
+    /// Names the index rows are identified by, when it is not the primary key (a unique index
+    /// over `NOT NULL` columns standing in for one).
+    #[must_use]
+    pub fn with_row_key(mut self, index: &str) -> LoadTarget {
+        index.clone_into(&mut self.row_key);
+        self
     }
 
     /// The Arrow schema batches must have.
@@ -149,7 +160,9 @@ impl LoadTarget {
 
     /// Writes every row of `batch` on `conn` (a session of [`open_write_session`]). With
     /// [`Duplicates::Skip`], rows whose key exists are left as they are, and counted exactly:
-    /// every warning must be a duplicate key and there must be exactly one per row not inserted.
+    /// every warning must be a duplicate of the row key and there must be exactly one per row not
+    /// inserted. A duplicate on any other unique key fails the write whatever `duplicates` says
+    /// ([`MysqlError::DuplicateOnOtherKey`]): the row would be lost, not found already there.
     pub fn write(
         &self,
         conn: &mut RawConn,
@@ -239,6 +252,9 @@ impl LoadTarget {
         let mut warnings = Vec::new();
         let mut listed = 0u64;
         let mut duplicate_keys = 0u64;
+        let mut other_key: Option<(String, String)> = None;
+        let unqualified = self.table.rsplit('.').next().unwrap_or_default();
+        let unqualified = unqualified.trim_matches('`');
         conn.query_rows(
             "SHOW WARNINGS",
             &mut Rows(|row: &[u8]| {
@@ -248,21 +264,40 @@ impl LoadTarget {
                     .copied()
                     .flatten()
                     .and_then(|c| std::str::from_utf8(c).ok()?.parse::<u16>().ok());
-                listed += 1;
-                if code == Some(ER_DUP_ENTRY) {
-                    duplicate_keys += 1;
-                } else if warnings.len() < SHOWN_WARNINGS {
-                    let message = fields
+                let message = || {
+                    fields
                         .get(2)
                         .copied()
                         .flatten()
                         .map(|m| String::from_utf8_lossy(m).into_owned())
-                        .unwrap_or_default();
-                    warnings.push(format!("{}: {message}", code.unwrap_or_default()));
+                        .unwrap_or_default()
+                };
+                listed += 1;
+                if code == Some(ER_DUP_ENTRY) {
+                    duplicate_keys += 1;
+                    if other_key.is_none() {
+                        let message = message();
+                        if let Some(key) = duplicate_key_name(&message, unqualified)
+                            && key != self.row_key
+                        {
+                            other_key = Some((key.to_owned(), message.clone()));
+                        }
+                    }
+                } else if warnings.len() < SHOWN_WARNINGS {
+                    warnings.push(format!("{}: {}", code.unwrap_or_default(), message()));
                 }
                 Ok(())
             }),
         )?;
+        if let Some((key, message)) = other_key {
+            return Err(MysqlError::DuplicateOnOtherKey {
+                server: conn.dsn().to_string(),
+                table: self.table.clone(),
+                key,
+                row_key: self.row_key.clone(),
+                message,
+            });
+        }
         let skipped = rows.saturating_sub(ok.affected_rows);
         let exact = listed == u64::from(ok.warnings) && duplicate_keys == listed;
         if duplicates == Duplicates::Skip && exact && duplicate_keys == skipped {
@@ -286,6 +321,18 @@ impl LoadTarget {
             warnings,
         })
     }
+}
+
+/// The key a duplicate-entry message names: MariaDB says `... for key 'k'`, MySQL 8 `... for key
+/// 'table.k'`.
+fn duplicate_key_name<'m>(message: &'m str, table: &str) -> Option<&'m str> {
+    let at = message.rfind("for key '")? + "for key '".len();
+    let key = message[at..].strip_suffix('\'')?;
+    Some(
+        key.strip_prefix(table)
+            .and_then(|k| k.strip_prefix('.'))
+            .unwrap_or(key),
+    )
 }
 
 /// Warnings quoted in an error at most.
@@ -365,4 +412,18 @@ pub fn refuse_warnings(conn: &mut RawConn, table: &str, ok: OkInfo) -> Result<()
         count: ok.warnings,
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duplicate_key_name;
+
+    #[test]
+    fn the_key_of_a_duplicate_is_read_from_either_flavor() {
+        let mariadb = "Duplicate entry 'SKU-1' for key 'u_sku'";
+        assert_eq!(duplicate_key_name(mariadb, "orders"), Some("u_sku"));
+        let mysql = "Duplicate entry '7' for key 'orders.PRIMARY'";
+        assert_eq!(duplicate_key_name(mysql, "orders"), Some("PRIMARY"));
+        assert_eq!(duplicate_key_name("Data truncated", "orders"), None);
+    }
 }

@@ -186,7 +186,7 @@ async fn copy_and_report(
     let unfit = |e: reshard_engine::CopyError| Failure::Unfit(e.to_string());
     let setup = prepare_copy(topology, &SetupOptions::default())
         .await
-        .map_err(unfit)?;
+        .map_err(crate::copy::failure)?;
     let plan = setup.plan(topology);
     let options = args.tuning.copy_options();
     let targets = plan.targets.clone();

@@ -81,6 +81,9 @@ pub struct CopyTable {
     pub key: RowKey,
     /// Where its rows go.
     pub route: TableRoute,
+    /// Its unique indexes other than the row key: a row written can collide with another row on
+    /// one of them, which the change applier must not resolve by replacing that row.
+    pub other_unique_keys: Vec<String>,
 }
 
 /// Where the rows of a table go.

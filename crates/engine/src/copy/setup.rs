@@ -11,6 +11,7 @@
 use reshard_convert::schema::arrow_type;
 use reshard_kernels::column::is_routable;
 use reshard_kernels::vindex::VindexKind;
+use reshard_mysql::constraints::{self, Constraints};
 use reshard_mysql::tables::{
     self, count_rows, defer_secondary_indexes, estimated_rows, is_empty, row_key, run_ddl,
     schema_differences, schema_differences_between, server_identity, show_create_table,
@@ -30,6 +31,10 @@ pub struct SetupOptions {
     /// Create missing target tables without secondary indexes and foreign keys, and add them
     /// after the copy.
     pub defer_secondary_indexes: bool,
+    /// The copy is part of an online move, which follows the sources' binary logs: tables whose
+    /// rows InnoDB changes itself (foreign keys with `CASCADE`, `SET NULL`, `SET DEFAULT`) are
+    /// refused, as those changes are not in the binary log.
+    pub online: bool,
 }
 
 /// A table on one target.
@@ -41,6 +46,11 @@ pub struct TargetTable {
     pub created: bool,
     /// Whether it held rows and was emptied (`--force`).
     pub emptied: bool,
+    /// `ADD ...` clauses for the source's indexes and foreign keys the table lacks there: those
+    /// deferred when it was created, or missing from an existing table (one whose deferred
+    /// indexes were never added back, say). Added after the copy with
+    /// `--defer-secondary-indexes`, else before it.
+    pub add_back: Vec<String>,
 }
 
 /// A table ready to be copied.
@@ -52,8 +62,6 @@ pub struct PreparedTable {
     pub estimated_rows: u64,
     /// The targets that receive its rows.
     pub targets: Vec<TargetTable>,
-    /// `ADD ...` clauses to run after the copy on targets where it was created (deferred indexes).
-    pub add_back: Vec<String>,
 }
 
 /// The prepared copy.
@@ -110,7 +118,17 @@ pub async fn prepare_copy(
     same_database_twice(topology, &mut sources, &mut targets).await?;
     let names = match &topology.tables {
         Some(names) => names.clone(),
-        None => tables::list_tables(&mut sources[0], source_db).await?,
+        None => {
+            let names = tables::list_tables(&mut sources[0], source_db).await?;
+            let unmatched = topology.unmatched_rules(&names);
+            if !unmatched.is_empty() {
+                return Err(CopyError::BadInput(format!(
+                    "nothing was copied:\n- {}",
+                    unmatched.join("\n- ")
+                )));
+            }
+            names
+        }
     };
     let mut problems = Vec::new();
     let mut planned = Vec::new();
@@ -189,13 +207,26 @@ pub async fn prepare_copy(
                 (0..topology.targets.len()).collect()
             }
         };
+        let source_constraints = Constraints::read(&mut sources[0], source_db, name).await?;
+        if options.online {
+            let acting = cascading_foreign_keys(&schema, &source_constraints);
+            if !acting.is_empty() {
+                problems.extend(acting);
+                continue;
+            }
+        }
         let mut on_targets = Vec::with_capacity(receiving.len());
         for &t in &receiving {
             let target = &topology.targets[t].dsn;
             let target_db = database_of(target, "target")?;
             match discover_table(&mut targets[t], target_db, name).await {
                 Ok(existing) => {
-                    let differences = schema_differences(&schema, &existing);
+                    let mut differences = schema_differences(&schema, &existing);
+                    let target_constraints =
+                        Constraints::read(&mut targets[t], target_db, name).await?;
+                    let comparison =
+                        constraints::compare(&source_constraints, &target_constraints, &key.index);
+                    differences.extend(comparison.refusals);
                     if !differences.is_empty() {
                         problems.push(format!(
                             "target table {} on {target} differs from the source's:\n  - {}\n  make it match, or drop it so reshard creates it",
@@ -212,21 +243,50 @@ pub async fn prepare_copy(
                         ));
                         continue 'tables;
                     }
-                    on_targets.push(TargetTable {
-                        target: t,
-                        created: false,
-                        emptied: !empty,
-                    });
+                    if !comparison.extra.is_empty() {
+                        tracing::info!(table = %existing.qualified_name(), target = %target, "the target table has indexes the source lacks (left as they are): {}", comparison.extra.join(", "));
+                    }
+                    if !comparison.missing.is_empty() {
+                        tracing::warn!(table = %existing.qualified_name(), target = %target, "the target table lacks the source's {}; adding them", comparison.missing.join(", "));
+                    }
+                    on_targets.push((
+                        TargetTable {
+                            target: t,
+                            created: false,
+                            emptied: !empty,
+                            add_back: Vec::new(),
+                        },
+                        comparison.missing,
+                    ));
                 }
-                Err(MysqlError::TableNotFound { .. }) => on_targets.push(TargetTable {
-                    target: t,
-                    created: true,
-                    emptied: false,
-                }),
+                Err(MysqlError::TableNotFound { .. }) => on_targets.push((
+                    TargetTable {
+                        target: t,
+                        created: true,
+                        emptied: false,
+                        add_back: Vec::new(),
+                    },
+                    Vec::new(),
+                )),
                 Err(e) => return Err(e.into()),
             }
         }
-        planned.push((CopyTable { schema, key, route }, estimated, on_targets));
+        let other_unique_keys = source_constraints
+            .indexes
+            .iter()
+            .filter(|i| i.unique && i.name != key.index)
+            .map(|i| i.name.clone())
+            .collect();
+        planned.push((
+            CopyTable {
+                schema,
+                key,
+                route,
+                other_unique_keys,
+            },
+            estimated,
+            on_targets,
+        ));
     }
     if !problems.is_empty() {
         return Err(CopyError::Refused(format!(
@@ -234,43 +294,98 @@ pub async fn prepare_copy(
             problems.join("\n- ")
         )));
     }
+    // Every check passed: from here on, the targets are written. Tables are created in any
+    // order, so a foreign key may name a parent not created yet: allowed with the checks off.
+    for session in &mut targets {
+        run_ddl(session, "SET SESSION foreign_key_checks = 0").await?;
+    }
     let mut prepared = Vec::with_capacity(planned.len());
     for (table, estimated, on_targets) in planned {
-        let mut add_back = Vec::new();
-        let mut ddl = None;
-        for on in &on_targets {
+        let create = show_create_table(&mut sources[0], source_db, &table.schema.name).await?;
+        let split = defer_secondary_indexes(&create, &table.key.index);
+        let mut ready = Vec::with_capacity(on_targets.len());
+        for (mut on, missing) in on_targets {
             let target = &topology.targets[on.target].dsn;
             let target_schema = in_database(&table.schema, target);
+            let session = &mut targets[on.target];
             if on.created {
-                if ddl.is_none() {
-                    let create =
-                        show_create_table(&mut sources[0], source_db, &table.schema.name).await?;
-                    ddl = Some(if options.defer_secondary_indexes {
-                        let split = defer_secondary_indexes(&create, &table.key.index);
-                        add_back = split.add_back;
-                        split.create
-                    } else {
-                        create
-                    });
+                if options.defer_secondary_indexes {
+                    run_ddl(session, &split.create).await?;
+                    on.add_back.clone_from(&split.add_back);
+                } else {
+                    run_ddl(session, &create).await?;
                 }
-                run_ddl(&mut targets[on.target], ddl.as_deref().expect("just set")).await?;
-                tracing::info!(table = %target_schema.qualified_name(), target = %target, deferred = add_back.len(), "created the target table");
-            } else if on.emptied {
-                tables::truncate(&mut targets[on.target], &target_schema).await?;
-                tracing::warn!(table = %target_schema.qualified_name(), target = %target, "emptied the target table (--force)");
+                tracing::info!(table = %target_schema.qualified_name(), target = %target, deferred = on.add_back.len(), "created the target table");
+            } else {
+                if on.emptied {
+                    tables::truncate(session, &target_schema).await?;
+                    tracing::warn!(table = %target_schema.qualified_name(), target = %target, "emptied the target table (--force)");
+                }
+                on.add_back = split
+                    .add_back
+                    .iter()
+                    .filter(|clause| {
+                        tables::clause_name(clause).is_some_and(|n| missing.contains(&n))
+                    })
+                    .cloned()
+                    .collect();
+                if !options.defer_secondary_indexes && !on.add_back.is_empty() {
+                    add_indexes(session, &target_schema, &on.add_back).await?;
+                    on.add_back.clear();
+                }
             }
+            ready.push(on);
         }
         prepared.push(PreparedTable {
             table,
             estimated_rows: estimated,
-            targets: on_targets,
-            add_back,
+            targets: ready,
         });
     }
     for session in sources.into_iter().chain(targets) {
         let _ = session.close().await;
     }
     Ok(CopySetup { tables: prepared })
+}
+
+/// The refusals of a table whose rows InnoDB changes itself when a parent row changes (foreign
+/// keys with `CASCADE`, `SET NULL` or `SET DEFAULT` actions): the binary log does not carry those
+/// changes, so an online move would leave the targets' rows different from the sources'.
+fn cascading_foreign_keys(schema: &TableSchema, constraints: &Constraints) -> Vec<String> {
+    constraints
+        .foreign_keys
+        .iter()
+        .filter_map(|fk| {
+            let actions = fk.acts_on_rows();
+            (!actions.is_empty()).then(|| {
+                format!(
+                    "table {} has foreign key `{}` ({}) on `{}`.`{}`: when a parent row changes, InnoDB changes                      this table's rows itself and the binary log does not carry those changes, so a move                      cannot follow them. Make the action RESTRICT for the move (ALTER TABLE ... DROP FOREIGN KEY `{}`,                      ADD CONSTRAINT ... ON DELETE RESTRICT ON UPDATE RESTRICT) and have the application change                      the children itself, or copy the table with reshard copy while the application is stopped",
+                    schema.qualified_name(),
+                    fk.name,
+                    actions.join(", "),
+                    fk.parent_database,
+                    fk.parent_table,
+                    fk.name,
+                )
+            })
+        })
+        .collect()
+}
+
+/// Adds indexes and foreign keys (`ADD ...` clauses) to a target table in one `ALTER TABLE`.
+async fn add_indexes(
+    session: &mut Session,
+    table: &TableSchema,
+    clauses: &[String],
+) -> Result<(), CopyError> {
+    let sql = format!(
+        "ALTER TABLE {} {}",
+        reshard_mysql::reader::table_sql(table),
+        clauses.join(", ")
+    );
+    tracing::info!(table = %table.qualified_name(), target = %session.dsn(), indexes = clauses.len(), "adding indexes");
+    run_ddl(session, &sql).await?;
+    Ok(())
 }
 
 /// Refuses a database given twice among the sources and targets (by the servers' own identity,
@@ -335,17 +450,25 @@ fn route_of(topology: &Topology, schema: &TableSchema) -> Result<TableRoute, Str
                 ));
             };
             let def = &schema.columns[index];
-            let kind_ok = matches!(
+            let integer = matches!(def.ty, ColumnType::Int { .. });
+            let text = matches!(
                 def.ty,
-                ColumnType::Int { .. }
-                    | ColumnType::Char { .. }
-                    | ColumnType::VarChar { .. }
-                    | ColumnType::Text { .. }
+                ColumnType::Char { .. } | ColumnType::VarChar { .. } | ColumnType::Text { .. }
             );
-            if !kind_ok || !is_routable(&arrow_type(def)) {
+            if !(integer || text) || !is_routable(&arrow_type(def)) {
                 return Err(format!(
                     "the sharding column `{column}` of table {table} is {}; reshard shards by integer and string columns",
                     def.column_type
+                ));
+            }
+            if text && vindex.maps_integers() {
+                return Err(format!(
+                    "the sharding column `{column}` of table {table} is {}, and the {} vindex maps integers: \
+                     a value that is not a number would stop the copy after the targets were written. \
+                     Shard it with a vindex for strings (unicode_loose_xxhash, unicode_loose_md5, xxhash, binary_md5), \
+                     or by an integer column",
+                    def.column_type,
+                    vindex.name()
                 ));
             }
             check_sharding_charset(&table, column, def, *vindex)?;
@@ -362,8 +485,8 @@ fn route_of(topology: &Topology, schema: &TableSchema) -> Result<TableRoute, Str
 /// reshard routes by the column's bytes in its own character set; Vitess's vindexes see the value
 /// in its connection's character set (utf8mb4). The two agree for UTF-8 and ASCII columns (and
 /// binary strings). For the vindexes that hash the text (`xxhash`, `binary`, `binary_md5`,
-/// `unicode_loose_*`) any other character set could put a non-ASCII value on another shard than
-/// Vitess would; the integer vindexes only need the digits to read as ASCII.
+/// `unicode_loose_*`, the only ones a text column may have) any other character set could put a
+/// non-ASCII value on another shard than Vitess would.
 fn check_sharding_charset(
     table: &str,
     column: &str,
@@ -373,13 +496,7 @@ fn check_sharding_charset(
     let Some(charset) = def.charset.as_deref() else {
         return Ok(()); // not a text column
     };
-    let same_bytes = matches!(charset, "utf8mb4" | "utf8mb3" | "utf8" | "ascii" | "binary");
-    let digits_read = !matches!(charset, "ucs2" | "utf16" | "utf16le" | "utf32");
-    let integer_vindex = matches!(
-        vindex,
-        VindexKind::Hash | VindexKind::Numeric | VindexKind::ReverseBits
-    );
-    if same_bytes || (integer_vindex && digits_read) {
+    if matches!(charset, "utf8mb4" | "utf8mb3" | "utf8" | "ascii" | "binary") {
         return Ok(());
     }
     Err(format!(
@@ -405,17 +522,10 @@ pub async fn finish_targets(
             let Some(on) = prepared.targets.iter().find(|on| on.target == t) else {
                 continue;
             };
-            if !on.created || prepared.add_back.is_empty() {
-                continue;
+            if !on.add_back.is_empty() {
+                let schema = in_database(&prepared.table.schema, target);
+                add_indexes(&mut dst, &schema, &on.add_back).await?;
             }
-            let schema = in_database(&prepared.table.schema, target);
-            let sql = format!(
-                "ALTER TABLE {} {}",
-                reshard_mysql::reader::table_sql(&schema),
-                prepared.add_back.join(", ")
-            );
-            tracing::info!(table = %schema.qualified_name(), target = %target, indexes = prepared.add_back.len(), "adding deferred indexes");
-            run_ddl(&mut dst, &sql).await?;
         }
         for (prepared, routed) in setup.tables.iter().zip(rows_per_target) {
             if !prepared.targets.iter().any(|on| on.target == t) {

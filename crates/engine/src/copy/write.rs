@@ -84,8 +84,9 @@ fn write(
     let load = match loads.entry(job.table) {
         std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
         std::collections::hash_map::Entry::Vacant(e) => {
-            let schema = super::in_database(&ctx.plan.tables[job.table].schema, target);
-            let mut load = LoadTarget::new(target, &schema)?;
+            let table = &ctx.plan.tables[job.table];
+            let schema = super::in_database(&table.schema, target);
+            let mut load = LoadTarget::new(target, &schema)?.with_row_key(&table.key.index);
             load.time_encoding(clock.timed());
             e.insert(load)
         }

@@ -7,11 +7,16 @@
 //! Spreading one target's share is safe because the plan names every key at most once per
 //! target (it is either deleted there or written whole, never both), so no two statements of a
 //! cycle touch the same row, and each leaves the same state however often it runs: a
-//! transaction that fails transiently is simply run again. A `REPLACE` that meets another row's
-//! unique value deletes that row, but that row's own final image is in the same cycle (the
-//! cycle's images are the source's state at one transaction boundary, where no two rows share
-//! a unique value), so it is written too. The cycle is done when every connection has committed;
-//! only then does the applier record the sources' positions.
+//! transaction that fails transiently is simply run again. The cycle is done when every
+//! connection has committed; only then does the applier record the sources' positions.
+//!
+//! A `REPLACE` also deletes any row that holds one of the written row's other unique values.
+//! While the copy runs, the target is not the source at one point in time (a chunk read late sits
+//! beside changes applied early), so such a row can be one whose own later image is not in this
+//! cycle: it would be lost. Tables with unique keys besides the row key are therefore written
+//! apart, on one connection per target and in order: every changed key is deleted, then the rows
+//! are loaded without `REPLACE`, and a collision on another unique key fails the move naming the
+//! key and row ([`Work::Exclusive`]) rather than deleting a row.
 
 use std::sync::Arc;
 
@@ -77,6 +82,14 @@ enum Work {
     Delete(Vec<u8>),
     /// These whole rows, loaded with `LOAD DATA ... REPLACE`.
     Upsert(RecordBatch),
+    /// Every change of a table with unique keys besides its row key, on one connection: the
+    /// `DELETE`s (of deleted and of upserted keys), then the upserted rows loaded without
+    /// `REPLACE`, so that a row meeting another row's unique value fails the cycle, naming the
+    /// key, instead of silently deleting that row.
+    Exclusive {
+        deletes: Vec<Vec<u8>>,
+        inserts: Vec<RecordBatch>,
+    },
 }
 
 /// Applies cycles of changes to the targets of a plan.
@@ -101,10 +114,10 @@ impl<'a> Applier<'a> {
             };
             let mut loads = Vec::with_capacity(plan.targets.len());
             for target in &plan.targets {
-                loads.push(LoadTarget::new(
-                    target,
-                    &in_database(&table.schema, target),
-                )?);
+                loads.push(
+                    LoadTarget::new(target, &in_database(&table.schema, target))?
+                        .with_row_key(&table.key.index),
+                );
             }
             tables.push(TableApply {
                 loads,
@@ -243,9 +256,38 @@ impl<'a> Applier<'a> {
             .map_err(|e| internal("planning", &e))?;
         stats.images += rows as u64;
         stats.keys += plan.keys as u64;
+        let exclusive = !self.plan.tables[t].other_unique_keys.is_empty();
         for (target, out) in statements.iter_mut().enumerate() {
             let slot = if shared { 0 } else { target };
             let name = &table.names[target];
+            if exclusive {
+                let (mut deletes, mut inserts) = (Vec::new(), Vec::new());
+                let upserted = plan.upserts[slot].chunks(KEYS_PER_DELETE);
+                for rows in plan.deletes[slot].chunks(KEYS_PER_DELETE).chain(upserted) {
+                    let mut sql = Vec::new();
+                    table
+                        .delete
+                        .encode(name, &batch, rows, &mut sql)
+                        .map_err(|e| internal("encoding", &e))?;
+                    deletes.push(sql);
+                }
+                for rows in plan.upserts[slot].chunks(ROWS_PER_UPSERT) {
+                    let indices = UInt32Array::from(rows.to_vec());
+                    inserts.push(
+                        arrow_select::take::take_record_batch(&batch, &indices)
+                            .map_err(|e| internal("gathering", &e))?,
+                    );
+                }
+                stats.deletes += plan.deletes[slot].len() as u64;
+                stats.upserts += plan.upserts[slot].len() as u64;
+                if !deletes.is_empty() {
+                    out.push(Statement {
+                        table: t,
+                        work: Work::Exclusive { deletes, inserts },
+                    });
+                }
+                continue;
+            }
             for rows in plan.deletes[slot].chunks(KEYS_PER_DELETE) {
                 let mut sql = Vec::new();
                 table
@@ -332,6 +374,16 @@ fn run(
             Work::Upsert(rows) => table.loads[target]
                 .write(conn, rows, Duplicates::Replace)
                 .map(|_| ()),
+            Work::Exclusive { deletes, inserts } => (|| {
+                for sql in deletes {
+                    let ok = conn.query_drop_bytes(sql)?;
+                    refuse_warnings(conn, &table.names[target], ok)?;
+                }
+                for rows in inserts {
+                    table.loads[target].write(conn, rows, Duplicates::Refuse)?;
+                }
+                Ok(())
+            })(),
         }
         .map_err(|e| (statement.table, e))?;
     }

@@ -6,12 +6,17 @@
 //! | `--source`, `--target` (repeatable) | the servers, targets in order |
 //! | `--config FILE` (TOML, [`config_file`]) | sources, targets with key ranges, tables, rules |
 //! | `--vschema FILE` (Vitess JSON, [`vschema`]) | each table's primary vindex, reference tables |
-//! | `--shard-by TABLE=COLUMN:VINDEX` ([`rules`]) | a table's sharding column and vindex |
+//! | `--shard-by TABLE=COLUMN:VINDEX` ([`rules`]) | a table's sharding column and vindex; `TABLE` may be a pattern (`sbtest*`) |
 //! | `--key-ranges -80,80-` | the targets' ranges, overriding any other |
 //! | `--unsharded-target T` | where tables without a rule go |
 //!
 //! Rules for the same table override in that order: VSchema, then the TOML file, then
-//! `--shard-by`. Targets given without ranges get even ranges in the order given (as Vitess
+//! `--shard-by`; a table's own name beats a pattern (`*` any run of characters, `?` one), and of
+//! several patterns the last given wins. A rule of `--shard-by` or the TOML file must place at
+//! least one moved table: one that places none is a typo or a stale rule, refused as bad input
+//! ([`Topology::unmatched_rules`]; with `--tables` here, else once the setup has listed the
+//! source's tables). A VSchema describes a whole keyspace, so its entries need not all be moved.
+//! Targets given without ranges get even ranges in the order given (as Vitess
 //! names shards: two targets are `-80` and `80-`). The ranges must cover the keyspace exactly once
 //! ([`Router::new`]). What needs the servers (does the column exist, is its type routable, do
 //! the sources agree) is checked by the copy's setup, still before anything is written.
@@ -59,6 +64,12 @@ pub struct Topology {
     pub tables: Option<Vec<String>>,
     /// Per table, how its rows are placed.
     pub rules: BTreeMap<String, TableRule>,
+    /// Rules for every table whose name matches a pattern (`sbtest*`), in the order given; the
+    /// last match wins, and a table's own entry in `rules` beats any pattern.
+    pub patterns: Vec<(String, TableRule)>,
+    /// The rules given for this move (`--shard-by`, the TOML file's), by table name or pattern,
+    /// with where each came from: each must place at least one moved table.
+    pub named_rules: Vec<(String, String)>,
     /// Where a table without a rule goes (with one target: there).
     pub unsharded: Option<TableRule>,
 }
@@ -137,16 +148,30 @@ impl Topology {
         }
 
         let mut rules = BTreeMap::new();
+        let mut patterns = Vec::new();
+        let mut named_rules = Vec::new();
         let vschema_path = input.vschema.clone().or(file.vschema.clone());
         if let Some(path) = &vschema_path {
             rules.extend(vschema::read(path)?);
         }
+        let mut place = |table: String, rule: TableRule, origin: String| {
+            named_rules.push((table.clone(), origin));
+            if is_pattern(&table) {
+                patterns.push((table, rule));
+            } else {
+                rules.insert(table, rule);
+            }
+        };
         for (table, rule) in &file.rules {
-            rules.insert(table.clone(), rule.resolve(&targets)?);
+            place(
+                table.clone(),
+                rule.resolve(&targets)?,
+                format!("the rule for '{table}' in --config"),
+            );
         }
         for text in &input.shard_by {
             let (table, rule) = parse_shard_by(text)?;
-            rules.insert(table, rule);
+            place(table, rule, format!("--shard-by '{text}'"));
         }
         let unsharded = match input
             .unsharded_target
@@ -159,32 +184,73 @@ impl Topology {
         };
         let tables = input.tables.clone().or(file.tables.clone());
         if let Some(list) = &tables {
-            for table in rules.keys() {
-                let explicit = input
-                    .shard_by
-                    .iter()
-                    .any(|s| s.starts_with(&format!("{table}=")))
-                    || file.rules.contains_key(table);
-                if explicit && !list.contains(table) {
+            for (i, table) in list.iter().enumerate() {
+                if list[..i].contains(table) {
                     return Err(TopologyError(format!(
-                        "a rule names table '{table}', which --tables leaves out; add it to --tables or drop the rule"
+                        "--tables names '{table}' twice; name each table once"
                     )));
                 }
             }
         }
-        Ok(Topology {
+        let topology = Topology {
             sources,
             targets,
             router,
             tables,
             rules,
+            patterns,
+            named_rules,
             unsharded,
-        })
+        };
+        if let Some(list) = &topology.tables {
+            let unmatched = topology.unmatched_rules(list);
+            if !unmatched.is_empty() {
+                return Err(TopologyError(unmatched.join("\n")));
+            }
+        }
+        Ok(topology)
     }
 
-    /// The rule for `table`: its own, or where unsharded tables go; `None` if neither exists.
+    /// The rules given for this move (`--shard-by`, the TOML file) that place none of `tables`
+    /// (the moved tables), one message each: a typo or a stale rule would otherwise be ignored
+    /// and its table placed by `--unsharded-target` instead.
+    pub fn unmatched_rules(&self, tables: &[String]) -> Vec<String> {
+        let shown: Vec<&str> = tables.iter().take(12).map(String::as_str).collect();
+        let more = if tables.len() > shown.len() {
+            ", ..."
+        } else {
+            ""
+        };
+        self.named_rules
+            .iter()
+            .filter(|(name, _)| !tables.iter().any(|t| name_matches(name, t)))
+            .map(|(name, origin)| {
+                let what = if is_pattern(name) {
+                    format!("the pattern '{name}' matches none of the moved tables")
+                } else {
+                    format!("'{name}' is not one of the moved tables")
+                };
+                format!(
+                    "{origin}: {what} ({}{more}); fix the table name, or drop the rule",
+                    shown.join(", ")
+                )
+            })
+            .collect()
+    }
+
+    /// The rule for `table`: its own, else the last pattern that matches it, else where unsharded
+    /// tables go; `None` if there is none.
     pub fn rule_for(&self, table: &str) -> Option<&TableRule> {
-        self.rules.get(table).or(self.unsharded.as_ref())
+        self.rules
+            .get(table)
+            .or_else(|| {
+                self.patterns
+                    .iter()
+                    .rev()
+                    .find(|(pattern, _)| name_matches(pattern, table))
+                    .map(|(_, rule)| rule)
+            })
+            .or(self.unsharded.as_ref())
     }
 
     /// A one-line description of the targets: `mysql://…/db [-80], mysql://…/db [80-]`.
@@ -194,6 +260,21 @@ impl Topology {
             .map(|t| format!("{} [{}]", t.dsn, t.name))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+/// Whether a rule's table name is a pattern (`*` or `?`) rather than a name.
+fn is_pattern(name: &str) -> bool {
+    name.contains(['*', '?'])
+}
+
+/// Whether the rule's name or pattern `rule` covers `table` (names are compared exactly, as
+/// MariaDB does on Linux).
+fn name_matches(rule: &str, table: &str) -> bool {
+    if is_pattern(rule) {
+        wildmatch::WildMatch::new(rule).matches(table)
+    } else {
+        rule == table
     }
 }
 

@@ -188,11 +188,79 @@ fn a_missing_source_or_target_or_a_bad_dsn_is_named() {
     let mut i = input(2);
     i.tables = Some(vec![String::from("a")]);
     i.shard_by = vec![String::from("b=id:hash")];
+    let err = Topology::build(&i).unwrap_err().0;
     assert!(
-        Topology::build(&i)
-            .unwrap_err()
-            .0
-            .contains("--tables leaves out")
+        err.contains("--shard-by 'b=id:hash': 'b' is not one of the moved tables (a)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn patterns_place_many_tables_and_names_beat_patterns() {
+    let mut i = input(2);
+    i.shard_by = vec![
+        String::from("sbtest*=id:xxhash"),
+        String::from("sbtest9=k:hash"),
+        String::from("sb??st1=c:hash"),
+    ];
+    let t = Topology::build(&i).unwrap();
+    let rule = |column: &str, vindex| {
+        Some(TableRule::Shard {
+            column: column.to_owned(),
+            vindex,
+        })
+    };
+    assert_eq!(
+        t.rule_for("sbtest2").cloned(),
+        rule("id", VindexKind::Xxhash)
+    );
+    assert_eq!(t.rule_for("sbtest9").cloned(), rule("k", VindexKind::Hash));
+    // Of two patterns, the last given wins.
+    assert_eq!(t.rule_for("sbtest1").cloned(), rule("c", VindexKind::Hash));
+    assert_eq!(t.rule_for("orders"), None);
+    let moved: Vec<String> = ["sbtest1", "sbtest2", "sbtest9"].map(String::from).to_vec();
+    assert!(t.unmatched_rules(&moved).is_empty());
+}
+
+#[test]
+fn a_rule_or_pattern_that_places_no_moved_table_is_refused() {
+    let mut i = input(2);
+    i.unsharded_target = Some(String::from("all"));
+    i.shard_by = vec![
+        String::from("ordrs=customer_id:hash"),
+        String::from("sbtest*=id:xxhash"),
+    ];
+    // Without --tables the check waits for the list of tables the setup reads.
+    let t = Topology::build(&i).unwrap();
+    let unmatched = t.unmatched_rules(&[String::from("orders"), String::from("customers")]);
+    assert_eq!(unmatched.len(), 2, "{unmatched:?}");
+    assert!(
+        unmatched[0].starts_with(
+            "--shard-by 'ordrs=customer_id:hash': 'ordrs' is not one of the moved tables (orders, customers)"
+        ),
+        "{unmatched:?}"
+    );
+    assert!(
+        unmatched[1].contains("the pattern 'sbtest*' matches none of the moved tables"),
+        "{unmatched:?}"
+    );
+    // With --tables, before anything connects.
+    i.tables = Some(vec![String::from("orders")]);
+    let err = Topology::build(&i).unwrap_err().0;
+    assert!(
+        err.contains("'ordrs' is not one of the moved tables (orders)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_table_named_twice_is_refused() {
+    let mut i = input(1);
+    i.tables = Some(vec![String::from("countries"), String::from("countries")]);
+    let err = Topology::build(&i).unwrap_err().0;
+    assert_eq!(
+        err,
+        "--tables names 'countries' twice; name each table once"
     );
 }
 
