@@ -5,7 +5,7 @@
 #   scripts/bench-lag.sh                  (ROWS=2000000, SECONDS_OF_LOAD=60, CLIENTS=2)
 #
 # On the local instances (scripts/db.sh): makes bench_lag.t with ROWS rows on instance 1, then
-# starts `reshard move --stop-when-caught-up` to instance 2 and at once CLIENTS mariadb clients
+# starts `reshard move --stop-when-caught-up=5s` to instance 2 and at once CLIENTS mariadb clients
 # that, for SECONDS_OF_LOAD seconds, run as fast as the source takes them: single-row updates of
 # random rows, inserts and deletes, each its own transaction. When the load stops, the move
 # catches up and exits. Prints the move's progress lines (every 10 s: rows copied, and per source
@@ -39,7 +39,7 @@ sql $src $db -e "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, k BIGINT NOT NU
 
 log=$(mktemp)
 start=$(date +%s.%N)
-target/release/reshard move --source "$(dsn $src)" --target "$(dsn $dst)" --stop-when-caught-up >"$log.out" 2>"$log" &
+target/release/reshard move --source "$(dsn $src)" --target "$(dsn $dst)" --stop-when-caught-up=5s >"$log.out" 2>"$log" &
 mover=$!
 
 # One client: SECONDS_OF_LOAD seconds of single-row changes, as fast as the source takes them.

@@ -13,6 +13,7 @@ mod moves;
 mod protocol;
 mod reshard;
 mod roundtrip;
+mod safety;
 mod testkit;
 mod wire;
 

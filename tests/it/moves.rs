@@ -261,7 +261,7 @@ async fn move_under_load(test: &str, n_sources: usize, n_targets: usize, vindex:
             target_chunk_bytes: 48 << 10,
             batch: BatchLimits::default(),
         },
-        stop_when_caught_up: false,
+        stop_when_caught_up: None,
         server_id: server_id(),
         tables_already_copied: false,
     };
@@ -372,11 +372,11 @@ async fn a_one_to_one_move_loses_nothing_under_load() {
 }
 
 /// A running `reshard move`.
-struct Child(std::process::Child);
+pub(crate) struct Child(std::process::Child);
 
 impl Child {
     /// Starts `reshard move` with `args`.
-    fn start(args: &[String]) -> Child {
+    pub(crate) fn start(args: &[String]) -> Child {
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_reshard"))
             .arg("move")
             .args(args)
@@ -389,7 +389,7 @@ impl Child {
     }
 
     /// Waits for it to exit (killing it after `limit`).
-    fn finish(mut self, limit: Duration) -> crate::Run {
+    pub(crate) fn finish(mut self, limit: Duration) -> crate::Run {
         let deadline = Instant::now() + limit;
         while self.0.try_wait().expect("polling reshard").is_none() {
             if Instant::now() > deadline {
@@ -404,7 +404,7 @@ impl Child {
 }
 
 /// `--source`/`--target` arguments.
-fn servers(sources: &[&TestDb], targets: &[&TestDb]) -> Vec<String> {
+pub(crate) fn servers(sources: &[&TestDb], targets: &[&TestDb]) -> Vec<String> {
     let mut args = Vec::new();
     for s in sources {
         args.extend([String::from("--source"), s.dsn()]);

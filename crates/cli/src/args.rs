@@ -1,6 +1,8 @@
 //! The command line, as clap types. DSNs are taken as plain strings and parsed by the commands:
 //! clap would repeat a rejected value, password included, in its error message.
 
+use std::time::Duration;
+
 use clap::{ArgGroup, Args, Parser, Subcommand};
 
 /// Move and reshard very large MySQL and MariaDB tables online.
@@ -123,11 +125,12 @@ pub(crate) struct MoveArgs {
     /// Empty target tables that hold rows before copying, instead of refusing.
     #[arg(long)]
     pub(crate) force: bool,
-    /// Exit once the copy is done and the targets have caught up: they have applied everything
-    /// up to the sources' binlog positions, read again until no change of a moved table came in
-    /// meanwhile (so not while the application still writes to the moved tables).
-    #[arg(long = "stop-when-caught-up")]
-    pub(crate) stop_when_caught_up: bool,
+    /// Exit once the copy is done and the targets have applied every change up to the sources'
+    /// binlog ends read after it: the targets then equal the sources as of the positions the
+    /// summary prints. With a QUIET time (e.g. 5s), also wait until no change of a moved table
+    /// has come in for that long (ends are read again meanwhile).
+    #[arg(long = "stop-when-caught-up", value_name = "QUIET", num_args = 0..=1, default_missing_value = "0s", value_parser = parse_duration)]
+    pub(crate) stop_when_caught_up: Option<Duration>,
     /// Replica server id of the first source's binlog stream (source N uses this + N - 1); must
     /// differ from every server's and replica's id. Derived from the process id by default.
     #[arg(long = "server-id", value_name = "ID")]
@@ -203,6 +206,26 @@ pub(crate) struct TopologyArgs {
 }
 
 /// `16M`, `512K`, `1G` or a plain number of bytes (binary multiples).
+/// `500ms`, `5s`, `2m`, `1h` (a bare number is seconds).
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration; write e.g. 500ms, 5s, 2m"))?;
+    let seconds = match unit {
+        "ms" => number / 1000.0,
+        "" | "s" => number,
+        "m" => number * 60.0,
+        "h" => number * 3600.0,
+        _ => return Err(format!("'{text}': the unit must be ms, s, m or h")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("'{text}': {e}"))
+}
+
 pub(crate) fn parse_bytes(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let (digits, shift) = match t.as_bytes().last() {

@@ -14,6 +14,7 @@ use reshard_engine::copy::{SetupOptions, prepare_copy};
 use reshard_engine::online::{
     ChangeSnapshot, MoveEnd, MoveOptions, MoveProgress, SourceLag, run_move, start_positions,
 };
+use reshard_mysql::binlog::BinlogReader;
 use reshard_mysql::{Role, Verdict, assess};
 use reshard_types::{Dsn, Flavor};
 
@@ -34,6 +35,14 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
         .await
         .map_err(|e| Failure::Unfit(format!("reading the binlog positions stopped: {e}")))?
         .map_err(|e| Failure::Unfit(e.to_string()))?;
+    let server_id = args.server_id.unwrap_or_else(default_server_id);
+    // Whether each source lets this user stream its binary log, before anything is written.
+    for (i, (source, at)) in topology.sources.iter().zip(&positions).enumerate() {
+        let id = server_id.wrapping_add(u32::try_from(i).expect("fewer than 2^32 sources"));
+        BinlogReader::probe(source, at.clone(), id)
+            .await
+            .map_err(|e| Failure::Unfit(format!("nothing was written: {e}")))?;
+    }
     let setup = prepare_copy(
         &topology,
         &SetupOptions {
@@ -49,7 +58,7 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
     let options = MoveOptions {
         copy: args.tuning.copy_options(),
         stop_when_caught_up: args.stop_when_caught_up,
-        server_id: args.server_id.unwrap_or_else(default_server_id),
+        server_id,
         tables_already_copied: false,
     };
     let progress = Arc::new(MoveProgress::new(
@@ -97,11 +106,22 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
         changes.deletes,
         changes.upserts,
     );
+    // The applied position is what the targets hold; the binlog end last measured may be older
+    // than it, so it is not shown here. Only a caught-up move has applied past every chunk's
+    // snapshot (the ends it reached were read after the copy), so only then are the targets the
+    // sources at one position.
     for lag in &changes.sources {
-        println!(
-            "  {}: applied up to {}, binlog at {}",
-            lag.name, lag.applied, lag.end
-        );
+        if end == MoveEnd::CaughtUp {
+            println!(
+                "  {}: the targets equal this source as of binlog {}",
+                lag.name, lag.applied
+            );
+        } else {
+            println!(
+                "  {}: changes applied up to binlog {} (stopped before catching up: the targets are not yet equal to it)",
+                lag.name, lag.applied
+            );
+        }
     }
     Ok(())
 }

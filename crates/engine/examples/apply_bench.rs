@@ -91,7 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             write_threads: connections,
             ..CopyOptions::default()
         },
-        stop_when_caught_up: true,
+        stop_when_caught_up: Some(std::time::Duration::ZERO),
         server_id: 0x5f00_0000 | (std::process::id() & 0xffff),
         tables_already_copied: true,
     };

@@ -34,11 +34,12 @@ const QUEUE: usize = 64;
 pub struct MoveOptions {
     /// How to copy.
     pub copy: CopyOptions,
-    /// Return once the copy is done and the targets have applied everything up to the sources'
-    /// binlog ends, read anew until a whole round (read the ends, apply up to them) brings no
-    /// change of a moved table: the targets then hold what the sources held at the start of that
-    /// round. Instead of running until interrupted.
-    pub stop_when_caught_up: bool,
+    /// Return (instead of running until interrupted) once the copy is done and the targets have
+    /// applied everything up to the sources' binlog ends read after it, and no change of a moved
+    /// table has come in for this long (zero: return at the first ends reached). The targets then
+    /// equal the sources as of the applied positions ([`super::SourceLag::applied_position`]).
+    /// That the application has stopped writing cannot be known; a quiet time is what can be.
+    pub stop_when_caught_up: Option<Duration>,
     /// The replica server id of source 1's stream; source `i` uses `server_id + i`. Must not
     /// be the id of any server or replica of the sources.
     pub server_id: u32,
@@ -51,7 +52,8 @@ pub struct MoveOptions {
 /// How a move ended (without an error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MoveEnd {
-    /// Every target reached its sources' positions (`stop_when_caught_up`).
+    /// Every target reached its sources' binlog ends, read after the copy, with no change of a
+    /// moved table for the quiet time asked (`stop_when_caught_up`).
     CaughtUp,
     /// Interrupted; the current cycle was applied first.
     Interrupted,
@@ -202,10 +204,10 @@ fn apply_loop(
         .map(super::SourceLag::applied_position)
         .collect();
     let mut control: Vec<Option<RawConn>> = plan.sources.iter().map(|_| None).collect();
-    // `stop_when_caught_up`: the sources' ends when the current round began, and the images
-    // applied by then.
-    let mut round: Option<(Vec<BinlogPosition>, u64)> = None;
-    let mut images_applied = 0u64;
+    // `stop_when_caught_up`: the sources' binlog ends last read, and when a change of a moved
+    // table last came in.
+    let mut ends: Option<Vec<BinlogPosition>> = None;
+    let mut last_change = std::time::Instant::now();
     let internal = |e: arrow_schema::ArrowError| {
         CopyError::Internal(format!("sorting changes by what the copy has done: {e}"))
     };
@@ -229,6 +231,9 @@ fn apply_loop(
             let Ok(m) = rx.try_recv() else { break };
             images += message_rows(&m);
             messages.push(m);
+        }
+        if images > 0 {
+            last_change = std::time::Instant::now();
         }
         // 1. Release what completed chunks were holding, before anything newer.
         for (unit, view) in views.iter_mut().enumerate() {
@@ -269,18 +274,20 @@ fn apply_loop(
         }
         let held: usize = views.iter().map(UnitView::held_rows).sum();
         progress.cycle(stats, held as u64);
-        images_applied += stats.images;
-        if options.stop_when_caught_up && copy_done && held == 0 {
-            // Caught up: a whole round, from reading the sources' ends to applying up to them,
-            // in which no change of a moved table arrived. Changes of other tables move the ends
-            // but do not keep the move from ending.
-            match &round {
-                Some((ends, _)) if applied.iter().zip(ends).any(|(a, e)| a < e) => {}
-                Some((_, at_start)) if *at_start == images_applied => {
-                    tracing::info!("every target is at its sources' binlog position");
+        if let Some(quiet) = options.stop_when_caught_up
+            && copy_done
+            && held == 0
+        {
+            // Caught up: every change up to ends read after the copy (so after every chunk's
+            // snapshot) is applied, and none of a moved table came in for `quiet`. Changes of
+            // other tables move the ends, and the positions reach them all the same.
+            match &ends {
+                Some(ends) if applied.iter().zip(ends).any(|(a, e)| a < e) => {}
+                Some(_) if last_change.elapsed() >= quiet => {
+                    tracing::info!("every target is at its sources' binlog ends");
                     return Ok(MoveEnd::CaughtUp);
                 }
-                _ => round = Some((binlog_ends(&plan.sources, &mut control)?, images_applied)),
+                _ => ends = Some(binlog_ends(&plan.sources, &mut control)?),
             }
         }
     }

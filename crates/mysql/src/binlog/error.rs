@@ -102,6 +102,17 @@ pub enum BinlogError {
         #[source]
         source: Box<reshard_convert::ConvertError>,
     },
+    /// The DSN's user may not read the binary log as a replica.
+    #[error(
+        "{server}: the user may not stream the binary log ({message}); grant it the REPLICATION SLAVE \
+         privilege (GRANT REPLICATION SLAVE ON *.* TO 'user'@'host'), which a move needs on every source"
+    )]
+    NoReplicationGrant {
+        /// The server.
+        server: String,
+        /// The server's words.
+        message: String,
+    },
     /// The stream's own bookkeeping disagrees with the server's.
     #[error("{server}: {detail} (at {position}); please report this")]
     Inconsistent {

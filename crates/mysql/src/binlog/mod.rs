@@ -96,6 +96,27 @@ const LOG_EVENT_IGNORABLE_F: u16 = 0x80;
 const MARIADB_FL_STANDALONE: u8 = 1;
 /// The server error of a binlog request it cannot serve (a purged or unknown file).
 const ER_MASTER_FATAL_ERROR_READING_BINLOG: u16 = 1236;
+/// What a binlog dump request without `REPLICATION SLAVE` gets (MariaDB answers 1045, MySQL 1227).
+const ER_ACCESS_DENIED_ERROR: u16 = 1045;
+const ER_SPECIFIC_ACCESS_DENIED_ERROR: u16 = 1227;
+
+/// The refusal of a binlog dump request for want of the privilege, if `e` is one.
+fn no_grant(dsn: &Dsn, e: &mysql_async::Error) -> Option<BinlogError> {
+    match e {
+        mysql_async::Error::Server(server)
+            if matches!(
+                server.code,
+                ER_ACCESS_DENIED_ERROR | ER_SPECIFIC_ACCESS_DENIED_ERROR
+            ) =>
+        {
+            Some(BinlogError::NoReplicationGrant {
+                server: dsn.to_string(),
+                message: server.message.clone(),
+            })
+        }
+        _ => None,
+    }
+}
 
 /// The binlog position a server is writing at now (`SHOW MASTER STATUS`).
 pub async fn current_position(session: &mut Session) -> Result<BinlogPosition, MysqlError> {
@@ -241,10 +262,13 @@ impl BinlogReader {
         let request = BinlogStreamRequest::new(server_id)
             .with_filename(from.file().as_bytes())
             .with_pos(from.offset());
-        let stream = conn
-            .get_binlog_stream(request)
-            .await
-            .map_err(|e| MysqlError::from_driver(dsn, doing, e))?;
+        let stream = match conn.get_binlog_stream(request).await {
+            Ok(stream) => stream,
+            Err(e) => {
+                return Err(no_grant(dsn, &e)
+                    .unwrap_or_else(|| MysqlError::from_driver(dsn, doing, e).into()));
+            }
+        };
         Ok(BinlogReader {
             dsn: dsn.clone(),
             stream,
@@ -266,6 +290,14 @@ impl BinlogReader {
             rows: 0,
             events: 0,
         })
+    }
+
+    /// Opens a stream from `from` and reads its first event, then closes it: whether the user may
+    /// stream the binary log from there, asked before anything is written.
+    pub async fn probe(dsn: &Dsn, from: BinlogPosition, server_id: u32) -> Result<(), BinlogError> {
+        let mut reader = BinlogReader::start(dsn, from, Vec::new(), server_id).await?;
+        reader.next().await?;
+        Ok(())
     }
 
     /// The last transaction boundary read: resuming from it replays no partial transaction.
@@ -631,6 +663,9 @@ impl BinlogReader {
     }
 
     fn stream_error(&self, e: mysql_async::Error) -> BinlogError {
+        if let Some(refused) = no_grant(&self.dsn, &e) {
+            return refused;
+        }
         if let mysql_async::Error::Server(ref server) = e
             && server.code == ER_MASTER_FATAL_ERROR_READING_BINLOG
         {
