@@ -450,25 +450,17 @@ fn route_of(topology: &Topology, schema: &TableSchema) -> Result<TableRoute, Str
                 ));
             };
             let def = &schema.columns[index];
-            let integer = matches!(def.ty, ColumnType::Int { .. });
-            let text = matches!(
+            let kind_ok = matches!(
                 def.ty,
-                ColumnType::Char { .. } | ColumnType::VarChar { .. } | ColumnType::Text { .. }
+                ColumnType::Int { .. }
+                    | ColumnType::Char { .. }
+                    | ColumnType::VarChar { .. }
+                    | ColumnType::Text { .. }
             );
-            if !(integer || text) || !is_routable(&arrow_type(def)) {
+            if !kind_ok || !is_routable(&arrow_type(def)) {
                 return Err(format!(
                     "the sharding column `{column}` of table {table} is {}; reshard shards by integer and string columns",
                     def.column_type
-                ));
-            }
-            if text && vindex.maps_integers() {
-                return Err(format!(
-                    "the sharding column `{column}` of table {table} is {}, and the {} vindex maps integers: \
-                     a value that is not a number would stop the copy after the targets were written. \
-                     Shard it with a vindex for strings (unicode_loose_xxhash, unicode_loose_md5, xxhash, binary_md5), \
-                     or by an integer column",
-                    def.column_type,
-                    vindex.name()
                 ));
             }
             check_sharding_charset(&table, column, def, *vindex)?;
@@ -485,8 +477,8 @@ fn route_of(topology: &Topology, schema: &TableSchema) -> Result<TableRoute, Str
 /// reshard routes by the column's bytes in its own character set; Vitess's vindexes see the value
 /// in its connection's character set (utf8mb4). The two agree for UTF-8 and ASCII columns (and
 /// binary strings). For the vindexes that hash the text (`xxhash`, `binary`, `binary_md5`,
-/// `unicode_loose_*`, the only ones a text column may have) any other character set could put a
-/// non-ASCII value on another shard than Vitess would.
+/// `unicode_loose_*`) any other character set could put a non-ASCII value on another shard than
+/// Vitess would; the integer vindexes only need the digits to read as ASCII.
 fn check_sharding_charset(
     table: &str,
     column: &str,
@@ -496,7 +488,9 @@ fn check_sharding_charset(
     let Some(charset) = def.charset.as_deref() else {
         return Ok(()); // not a text column
     };
-    if matches!(charset, "utf8mb4" | "utf8mb3" | "utf8" | "ascii" | "binary") {
+    let same_bytes = matches!(charset, "utf8mb4" | "utf8mb3" | "utf8" | "ascii" | "binary");
+    let digits_read = !matches!(charset, "ucs2" | "utf16" | "utf16le" | "utf32");
+    if same_bytes || (vindex.maps_integers() && digits_read) {
         return Ok(());
     }
     Err(format!(
