@@ -160,22 +160,30 @@ pub enum MysqlError {
     /// A row written collided with another row of the target on a unique key that is not the
     /// row key: loading it would have skipped or replaced a row the source holds.
     #[error(
-        "{server}: a row written into {table} collides on unique key `{key}`, not on the row key `{row_key}` \
-         ({message}): the target holds another row with that value, and the row would have been lost. \
-         Make the target table's unique keys the source's (compare SHOW CREATE TABLE on both) and empty it, then copy again"
+        "{server}: a row written into {table} collides on unique key `{}`, not on the row key `{}` \
+         ({}): the target holds another row with that value, and the row would have been lost. \
+         Make the target table's unique keys the source's (compare SHOW CREATE TABLE on both) and empty it, then copy again",
+        .duplicate.key, .duplicate.row_key, .duplicate.message
     )]
     DuplicateOnOtherKey {
         /// The server, as a redacted DSN.
         server: String,
         /// `` `database`.`table` ``.
         table: String,
-        /// The unique key the row collided on.
-        key: String,
-        /// The key rows are identified by.
-        row_key: String,
-        /// The server's message (`Duplicate entry '...' for key '...'`).
-        message: String,
+        /// Which keys, and the server's words.
+        duplicate: Box<OtherKeyDuplicate>,
     },
+}
+
+/// A duplicate on a unique key other than the row key: which, and what the server said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherKeyDuplicate {
+    /// The unique key the row collided on.
+    pub key: String,
+    /// The key rows are identified by.
+    pub row_key: String,
+    /// The server's message (`Duplicate entry '...' for key '...'`).
+    pub message: String,
 }
 
 impl MysqlError {

@@ -293,9 +293,11 @@ impl LoadTarget {
             return Err(MysqlError::DuplicateOnOtherKey {
                 server: conn.dsn().to_string(),
                 table: self.table.clone(),
-                key,
-                row_key: self.row_key.clone(),
-                message,
+                duplicate: Box::new(crate::error::OtherKeyDuplicate {
+                    key,
+                    row_key: self.row_key.clone(),
+                    message,
+                }),
             });
         }
         let skipped = rows.saturating_sub(ok.affected_rows);
