@@ -477,6 +477,10 @@ async fn a_row_the_vindex_cannot_map_is_named_by_table_column_and_key() {
     run.expect_code(1)
         .stderr_has("`code`='x7'")
         .stderr_has("the numeric vindex needs an integer");
+    // Both were found before anything was written.
+    for target in &t {
+        assert!(target.tables().await.is_empty(), "a target was written to");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

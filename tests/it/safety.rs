@@ -340,6 +340,73 @@ async fn a_move_refuses_cascading_foreign_keys_before_anything_is_written() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_unmappable_sharding_value_is_found_before_force_empties_a_target() {
+    let source = TestDb::create("safety_order", 1).await;
+    let t = [
+        TestDb::create("safety_order", 2).await,
+        TestDb::create("safety_order", 3).await,
+    ];
+    source
+        .exec(
+            "CREATE TABLE s (code VARCHAR(30) NOT NULL PRIMARY KEY);
+             INSERT INTO s VALUES ('1'), ('-2'), ('+3'), ('18446744073709551615'), ('-9223372036854775808'),
+                                  ('0007'), ('x7');",
+        )
+        .await;
+    for target in &t {
+        target
+            .exec("CREATE TABLE s (code VARCHAR(30) NOT NULL PRIMARY KEY); INSERT INTO s VALUES ('kept')")
+            .await;
+    }
+    let targets = [&t[0], &t[1]];
+    for command in ["copy", "move"] {
+        run(
+            command,
+            &[&source],
+            &targets,
+            &["--shard-by", "s=code:hash", "--force"],
+        )
+        .await
+        .expect_code(1)
+        .stderr_has("sharding column `code`: the row with `code`='x7'")
+        .stderr_has("the hash vindex needs an integer");
+        for target in &t {
+            assert_eq!(count(target, "s").await, "1", "{command} emptied a target");
+        }
+    }
+    // Integers in text that Vitess parses pass the check (the largest unsigned, the smallest
+    // signed, a sign, leading zeros), and one beyond 2^64 - 1 does not.
+    source.exec("DELETE FROM s WHERE code = 'x7'").await;
+    run(
+        "copy",
+        &[&source],
+        &targets,
+        &["--shard-by", "s=code:hash", "--force"],
+    )
+    .await
+    .expect_code(0);
+    assert_same(&union(&[&source], "s").await, &union(&targets, "s").await);
+    source
+        .exec("INSERT INTO s VALUES ('18446744073709551616')")
+        .await;
+    run(
+        "copy",
+        &[&source],
+        &targets,
+        &["--shard-by", "s=code:hash", "--force"],
+    )
+    .await
+    .expect_code(1)
+    .stderr_has("holds '18446744073709551616'");
+    // Refused before --force emptied anything: the targets still hold the last copy.
+    let held: u64 = [count(&t[0], "s").await, count(&t[1], "s").await]
+        .iter()
+        .map(|c| c.parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(held, 6);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_source_user_without_replication_slave_is_refused_before_anything_is_written() {
     let source = TestDb::create("safety_grant", 1).await;
     let target = TestDb::create("safety_grant", 2).await;

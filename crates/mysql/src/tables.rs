@@ -117,6 +117,72 @@ pub async fn count_rows(session: &mut Session, table: &TableSchema) -> Result<u6
     Ok(count.unwrap_or(0))
 }
 
+/// Which sharding values [`unmappable_candidates`] looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValueSuspects {
+    /// NULLs (for vindexes that cannot map NULL).
+    pub nulls: bool,
+    /// Text that is not an integer from -2^63 to 2^64 - 1 (for integer vindexes on a string
+    /// column).
+    pub not_integers: bool,
+}
+
+/// Up to `limit` rows of `table` whose `column` holds a value of the kinds `suspects` names, each
+/// as its key (`` `id`=42 ``, strings quoted) and the value (`None` for NULL). A read-only scan,
+/// for checks before anything is written.
+pub async fn unmappable_candidates(
+    session: &mut Session,
+    table: &TableSchema,
+    key: &RowKey,
+    column: usize,
+    suspects: ValueSuspects,
+    limit: u32,
+) -> Result<Vec<(String, Option<Vec<u8>>)>, MysqlError> {
+    let literal = |text: &str| format!("'{}'", text.replace('\\', "\\\\").replace('\'', "''"));
+    let quoted =
+        |i: usize| reshard_convert::encode::load_data::quote_identifier(&table.columns[i].name);
+    let keys: Vec<String> = key
+        .columns
+        .iter()
+        .map(|&i| {
+            let name = literal(&format!("{}=", quoted(i)));
+            if matches!(table.columns[i].ty, reshard_types::ColumnType::Int { .. }) {
+                format!("{name}, {}", quoted(i))
+            } else {
+                format!("{name}, QUOTE({})", quoted(i))
+            }
+        })
+        .collect();
+    let value = quoted(column);
+    let mut conditions = Vec::new();
+    if suspects.nulls {
+        conditions.push(format!("{value} IS NULL"));
+    }
+    if suspects.not_integers {
+        conditions.push(format!(
+            "{value} NOT REGEXP '^[-+]?[0-9]+$' \
+             OR CAST({value} AS DECIMAL(65,0)) NOT BETWEEN -9223372036854775808 AND 18446744073709551615"
+        ));
+    }
+    if conditions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT CONCAT_WS(', ', {}), {value} FROM {} WHERE {} LIMIT {limit}",
+        keys.iter()
+            .map(|k| format!("CONCAT({k})"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        table_sql(table),
+        conditions.join(" OR ")
+    );
+    session
+        .conn()
+        .query(sql)
+        .await
+        .map_err(|e| session.error("looking for sharding values the vindex cannot map", e))
+}
+
 /// Deletes every row (`TRUNCATE TABLE`, with foreign key checks off so that a table other tables
 /// refer to can be emptied too).
 pub async fn truncate(session: &mut Session, table: &TableSchema) -> Result<(), MysqlError> {

@@ -43,6 +43,7 @@
 mod read;
 mod schedule;
 mod setup;
+mod sharding_values;
 mod write;
 
 pub use setup::{

@@ -5,8 +5,11 @@
 //! Every check runs before anything is written: a copy that would be refused for one table
 //! writes nothing to any table on any target. Checks: each table exists on every source with
 //! the same columns and key (several sources must agree); it has a key; its placement rule
-//! exists (several targets need one per table) and names an existing column of a routable type;
-//! on each target that receives it, an existing table matches and is empty (or `--force`).
+//! exists (several targets need one per table) and names an existing column of a routable type,
+//! whose values on the sources its vindex can all map ([`super::sharding_values`]); a move's
+//! table has no foreign key whose actions InnoDB carries out unlogged; on each target that
+//! receives it, an existing table matches (columns, and by [`constraints::compare`] its indexes
+//! and foreign keys) and is empty (or `--force`).
 
 use reshard_convert::schema::arrow_type;
 use reshard_kernels::column::is_routable;
@@ -201,6 +204,20 @@ pub async fn prepare_copy(
                 continue;
             }
         };
+        if let TableRoute::Shard { column, vindex } = route
+            && let Some(problem) = super::sharding_values::unmappable_value(
+                &mut sources,
+                &topology.sources,
+                &schema,
+                &key,
+                column,
+                vindex,
+            )
+            .await?
+        {
+            problems.push(problem);
+            continue;
+        }
         let receiving: Vec<usize> = match route {
             TableRoute::To(t) => vec![t],
             TableRoute::Shard { .. } | TableRoute::Everywhere => {
