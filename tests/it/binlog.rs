@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int32Type;
+use arrow_array::{Array, RecordBatch};
 use mysql_async::prelude::Queryable;
 use reshard_convert::binlog::{ChangeBatch, ChangeOp};
 use reshard_convert::canonical::RowEncoder;
@@ -63,14 +63,6 @@ async fn changes_between(
     Ok(out)
 }
 
-/// The torture table with INET6 and UUID as text, which the binlog decoder does not read yet.
-fn torture_ddl_without_inet6_uuid(table: &str) -> String {
-    torture::ddl(table).replace(
-        "ip6 INET6 NULL, uid UUID NULL",
-        "ip6 VARCHAR(60) NULL, uid VARCHAR(40) NULL",
-    )
-}
-
 /// Applies change rows in order: the last image of each `id` wins, a delete removes it.
 fn final_images(batches: &[ChangeBatch]) -> BTreeMap<i32, (usize, usize)> {
     let mut state = BTreeMap::new();
@@ -105,8 +97,7 @@ fn canonical_rows(batch: &RecordBatch) -> Vec<Vec<u8>> {
 #[tokio::test(flavor = "multi_thread")]
 async fn binlog_images_of_every_type_decode_to_what_select_returns() {
     let db = TestDb::create("binlog_torture", 1).await;
-    db.create_table(&torture_ddl_without_inet6_uuid("torture"))
-        .await;
+    db.create_table(&torture::ddl("torture")).await;
     let schema = discover(&db, "torture").await;
     let from = position(&db).await;
     let mut conn = db.conn().await;
@@ -448,17 +439,81 @@ async fn refuses_a_purged_binlog() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn refuses_inet6_columns_by_name() {
-    let db = TestDb::create("binlog_inet6", 4).await;
-    db.create_table("CREATE TABLE t (id INT PRIMARY KEY, addr INET6)")
+async fn inet6_and_uuid_values_decode_to_what_select_returns() {
+    let db = TestDb::create("binlog_inet6_uuid", 4).await;
+    db.create_table("CREATE TABLE t (id INT PRIMARY KEY, ip INET6 NULL, u UUID NULL)")
         .await;
     let schema = discover(&db, "t").await;
+    // Every pattern of zero and non-zero groups (which decides where `::` goes), with groups of
+    // 1 to 4 digits; the IPv4-compatible and IPv4-mapped forms; UUIDs of every version and
+    // variant nibble, given as text and as 16 raw bytes (which MariaDB converts).
+    let groups = [0x1u16, 0xabcd, 0xffff, 0x10, 0xf00, 0x2];
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for mask in 0u32..256 {
+        let mut hex = String::new();
+        for g in 0..8 {
+            let word = if mask & (1 << g) != 0 {
+                groups[(g + mask as usize) % groups.len()]
+            } else {
+                0
+            };
+            hex.push_str(&format!("{word:04x}"));
+        }
+        let version = mask % 16;
+        let uuid = format!(
+            "{mask:08x}-abcd-{version:x}123-{:x}456-0123456789ab",
+            (mask / 16) % 16
+        );
+        rows.push((format!("X'{hex}'"), format!("X'{}'", uuid.replace('-', ""))));
+    }
+    for (ip, uuid) in [
+        ("'::'", "'00000000-0000-0000-0000-000000000000'"),
+        ("'::1'", "'ffffffff-ffff-4fff-bfff-ffffffffffff'"),
+        ("'::2'", "'6ccd780c-baba-1026-9564-5b8c656024db'"),
+        ("'::1.2.3.4'", "'01890a5d-ac96-774b-bcce-b302099a8057'"),
+        ("'::ffff:1.2.3.4'", "'12345678-1234-5678-1234-567812345678'"),
+        ("'::ffff:0.0.0.0'", "'00000000-0000-0000-0000-000000000001'"),
+        ("'::ffff:0:1.2.3.4'", "NULL"),
+        ("'1::'", "'a0000000-0000-1000-8000-000000000000'"),
+        ("'1:0:0:1::'", "NULL"),
+        ("'fe80::1:0:0:1'", "NULL"),
+        ("NULL", "'10000000-0000-0000-0000-000000000000'"),
+    ] {
+        rows.push((ip.to_owned(), uuid.to_owned()));
+    }
+    let values: Vec<String> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (ip, u))| format!("({i}, {ip}, {u})"))
+        .collect();
     let from = position(&db).await;
-    db.exec("INSERT INTO t VALUES (1, '::1')").await;
+    db.exec(&format!("INSERT INTO t VALUES {}", values.join(", ")))
+        .await;
     let until = position(&db).await;
-    let error = changes_between(&db, vec![moved(&db, &schema)], from, &until)
+    let changes = changes_between(&db, vec![moved(&db, &schema)], from, &until)
         .await
-        .unwrap_err();
-    let text = error.to_string();
-    assert!(text.contains("`addr`") && text.contains("INET6"), "{text}");
+        .unwrap();
+    let mut decoded = BTreeMap::new();
+    for (_, batch) in &changes {
+        let ids = batch.images.column(0).as_primitive::<Int32Type>();
+        let (ip, u) = (
+            batch.images.column(1).as_string::<i32>(),
+            batch.images.column(2).as_string::<i32>(),
+        );
+        for row in 0..batch.images.num_rows() {
+            let text =
+                |a: &arrow_array::StringArray| (!a.is_null(row)).then(|| a.value(row).to_owned());
+            decoded.insert(ids.value(row), (text(ip), text(u)));
+        }
+    }
+    let mut conn = db.conn().await;
+    let selected: Vec<(i32, Option<String>, Option<String>)> = conn
+        .query("SELECT id, CAST(ip AS CHAR), CAST(u AS CHAR) FROM t ORDER BY id")
+        .await
+        .unwrap();
+    assert_eq!(selected.len(), rows.len());
+    assert_eq!(decoded.len(), rows.len());
+    for (id, ip, u) in selected {
+        assert_eq!(decoded[&id], (ip, u), "row {id}: binlog, then SELECT");
+    }
 }

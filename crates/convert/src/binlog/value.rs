@@ -199,9 +199,86 @@ pub(crate) fn decode(
             write!(scratch, "{a}.{b}.{c}.{d}").map_err(|_| "unreachable")?;
             append_bytes(sink, scratch)?;
         }
+        (sink, ValueFormat::Inet6 | ValueFormat::Uuid) => {
+            // Stored like BINARY(16): a length byte, trailing zero bytes left out.
+            let len = usize::from(cursor.u8()?);
+            let stored = cursor.take(len)?;
+            if len > 16 {
+                return Err("an INET6 or UUID value longer than 16 bytes");
+            }
+            let mut value = [0u8; 16];
+            value[..len].copy_from_slice(stored);
+            scratch.clear();
+            if matches!(format, ValueFormat::Inet6) {
+                inet6_text(&value, scratch);
+            } else {
+                uuid_text(&value, scratch);
+            }
+            append_bytes(sink, scratch)?;
+        }
         _ => return Err("a value whose column and binlog type do not fit (unreachable)"),
     }
     Ok(())
+}
+
+/// A UUID as MariaDB prints it: lowercase hex in groups of 8, 4, 4, 4 and 12 digits.
+pub(crate) fn uuid_text(value: &[u8; 16], out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, byte) in value.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push(b'-');
+        }
+        out.push(HEX[usize::from(byte >> 4)]);
+        out.push(HEX[usize::from(byte & 0xf)]);
+    }
+}
+
+/// An IPv6 address as MariaDB prints it (`Inet6::ascii_to_ipv6`'s inverse, after MySQL's
+/// `INET6_NTOA`), which is not RFC 5952: the longest run of zero groups becomes `::` even when it
+/// is one group long (the first of equally long runs); groups are lowercase hex without leading
+/// zeros; an address whose first 96 bits are zero, with a non-zero seventh group
+/// (`::1.2.3.4`), or whose first 80 are zero and the next 16 are `ffff` (`::ffff:1.2.3.4`), ends
+/// in a dotted quad.
+pub(crate) fn inet6_text(value: &[u8; 16], out: &mut Vec<u8>) {
+    let words: [u16; 8] =
+        std::array::from_fn(|i| u16::from_be_bytes([value[2 * i], value[2 * i + 1]]));
+    // The longest run of zero words (the first of equal ones).
+    let (mut gap_at, mut gap_len) = (usize::MAX, 0);
+    let mut i = 0;
+    while i < 8 {
+        if words[i] == 0 {
+            let start = i;
+            while i < 8 && words[i] == 0 {
+                i += 1;
+            }
+            if i - start > gap_len {
+                (gap_at, gap_len) = (start, i - start);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    let mut i = 0;
+    while i < 8 {
+        if i == gap_at {
+            if i == 0 {
+                out.push(b':');
+            }
+            out.push(b':');
+            i += gap_len;
+            continue;
+        }
+        if i == 6 && gap_at == 0 && (gap_len == 6 || (gap_len == 5 && words[5] == 0xffff)) {
+            let [a, b, c, d] = [value[12], value[13], value[14], value[15]];
+            let _ = write!(out, "{a}.{b}.{c}.{d}");
+            return;
+        }
+        let _ = write!(out, "{:x}", words[i]);
+        if i != 7 {
+            out.push(b':');
+        }
+        i += 1;
+    }
 }
 
 fn append_bytes(sink: &mut Sink, bytes: &[u8]) -> Result<(), DecodeFailure> {
@@ -295,4 +372,49 @@ fn time2(cursor: &mut Cursor<'_>, fsp: u8) -> Result<i64, DecodeFailure> {
     let total = i64::try_from(((hours * 60 + minutes) * 60 + seconds) * 1_000_000 + micros)
         .map_err(|_| "unreachable")?;
     Ok(if packed < 0 { -total } else { total })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{inet6_text, uuid_text};
+
+    fn inet6(hex: &str) -> String {
+        let bytes: Vec<u8> = (0..16)
+            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        let mut out = Vec::new();
+        inet6_text(&bytes.try_into().unwrap(), &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    /// As MariaDB 10.11 prints them (`SELECT CAST(ip AS CHAR)`).
+    #[test]
+    fn inet6_is_printed_as_mariadb_prints_it() {
+        for (hex, text) in [
+            ("00000000000000000000000000000000", "::"),
+            ("00000000000000000000000000000001", "::1"),
+            ("00000000000000000000000000000002", "::2"),
+            ("00000000000000000000000001020304", "::1.2.3.4"),
+            ("00000000000000000000ffff01020304", "::ffff:1.2.3.4"),
+            ("20010db8000000010001000100010001", "2001:db8::1:1:1:1:1"),
+            ("20010db8000000000000ff0000428329", "2001:db8::ff00:42:8329"),
+            ("00020000000000100000000000000000", "2:0:0:10::"),
+            ("00020000000000000010000000000000", "2::10:0:0:0"),
+        ] {
+            assert_eq!(inet6(hex), text, "{hex}");
+        }
+    }
+
+    #[test]
+    fn uuid_is_lowercase_hex_in_five_groups() {
+        let mut out = Vec::new();
+        uuid_text(
+            &[
+                0x6c, 0xcd, 0x78, 0x0c, 0xba, 0xba, 0x10, 0x26, 0x95, 0x64, 0x5b, 0x8c, 0x65, 0x60,
+                0x24, 0xdb,
+            ],
+            &mut out,
+        );
+        assert_eq!(out, b"6ccd780c-baba-1026-9564-5b8c656024db");
+    }
 }
