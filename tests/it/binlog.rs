@@ -383,6 +383,38 @@ async fn refuses_an_event_it_does_not_understand() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_xa_transaction_on_another_table_is_passed_over() {
+    let db = TestDb::create("binlog_xa_other", 3).await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY, v INT); CREATE TABLE other (id INT PRIMARY KEY)")
+        .await;
+    let schema = discover(&db, "t").await;
+    let from = position(&db).await;
+    db.exec(
+        "INSERT INTO t VALUES (1, 1);
+         XA START 'reshard-other'; INSERT INTO other VALUES (2); XA END 'reshard-other';
+         XA PREPARE 'reshard-other'; XA COMMIT 'reshard-other';
+         XA START 'reshard-gone'; INSERT INTO other VALUES (3); XA END 'reshard-gone';
+         XA PREPARE 'reshard-gone'; XA ROLLBACK 'reshard-gone';
+         INSERT INTO t VALUES (4, 4);",
+    )
+    .await;
+    let until = position(&db).await;
+    let changes = changes_between(&db, vec![moved(&db, &schema)], from, &until)
+        .await
+        .unwrap();
+    let ids: Vec<i32> = changes
+        .iter()
+        .flat_map(|(_, b)| {
+            let ids = b.images.column(0).as_primitive::<Int32Type>();
+            (0..b.images.num_rows())
+                .map(|r| ids.value(r))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(ids, [1, 4]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn refuses_row_images_that_are_not_full() {
     let db = TestDb::create("binlog_minimal", 3).await;
     db.create_table("CREATE TABLE t (id INT PRIMARY KEY, a INT, b INT)")
@@ -436,6 +468,33 @@ async fn refuses_a_purged_binlog() {
     let text = error.to_string();
     assert!(matches!(error, BinlogError::Purged { .. }), "{text}");
     assert!(text.contains("start again"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_source_after_a_rotation_reaches_its_binlog_end() {
+    let db = TestDb::create("binlog_idle_rotation", 3).await;
+    db.create_table("CREATE TABLE t (id INT PRIMARY KEY)").await;
+    let schema = discover(&db, "t").await;
+    let from = position(&db).await;
+    db.exec("FLUSH BINARY LOGS").await;
+    // The new file's header events put the end past the file's first byte; nothing else comes.
+    let until = position(&db).await;
+    assert!(until.file_number() > from.file_number() && until.offset() > 4);
+    let dsn = Dsn::parse(&db.dsn()).unwrap();
+    let mut reader = BinlogReader::start(&dsn, from, vec![moved(&db, &schema)], server_id())
+        .await
+        .unwrap();
+    let reached = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while reader.committed() < &until {
+            reader.next().await.unwrap();
+        }
+    })
+    .await;
+    assert!(
+        reached.is_ok(),
+        "the reader stayed at {} below the end {until}",
+        reader.committed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -417,7 +417,7 @@ pub(crate) fn servers(sources: &[&TestDb], targets: &[&TestDb]) -> Vec<String> {
 
 /// Waits until the move has set up `table` on `target` (its streams' positions are taken by
 /// then).
-async fn until_set_up(target: &TestDb, table: &str) {
+pub(crate) async fn until_set_up(target: &TestDb, table: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if target.tables().await.iter().any(|t| t == table) {

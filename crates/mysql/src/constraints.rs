@@ -5,9 +5,12 @@
 //! every unique key of the target, not only the row key. A target table with a unique key the
 //! source lacks (or with a different definition: other columns, order or prefix lengths) could
 //! therefore skip or delete rows the source holds, so such a difference is refused before anything
-//! is written ([`compare`]). An index or foreign key of the source that the target lacks cannot
-//! reject a row; it is added to the target (a table whose deferred indexes were never added back,
-//! say, is completed). Non-unique indexes the target has in addition are left alone.
+//! is written ([`compare`]), as is a foreign key defined otherwise (other columns, parent or
+//! actions). An index or foreign key of the source that the target lacks cannot reject a row; it
+//! is added to the target (a table whose deferred indexes were never added back, say, is
+//! completed). Non-unique indexes the target has in addition, or defines otherwise, cannot lose a
+//! row either: they are reported and left alone. The primary key is compared with the columns
+//! (`tables::schema_differences`), not here.
 //!
 //! Foreign keys whose actions InnoDB carries out itself (`CASCADE`, `SET NULL`, `SET DEFAULT`)
 //! change child rows without writing those changes to the binary log: [`ForeignKey::acts_on_rows`]
@@ -133,7 +136,15 @@ pub async fn read_indexes(
     database: &str,
     table: &str,
 ) -> Result<Vec<IndexDef>, MysqlError> {
-    type Row = (String, u8, String, Option<u64>, String, Option<String>);
+    // COLUMN_NAME is NULL for a key part that is an expression (MySQL 8's functional indexes).
+    type Row = (
+        String,
+        u8,
+        Option<String>,
+        Option<u64>,
+        String,
+        Option<String>,
+    );
     let rows: Vec<Row> = session
         .conn()
         .exec(
@@ -155,7 +166,7 @@ pub async fn read_indexes(
             });
         }
         out.last_mut().expect("pushed").parts.push(IndexPart {
-            column,
+            column: column.unwrap_or_else(|| String::from("(an expression)")),
             prefix,
             descending: collation.as_deref() == Some("D"),
         });
@@ -228,37 +239,73 @@ impl Constraints {
     }
 }
 
+/// Something of the source's that a target table lacks, to be added to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    /// The index's or foreign key's name.
+    pub name: String,
+    /// Whether it is a foreign key (MariaDB names a foreign key's own index after it, so a name
+    /// alone does not say which).
+    pub foreign_key: bool,
+}
+
 /// How a target table's indexes and foreign keys stand against the source's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Comparison {
     /// Differences that could reject, skip or replace a row the source holds (or that make the
     /// target a different table): each refuses the copy.
     pub refusals: Vec<String>,
-    /// Names of the source's indexes and foreign keys the target lacks: to be added to it.
-    pub missing: Vec<String>,
-    /// Non-unique indexes only the target has (harmless to the rows; left as they are).
-    pub extra: Vec<String>,
+    /// The source's indexes and foreign keys the target lacks: to be added to it.
+    pub missing: Vec<Missing>,
+    /// Differences that cannot lose a row (non-unique indexes only the target has, or that it
+    /// defines otherwise): reported, left as they are.
+    pub harmless: Vec<String>,
+}
+
+/// An action as both flavors mean it: InnoDB treats `NO ACTION` as `RESTRICT`, and MySQL and
+/// MariaDB report the default differently.
+fn action(rule: &str) -> &str {
+    if rule == "NO ACTION" {
+        "RESTRICT"
+    } else {
+        rule
+    }
 }
 
 /// Compares the target's indexes and foreign keys with the source's (by name), foreign keys'
 /// parent database aside (it is the target's own). `row_key` is the index that identifies rows.
 pub fn compare(source: &Constraints, target: &Constraints, row_key: &str) -> Comparison {
     let mut out = Comparison::default();
-    for s in &source.indexes {
-        match target.indexes.iter().find(|t| t.name == s.name) {
+    let secondary = |c: &Constraints| -> Vec<IndexDef> {
+        c.indexes
+            .iter()
+            .filter(|i| i.name != "PRIMARY")
+            .cloned()
+            .collect()
+    };
+    let (source_indexes, target_indexes) = (secondary(source), secondary(target));
+    for s in &source_indexes {
+        match target_indexes.iter().find(|t| t.name == s.name) {
             Some(t) if t == s => {}
-            Some(t) => out.refusals.push(format!(
+            Some(t) if s.unique || t.unique => out.refusals.push(format!(
                 "index `{}` is {s} on the source but {t} on the target",
+                s.name
+            )),
+            Some(t) => out.harmless.push(format!(
+                "index `{}` is {t} on the target, {s} on the source",
                 s.name
             )),
             None if s.name == row_key => out.refusals.push(format!(
                 "the target lacks {s}, which identifies the rows; add it"
             )),
-            None => out.missing.push(s.name.clone()),
+            None => out.missing.push(Missing {
+                name: s.name.clone(),
+                foreign_key: false,
+            }),
         }
     }
-    for t in &target.indexes {
-        if source.indexes.iter().any(|s| s.name == t.name) {
+    for t in &target_indexes {
+        if source_indexes.iter().any(|s| s.name == t.name) {
             continue;
         }
         if t.unique {
@@ -266,15 +313,15 @@ pub fn compare(source: &Constraints, target: &Constraints, row_key: &str) -> Com
                 "the target has {t}, which the source lacks: it could reject or replace rows the source holds; drop it"
             ));
         } else {
-            out.extra.push(t.to_string());
+            out.harmless.push(format!("{t} (only on the target)"));
         }
     }
     let same_fk = |s: &ForeignKey, t: &ForeignKey| {
         s.columns == t.columns
             && s.parent_table == t.parent_table
             && s.parent_columns == t.parent_columns
-            && s.on_update == t.on_update
-            && s.on_delete == t.on_delete
+            && action(&s.on_update) == action(&t.on_update)
+            && action(&s.on_delete) == action(&t.on_delete)
     };
     for s in &source.foreign_keys {
         match target.foreign_keys.iter().find(|t| t.name == s.name) {
@@ -283,7 +330,10 @@ pub fn compare(source: &Constraints, target: &Constraints, row_key: &str) -> Com
                 "foreign key `{}` is {s} on the source but {t} on the target",
                 s.name
             )),
-            None => out.missing.push(s.name.clone()),
+            None => out.missing.push(Missing {
+                name: s.name.clone(),
+                foreign_key: true,
+            }),
         }
     }
     for t in &target.foreign_keys {
@@ -354,7 +404,15 @@ mod tests {
         target.foreign_keys.clear();
         let c = compare(&source(), &target, "PRIMARY");
         assert!(c.refusals.is_empty(), "{c:?}");
-        assert_eq!(c.missing, ["email", "k_name", "fk_parent"]);
+        let missing: Vec<(&str, bool)> = c
+            .missing
+            .iter()
+            .map(|m| (m.name.as_str(), m.foreign_key))
+            .collect();
+        assert_eq!(
+            missing,
+            [("email", false), ("k_name", false), ("fk_parent", true)]
+        );
     }
 
     #[test]
@@ -372,11 +430,11 @@ mod tests {
             c.refusals[0].contains("UNIQUE KEY `u_extra` (`sku`)"),
             "{c:?}"
         );
-        assert_eq!(c.extra, ["KEY `k_extra` (`sku`)"]);
+        assert_eq!(c.harmless, ["KEY `k_extra` (`sku`) (only on the target)"]);
     }
 
     #[test]
-    fn other_columns_order_or_prefix_lengths_are_refused() {
+    fn a_unique_key_with_other_columns_order_or_prefix_lengths_is_refused() {
         for changed in [
             index("email", true, &[("email", Some(10))]),
             index("email", true, &[("email", None)]),
@@ -387,12 +445,38 @@ mod tests {
             let c = compare(&source(), &target, "PRIMARY");
             assert_eq!(c.refusals.len(), 1, "{changed}: {c:?}");
         }
+    }
+
+    #[test]
+    fn a_plain_index_defined_otherwise_is_reported_not_refused() {
         let mut target = source();
         target.indexes[2] = index("k_name", false, &[("first", None), ("last", None)]);
         let c = compare(&source(), &target, "PRIMARY");
+        assert!(c.refusals.is_empty(), "{c:?}");
         assert!(
-            c.refusals[0].contains("KEY `k_name` (`last`, `first`) on the source"),
+            c.harmless[0].contains("KEY `k_name` (`last`, `first`) on the source"),
             "{c:?}"
+        );
+    }
+
+    #[test]
+    fn the_primary_key_is_left_to_the_column_comparison() {
+        let mut target = source();
+        target.indexes[0] = index("PRIMARY", true, &[("email", None)]);
+        assert_eq!(
+            compare(&source(), &target, "PRIMARY"),
+            Comparison::default()
+        );
+    }
+
+    #[test]
+    fn no_action_and_restrict_are_the_same() {
+        let mut target = source();
+        target.foreign_keys[0] = fk("fk_parent", "NO ACTION");
+        target.foreign_keys[0].on_update = "NO ACTION".into();
+        assert_eq!(
+            compare(&source(), &target, "PRIMARY"),
+            Comparison::default()
         );
     }
 

@@ -162,7 +162,10 @@ pub enum MysqlError {
     #[error(
         "{server}: a row written into {table} collides on unique key `{}`, not on the row key `{}` \
          ({}): the target holds another row with that value, and the row would have been lost. \
-         Make the target table's unique keys the source's (compare SHOW CREATE TABLE on both) and empty it, then copy again",
+         Either the target table holds rows or unique keys the source lacks (compare SHOW CREATE TABLE \
+         on both, or let reshard create the table), two sources hold rows with the same unique value, \
+         or, in a move, the application gave the value to another row while the copy ran and that \
+         change was not applied yet: run the move again (--force) when that is less frequent",
         .duplicate.key, .duplicate.row_key, .duplicate.message
     )]
     DuplicateOnOtherKey {

@@ -184,10 +184,11 @@ pub async fn unmappable_candidates(
 }
 
 /// Deletes every row (`TRUNCATE TABLE`, with foreign key checks off so that a table other tables
-/// refer to can be emptied too).
+/// refer to can be emptied too; the session's setting is restored after).
 pub async fn truncate(session: &mut Session, table: &TableSchema) -> Result<(), MysqlError> {
     let sql = format!(
-        "SET SESSION foreign_key_checks = 0; TRUNCATE TABLE {}; SET SESSION foreign_key_checks = 1",
+        "SET @reshard_fk_checks = @@SESSION.foreign_key_checks, SESSION foreign_key_checks = 0; \
+         TRUNCATE TABLE {}; SET SESSION foreign_key_checks = @reshard_fk_checks",
         table_sql(table)
     );
     session

@@ -52,7 +52,8 @@ const MAX_ERROR_COUNT: usize = 65_535;
 const ER_DUP_ENTRY: u16 = 1062;
 
 /// A connection to `dsn` set up for writing exactly: utf8mb4 statements, UTC, [`WRITE_SQL_MODE`],
-/// every warning kept for inspection, and foreign keys unchecked. What [`TableWriter`] writes
+/// every warning kept for inspection (in English, so that a duplicate's key can be read from it),
+/// and foreign keys unchecked. What [`TableWriter`] writes
 /// on; public for other writers (and the write-method measurement) to write under the same
 /// settings.
 ///
@@ -65,7 +66,7 @@ pub fn open_write_session(dsn: &Dsn) -> Result<RawConn, MysqlError> {
     conn.query_drop("SET NAMES utf8mb4")?;
     conn.query_drop(&format!(
         "SET time_zone = '+00:00', sql_mode = '{WRITE_SQL_MODE}', \
-         max_error_count = {MAX_ERROR_COUNT}, foreign_key_checks = 0"
+         max_error_count = {MAX_ERROR_COUNT}, foreign_key_checks = 0, lc_messages = 'en_US'"
     ))?;
     Ok(conn)
 }
@@ -276,11 +277,15 @@ impl LoadTarget {
                 if code == Some(ER_DUP_ENTRY) {
                     duplicate_keys += 1;
                     if other_key.is_none() {
+                        // A key that cannot be read from the message counts as another key: a
+                        // skipped row is accepted only when it is known to be already there.
                         let message = message();
-                        if let Some(key) = duplicate_key_name(&message, unqualified)
-                            && key != self.row_key
-                        {
-                            other_key = Some((key.to_owned(), message.clone()));
+                        match duplicate_key_name(&message, unqualified) {
+                            Some(key) if key == self.row_key => {}
+                            key => {
+                                let key = key.unwrap_or("(not named)").to_owned();
+                                other_key = Some((key, message.clone()));
+                            }
                         }
                     }
                 } else if warnings.len() < SHOWN_WARNINGS {

@@ -232,6 +232,8 @@ pub async fn prepare_copy(
                 continue;
             }
         }
+        let create = show_create_table(&mut sources[0], source_db, name).await?;
+        let split = defer_secondary_indexes(&create, &key.index);
         let mut on_targets = Vec::with_capacity(receiving.len());
         for &t in &receiving {
             let target = &topology.targets[t].dsn;
@@ -244,6 +246,10 @@ pub async fn prepare_copy(
                     let comparison =
                         constraints::compare(&source_constraints, &target_constraints, &key.index);
                     differences.extend(comparison.refusals);
+                    let (add_back, unknown) = clauses_for(&split.add_back, &comparison.missing);
+                    differences.extend(unknown.into_iter().map(|name| {
+                        format!("the target lacks `{name}`, which reshard cannot add from the source's definition; add it")
+                    }));
                     if !differences.is_empty() {
                         problems.push(format!(
                             "target table {} on {target} differs from the source's:\n  - {}\n  make it match, or drop it so reshard creates it",
@@ -260,31 +266,29 @@ pub async fn prepare_copy(
                         ));
                         continue 'tables;
                     }
-                    if !comparison.extra.is_empty() {
-                        tracing::info!(table = %existing.qualified_name(), target = %target, "the target table has indexes the source lacks (left as they are): {}", comparison.extra.join(", "));
+                    if !comparison.harmless.is_empty() {
+                        tracing::info!(table = %existing.qualified_name(), target = %target, "the target table's indexes differ from the source's where no row can be lost (left as they are): {}", comparison.harmless.join("; "));
                     }
-                    if !comparison.missing.is_empty() {
-                        tracing::warn!(table = %existing.qualified_name(), target = %target, "the target table lacks the source's {}; adding them", comparison.missing.join(", "));
+                    if !add_back.is_empty() {
+                        tracing::warn!(table = %existing.qualified_name(), target = %target, "the target table lacks the source's {}; adding them", add_back.join(", "));
                     }
-                    on_targets.push((
-                        TargetTable {
-                            target: t,
-                            created: false,
-                            emptied: !empty,
-                            add_back: Vec::new(),
-                        },
-                        comparison.missing,
-                    ));
-                }
-                Err(MysqlError::TableNotFound { .. }) => on_targets.push((
-                    TargetTable {
+                    on_targets.push(TargetTable {
                         target: t,
-                        created: true,
-                        emptied: false,
-                        add_back: Vec::new(),
+                        created: false,
+                        emptied: !empty,
+                        add_back,
+                    });
+                }
+                Err(MysqlError::TableNotFound { .. }) => on_targets.push(TargetTable {
+                    target: t,
+                    created: true,
+                    emptied: false,
+                    add_back: if options.defer_secondary_indexes {
+                        split.add_back.clone()
+                    } else {
+                        Vec::new()
                     },
-                    Vec::new(),
-                )),
+                }),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -303,6 +307,11 @@ pub async fn prepare_copy(
             },
             estimated,
             on_targets,
+            if options.defer_secondary_indexes {
+                split.create
+            } else {
+                create
+            },
         ));
     }
     if !problems.is_empty() {
@@ -317,46 +326,29 @@ pub async fn prepare_copy(
         run_ddl(session, "SET SESSION foreign_key_checks = 0").await?;
     }
     let mut prepared = Vec::with_capacity(planned.len());
-    for (table, estimated, on_targets) in planned {
-        let create = show_create_table(&mut sources[0], source_db, &table.schema.name).await?;
-        let split = defer_secondary_indexes(&create, &table.key.index);
-        let mut ready = Vec::with_capacity(on_targets.len());
-        for (mut on, missing) in on_targets {
+    for (table, estimated, mut on_targets, create) in planned {
+        for on in &mut on_targets {
             let target = &topology.targets[on.target].dsn;
             let target_schema = in_database(&table.schema, target);
             let session = &mut targets[on.target];
             if on.created {
-                if options.defer_secondary_indexes {
-                    run_ddl(session, &split.create).await?;
-                    on.add_back.clone_from(&split.add_back);
-                } else {
-                    run_ddl(session, &create).await?;
-                }
+                run_ddl(session, &create).await?;
                 tracing::info!(table = %target_schema.qualified_name(), target = %target, deferred = on.add_back.len(), "created the target table");
-            } else {
-                if on.emptied {
-                    tables::truncate(session, &target_schema).await?;
-                    tracing::warn!(table = %target_schema.qualified_name(), target = %target, "emptied the target table (--force)");
-                }
-                on.add_back = split
-                    .add_back
-                    .iter()
-                    .filter(|clause| {
-                        tables::clause_name(clause).is_some_and(|n| missing.contains(&n))
-                    })
-                    .cloned()
-                    .collect();
-                if !options.defer_secondary_indexes && !on.add_back.is_empty() {
-                    add_indexes(session, &target_schema, &on.add_back).await?;
-                    on.add_back.clear();
-                }
+                continue;
             }
-            ready.push(on);
+            if on.emptied {
+                tables::truncate(session, &target_schema).await?;
+                tracing::warn!(table = %target_schema.qualified_name(), target = %target, "emptied the target table (--force)");
+            }
+            if !options.defer_secondary_indexes && !on.add_back.is_empty() {
+                add_indexes(session, &target_schema, &on.add_back).await?;
+                on.add_back.clear();
+            }
         }
         prepared.push(PreparedTable {
             table,
             estimated_rows: estimated,
-            targets: ready,
+            targets: on_targets,
         });
     }
     for session in sources.into_iter().chain(targets) {
@@ -376,7 +368,11 @@ fn cascading_foreign_keys(schema: &TableSchema, constraints: &Constraints) -> Ve
             let actions = fk.acts_on_rows();
             (!actions.is_empty()).then(|| {
                 format!(
-                    "table {} has foreign key `{}` ({}) on `{}`.`{}`: when a parent row changes, InnoDB changes                      this table's rows itself and the binary log does not carry those changes, so a move                      cannot follow them. Make the action RESTRICT for the move (ALTER TABLE ... DROP FOREIGN KEY `{}`,                      ADD CONSTRAINT ... ON DELETE RESTRICT ON UPDATE RESTRICT) and have the application change                      the children itself, or copy the table with reshard copy while the application is stopped",
+                    "table {} has foreign key `{}` ({}) on `{}`.`{}`: when a parent row changes, InnoDB changes \
+                     this table's rows itself and the binary log does not carry those changes, so a move \
+                     cannot follow them. Make the action RESTRICT for the move (ALTER TABLE ... DROP FOREIGN KEY `{}`, \
+                     ADD CONSTRAINT ... ON DELETE RESTRICT ON UPDATE RESTRICT) and have the application change \
+                     the children itself, or copy the table with reshard copy while the application is stopped",
                     schema.qualified_name(),
                     fk.name,
                     actions.join(", "),
@@ -387,6 +383,26 @@ fn cascading_foreign_keys(schema: &TableSchema, constraints: &Constraints) -> Ve
             })
         })
         .collect()
+}
+
+/// The clauses of `clauses` (the source's `ADD ...` clauses) that add what is `missing`, matched
+/// by name and kind (MariaDB names a foreign key's index after the key), and the names of what is
+/// missing that no clause adds.
+fn clauses_for(clauses: &[String], missing: &[constraints::Missing]) -> (Vec<String>, Vec<String>) {
+    let mut found = Vec::new();
+    let mut unknown = Vec::new();
+    for m in missing {
+        let clause = clauses.iter().find(|c| {
+            let is_foreign = c.starts_with("ADD CONSTRAINT ") && c.contains(" FOREIGN KEY ");
+            is_foreign == m.foreign_key
+                && tables::clause_name(c).as_deref() == Some(m.name.as_str())
+        });
+        match clause {
+            Some(c) => found.push(c.clone()),
+            None => unknown.push(m.name.clone()),
+        }
+    }
+    (found, unknown)
 }
 
 /// Adds indexes and foreign keys (`ADD ...` clauses) to a target table in one `ALTER TABLE`.

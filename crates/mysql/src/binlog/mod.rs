@@ -224,6 +224,8 @@ pub struct BinlogReader {
     /// The last transaction boundary.
     committed: BinlogPosition,
     in_transaction: bool,
+    /// Whether the transaction being read has changed a moved table.
+    moved_in_transaction: bool,
     /// Whether the format description event has been read.
     seen_format: bool,
     tables: Vec<Tracked>,
@@ -275,6 +277,7 @@ impl BinlogReader {
             next: from.clone(),
             committed: from,
             in_transaction: false,
+            moved_in_transaction: false,
             seen_format: false,
             tables: tables
                 .into_iter()
@@ -462,26 +465,42 @@ impl BinlogReader {
                 code,
                 position: at.clone(),
             }),
+            // A file's header events and checkpoints belong to no transaction: outside one, the
+            // position after them is a transaction boundary too. Without this, a source idle after
+            // a rotation would stay behind its binlog end (the header events) forever.
             code::STOP
-            | code::INTVAR
+            | code::FORMAT_DESCRIPTION
+            | code::PREVIOUS_GTIDS
+            | code::MARIADB_BINLOG_CHECKPOINT
+            | code::MARIADB_GTID_LIST
+            | code::MARIADB_START_ENCRYPTION => {
+                if !self.in_transaction {
+                    self.committed = self.next.clone();
+                }
+                Ok(Step::Other)
+            }
+            code::INTVAR
             | code::RAND
             | code::USER_VAR
-            | code::FORMAT_DESCRIPTION
             | code::IGNORABLE
             | code::ROWS_QUERY
             | code::GTID
             | code::ANONYMOUS_GTID
-            | code::PREVIOUS_GTIDS
-            | code::MARIADB_ANNOTATE_ROWS
-            | code::MARIADB_BINLOG_CHECKPOINT
-            | code::MARIADB_GTID_LIST
-            | code::MARIADB_START_ENCRYPTION => Ok(Step::Other),
+            | code::MARIADB_ANNOTATE_ROWS => Ok(Step::Other),
             _ if flags & LOG_EVENT_IGNORABLE_F != 0 => Ok(Step::Other),
+            // The first phase of a two-phase XA transaction ends its event group; its `XA
+            // COMMIT` (or `XA ROLLBACK`) comes later as a statement of its own. One that changed no
+            // moved table concerns the move no more than any other transaction does.
+            code::XA_PREPARE if !self.moved_in_transaction => {
+                self.in_transaction = false;
+                self.committed = self.next.clone();
+                Ok(Step::Other)
+            }
             code::XA_PREPARE => Err(BinlogError::UnknownEvent {
                 server: self.dsn.to_string(),
                 code,
                 hint: " (XA PREPARE: the first phase of an XA transaction, whose changes may still be rolled back)",
-                advice: "; reshard does not follow two-phase XA transactions: run them outside the move's tables, or finish them and start the move again",
+                advice: "; reshard does not follow two-phase XA transactions on the tables it moves: run them outside the move's tables, or finish them and start the move again",
                 position: at.clone(),
             }),
             _ => Err(BinlogError::UnknownEvent {
@@ -496,6 +515,7 @@ impl BinlogReader {
 
     fn commit(&mut self) -> Step {
         self.in_transaction = false;
+        self.moved_in_transaction = false;
         self.committed = self.next.clone();
         Step::Commit
     }
@@ -659,6 +679,7 @@ impl BinlogReader {
                 source: Box::new(source),
             })?;
         self.rows += decoded;
+        self.moved_in_transaction = true;
         Ok(Step::Rows)
     }
 
