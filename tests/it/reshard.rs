@@ -71,7 +71,7 @@ async fn fill(db: &TestDb, part: u32, parts: u32) {
 }
 
 /// Runs `reshard` with these arguments, off the async runtime.
-async fn run(args: Vec<String>) -> Run {
+pub(crate) async fn run(args: Vec<String>) -> Run {
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         reshard(&args)
@@ -98,7 +98,7 @@ async fn copy(sources: &[&TestDb], targets: &[&TestDb], extra: &[String]) -> Run
 }
 
 /// Target databases for `test`, spread over the instances.
-async fn targets(test: &str, n: usize) -> Vec<TestDb> {
+pub(crate) async fn targets(test: &str, n: usize) -> Vec<TestDb> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         out.push(TestDb::create(&format!("{test}_t{i}"), 2 + i % 3).await);

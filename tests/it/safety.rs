@@ -12,9 +12,9 @@ use reshard_mysql::writer::{Duplicates, TableWriter};
 use reshard_testkit::{TestDb, assert_same};
 use reshard_types::Dsn;
 
+use crate::Run;
 use crate::moves::{Child, servers};
 use crate::reshard::{assert_placed, union};
-use crate::{Run, reshard};
 
 /// Runs the binary with `command` from `sources` to `targets` and `extra` arguments.
 async fn run(command: &str, sources: &[&TestDb], targets: &[&TestDb], extra: &[&str]) -> Run {
@@ -24,12 +24,7 @@ async fn run(command: &str, sources: &[&TestDb], targets: &[&TestDb], extra: &[&
         args.push(String::from("--stop-when-caught-up"));
     }
     args.extend(extra.iter().map(|s| (*s).to_owned()));
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        reshard(&args)
-    })
-    .await
-    .expect("running reshard")
+    crate::reshard::run(args).await
 }
 
 /// The indexes of `table`, as `name: columns(prefix)` lines in a fixed order.
@@ -144,10 +139,7 @@ async fn a_duplicate_on_a_key_other_than_the_row_key_fails_the_write_naming_it()
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sharding_rule_that_matches_no_table_is_refused_and_patterns_place_tables() {
     let source = TestDb::create("safety_rules", 1).await;
-    let t = [
-        TestDb::create("safety_rules", 2).await,
-        TestDb::create("safety_rules", 3).await,
-    ];
+    let t = crate::reshard::targets("safety_rules", 2).await;
     source
         .exec(
             "CREATE TABLE orders (id INT NOT NULL PRIMARY KEY, customer_id INT NOT NULL);
@@ -378,10 +370,7 @@ async fn a_move_refuses_cascading_foreign_keys_before_anything_is_written() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unmappable_sharding_value_is_found_before_force_empties_a_target() {
     let source = TestDb::create("safety_order", 1).await;
-    let t = [
-        TestDb::create("safety_order", 2).await,
-        TestDb::create("safety_order", 3).await,
-    ];
+    let t = crate::reshard::targets("safety_order", 2).await;
     source
         .exec(
             "CREATE TABLE s (code VARCHAR(30) NOT NULL PRIMARY KEY);
@@ -466,12 +455,7 @@ async fn a_source_user_without_replication_slave_is_refused_before_anything_is_w
     let mut args = vec![String::from("move"), String::from("--source"), dsn];
     args.extend([String::from("--target"), target.dsn()]);
     args.push(String::from("--stop-when-caught-up"));
-    let out = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        reshard(&args)
-    })
-    .await
-    .unwrap();
+    let out = crate::reshard::run(args).await;
     source.exec(&format!("DROP USER '{user}'@'%'")).await;
     out.expect_code(1)
         .stderr_has("nothing was written")

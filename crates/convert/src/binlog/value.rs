@@ -186,28 +186,13 @@ pub(crate) fn decode(
             append_bytes(sink, scratch)?;
         }
         (sink, ValueFormat::Inet4) => {
-            // Stored like BINARY(4): a length byte, trailing zero bytes left out.
-            let len = usize::from(cursor.u8()?);
-            let stored = cursor.take(len)?;
-            if len > 4 {
-                return Err("an INET4 value longer than 4 bytes");
-            }
-            let mut address = [0u8; 4];
-            address[..len].copy_from_slice(stored);
-            let [a, b, c, d] = address;
+            let [a, b, c, d] = zero_padded::<4>(cursor)?;
             scratch.clear();
             write!(scratch, "{a}.{b}.{c}.{d}").map_err(|_| "unreachable")?;
             append_bytes(sink, scratch)?;
         }
         (sink, ValueFormat::Inet6 | ValueFormat::Uuid) => {
-            // Stored like BINARY(16): a length byte, trailing zero bytes left out.
-            let len = usize::from(cursor.u8()?);
-            let stored = cursor.take(len)?;
-            if len > 16 {
-                return Err("an INET6 or UUID value longer than 16 bytes");
-            }
-            let mut value = [0u8; 16];
-            value[..len].copy_from_slice(stored);
+            let value = zero_padded::<16>(cursor)?;
             scratch.clear();
             if matches!(format, ValueFormat::Inet6) {
                 inet6_text(&value, scratch);
@@ -219,6 +204,19 @@ pub(crate) fn decode(
         _ => return Err("a value whose column and binlog type do not fit (unreachable)"),
     }
     Ok(())
+}
+
+/// A value stored like BINARY(N) (INET4, INET6, UUID): a length byte, then the bytes with trailing
+/// zero bytes left out.
+fn zero_padded<const N: usize>(cursor: &mut Cursor<'_>) -> Result<[u8; N], DecodeFailure> {
+    let len = usize::from(cursor.u8()?);
+    let stored = cursor.take(len)?;
+    let mut value = [0u8; N];
+    value
+        .get_mut(..len)
+        .ok_or("a fixed-size binary value longer than its type")?
+        .copy_from_slice(stored);
+    Ok(value)
 }
 
 /// A UUID as MariaDB prints it: lowercase hex in groups of 8, 4, 4, 4 and 12 digits.
