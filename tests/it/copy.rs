@@ -32,7 +32,7 @@ async fn copy(source: &TestDb, target: &TestDb, extra: &[&str]) -> Run {
 }
 
 /// A source database on instance 1 and an empty target database on instance 2.
-async fn pair(test: &str) -> (TestDb, TestDb) {
+pub(crate) async fn pair(test: &str) -> (TestDb, TestDb) {
     (TestDb::create(test, 1).await, TestDb::create(test, 2).await)
 }
 

@@ -58,8 +58,7 @@ async fn count(db: &TestDb, table: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_target_with_a_unique_key_the_source_lacks_is_refused_by_copy_and_move() {
-    let source = TestDb::create("safety_extra_unique", 1).await;
-    let target = TestDb::create("safety_extra_unique", 2).await;
+    let (source, target) = crate::copy::pair("safety_extra_unique").await;
     source
         .exec(
             "CREATE TABLE t (id INT NOT NULL PRIMARY KEY, sku VARCHAR(20) NOT NULL, KEY k_sku (sku));
@@ -222,8 +221,7 @@ async fn a_sharding_rule_that_matches_no_table_is_refused_and_patterns_place_tab
 
 #[tokio::test(flavor = "multi_thread")]
 async fn indexes_a_killed_deferred_copy_left_out_are_added_by_any_rerun() {
-    let source = TestDb::create("safety_deferred", 1).await;
-    let target = TestDb::create("safety_deferred", 2).await;
+    let (source, target) = crate::copy::pair("safety_deferred").await;
     source
         .exec(
             "CREATE TABLE p (id INT NOT NULL PRIMARY KEY);
@@ -274,8 +272,7 @@ async fn indexes_a_killed_deferred_copy_left_out_are_added_by_any_rerun() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tables_with_foreign_keys_copy_in_any_order_without_deferring() {
-    let source = TestDb::create("safety_fk_order", 1).await;
-    let target = TestDb::create("safety_fk_order", 2).await;
+    let (source, target) = crate::copy::pair("safety_fk_order").await;
     // `a_child` comes first by name and refers to `z_parent`.
     source
         .exec(
@@ -312,8 +309,7 @@ async fn tables_with_foreign_keys_copy_in_any_order_without_deferring() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_move_refuses_cascading_foreign_keys_before_anything_is_written() {
-    let source = TestDb::create("safety_cascade", 1).await;
-    let target = TestDb::create("safety_cascade", 2).await;
+    let (source, target) = crate::copy::pair("safety_cascade").await;
     source
         .exec(
             "CREATE TABLE parents (id INT NOT NULL PRIMARY KEY);
@@ -433,8 +429,7 @@ async fn an_unmappable_sharding_value_is_found_before_force_empties_a_target() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_source_user_without_replication_slave_is_refused_before_anything_is_written() {
-    let source = TestDb::create("safety_grant", 1).await;
-    let target = TestDb::create("safety_grant", 2).await;
+    let (source, target) = crate::copy::pair("safety_grant").await;
     source
         .exec("CREATE TABLE t (id INT NOT NULL PRIMARY KEY); INSERT INTO t VALUES (1)")
         .await;
@@ -465,8 +460,7 @@ async fn a_source_user_without_replication_slave_is_refused_before_anything_is_w
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_move_waits_out_pauses_shorter_than_its_quiet_time() {
-    let source = TestDb::create("safety_quiet", 1).await;
-    let target = TestDb::create("safety_quiet", 2).await;
+    let (source, target) = crate::copy::pair("safety_quiet").await;
     source
         .exec(
             "CREATE TABLE t (id INT NOT NULL PRIMARY KEY, u INT NOT NULL, UNIQUE KEY u_u (u));
