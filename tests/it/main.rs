@@ -9,6 +9,7 @@ mod binlog;
 mod check;
 mod copy;
 mod discover;
+mod faults;
 mod moves;
 mod protocol;
 mod reshard;

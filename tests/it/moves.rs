@@ -286,9 +286,21 @@ async fn move_under_load(test: &str, n_sources: usize, n_targets: usize, vindex:
             }));
         }
     }
+    // The large transactions run once the copy is done, so that the applier (not a chunk read
+    // that sees their rows) must carry their 200,000 images.
     let big = {
-        let sources = Arc::clone(&sources);
-        tokio::spawn(async move { large_transactions(&sources[0]).await })
+        let (sources, progress) = (Arc::clone(&sources), Arc::clone(&progress));
+        tokio::spawn(async move {
+            let deadline = Instant::now() + Duration::from_secs(240);
+            while !progress.copy_done() {
+                assert!(
+                    Instant::now() < deadline,
+                    "the copy did not finish within 240 s"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            large_transactions(&sources[0]).await;
+        })
     };
     for task in workers {
         task.await.expect("a workload worker");

@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 
 use crate::Failure;
 use crate::args::CheckArgs;
+use crate::output::out;
 
 /// One server's outcome.
 #[derive(Debug, Serialize)]
@@ -111,9 +112,10 @@ pub(crate) async fn run(args: CheckArgs) -> Result<(), Failure> {
     if args.json {
         let text = serde_json::to_string_pretty(&report)
             .map_err(|e| Failure::Unfit(format!("cannot write JSON: {e}")))?;
-        println!("{text}");
+        out!("{text}");
     } else {
-        print!("{}", render(&report));
+        let _ =
+            std::io::Write::write_all(&mut std::io::stdout().lock(), render(&report).as_bytes());
     }
     if report.fit {
         return Ok(());

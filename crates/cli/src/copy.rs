@@ -11,13 +11,14 @@ use std::time::Duration;
 
 use reshard_engine::CopyError;
 use reshard_engine::copy::{
-    CopySetup, CopyTable, SetupOptions, TableRoute, finish_targets, prepare_copy, run_copy,
+    CopyEnd, CopySetup, CopyTable, SetupOptions, TableRoute, finish_targets, prepare_copy, run_copy,
 };
 use reshard_engine::progress::{CopyProgress, TableProgress};
 use reshard_engine::topology::{Topology, TopologyInput};
 
 use crate::Failure;
 use crate::args::{CopyArgs, TopologyArgs};
+use crate::output::out;
 use crate::progress_display::ProgressDisplay;
 
 pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
@@ -50,13 +51,18 @@ pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
         chunk_bytes = options.target_chunk_bytes,
         "copying"
     );
+    let interrupt = crate::signals::watch("stopping the copy after the batches in flight");
     let display = ProgressDisplay::start(Arc::clone(&progress));
     let copy_progress = Arc::clone(&progress);
-    let outcome = tokio::task::spawn_blocking(move || run_copy(&plan, options, &copy_progress))
-        .await
-        .map_err(|e| Failure::Unfit(format!("the copy stopped unexpectedly: {e}")));
-    display.finish();
-    outcome?.map_err(failure)?;
+    let outcome =
+        tokio::task::spawn_blocking(move || run_copy(&plan, options, &copy_progress, &interrupt))
+            .await
+            .map_err(|e| Failure::Unfit(format!("the copy stopped unexpectedly: {e}")));
+    let end = outcome.and_then(|r| r.map_err(failure));
+    display.finish(matches!(end, Ok(CopyEnd::Done)));
+    if end? == CopyEnd::Interrupted {
+        return Err(Failure::Interrupted(unfinished(&progress)));
+    }
     let copy_time = progress.copy_time();
 
     let snapshots = progress.snapshot();
@@ -72,7 +78,7 @@ pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
     let bytes: u64 = snapshots.iter().map(|s| s.bytes_read).sum();
     let retries: u64 = snapshots.iter().map(|s| s.retries).sum();
     let total = progress.started.elapsed();
-    println!(
+    out!(
         "copied {} table(s), {rows} rows, {} in {} ({} copying): {} rows/s, {}/s{}",
         snapshots.len(),
         human_bytes(bytes),
@@ -87,15 +93,38 @@ pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
         }
     );
     if let Some(limit) = progress.stages.snapshot().limit(copy_time) {
-        println!("  limiting stage: {}", limit.describe());
+        out!("  limiting stage: {}", limit.describe());
     }
     if targets.len() > 1 {
         for (t, target) in topology.targets.iter().enumerate() {
             let rows: u64 = rows_per_target.iter().map(|r| r[t]).sum();
-            println!("  target {} [{}]: {rows} rows", t + 1, target.name);
+            out!("  target {} [{}]: {rows} rows", t + 1, target.name);
         }
     }
     Ok(())
+}
+
+/// What an interrupted copy wrote, for its last words: rows written (what the targets hold of
+/// it) against rows read, per table.
+pub(crate) fn unfinished(progress: &CopyProgress) -> String {
+    let snapshots = progress.snapshot();
+    let written: u64 = snapshots.iter().map(|s| s.rows_inserted).sum();
+    let read: u64 = snapshots.iter().map(|s| s.rows_read).sum();
+    let tables: Vec<String> = snapshots
+        .iter()
+        .filter(|s| !s.reading_done || s.rows_inserted < s.rows_read)
+        .map(|s| s.name.clone())
+        .collect();
+    format!(
+        "the copy did not finish: {written} rows written to the targets ({read} read) in {}; \
+         unfinished tables on the targets: {}. Run the copy again with --force to start them over",
+        seconds(progress.started.elapsed()),
+        if tables.is_empty() {
+            String::from("none")
+        } else {
+            tables.join(", ")
+        }
+    )
 }
 
 /// Counters for the tables of `setup`, copied to `targets` targets.

@@ -3,7 +3,8 @@
 //! This binary is wiring only: it parses the command line, sets up logging and the allocator,
 //! runs one command from the library crates, and turns its outcome into an exit status:
 //! 0 success, 1 a server or the data is not fit (the message says why), 2 the input is wrong
-//! (a usage error or a malformed DSN, found before anything connects).
+//! (a usage error or a malformed DSN, found before anything connects), 3 interrupted before it
+//! finished (Ctrl-C or SIGTERM during a copy, or during a move's copy).
 
 mod args;
 mod bench;
@@ -11,13 +12,16 @@ mod check;
 mod copy;
 mod logging;
 mod moves;
+mod output;
 mod progress_display;
+mod signals;
 mod vindex;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::output::err;
 use args::{Cli, Command};
 
 // mimalloc: the data plane allocates and frees many batch-sized buffers across threads, which the
@@ -29,6 +33,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const EXIT_BAD_INPUT: u8 = 2;
 /// Exit status when a server or the data is not fit for what was asked.
 const EXIT_UNFIT: u8 = 1;
+/// Exit status when the command was interrupted (Ctrl-C, SIGTERM) before it finished: a copy
+/// whose tables are not all copied, a move whose copy is not done.
+pub(crate) const EXIT_INTERRUPTED: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -39,7 +46,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            err!("error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -55,12 +62,16 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::BadInput(message)) => {
-            eprintln!("error: {message}");
+            err!("error: {message}");
             ExitCode::from(EXIT_BAD_INPUT)
         }
         Err(Failure::Unfit(message)) => {
-            eprintln!("error: {message}");
+            err!("error: {message}");
             ExitCode::from(EXIT_UNFIT)
+        }
+        Err(Failure::Interrupted(message)) => {
+            err!("interrupted: {message}");
+            ExitCode::from(EXIT_INTERRUPTED)
         }
     }
 }
@@ -72,4 +83,6 @@ pub(crate) enum Failure {
     BadInput(String),
     /// A server or the data is not fit.
     Unfit(String),
+    /// Interrupted before the command finished; the message says what the targets hold.
+    Interrupted(String),
 }

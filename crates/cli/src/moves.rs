@@ -1,6 +1,7 @@
 //! `reshard move`: an online move. Sets up the targets like `reshard copy`, starts one binlog
 //! stream per source, copies while applying the changes the sources take meanwhile, and keeps
-//! applying them until interrupted (Ctrl-C or SIGTERM, which stop after the current cycle) or,
+//! applying them until interrupted (Ctrl-C or SIGTERM, which stop after the current cycle; exit 3
+//! when the copy was not done by then, see [`crate::signals`]) or,
 //! with `--stop-when-caught-up`, until the targets have reached the sources' binlog positions.
 //!
 //! Before anything is written: the topology is validated (exit 2), every source must log in
@@ -8,7 +9,6 @@
 //! checked like a copy's.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use reshard_engine::copy::{SetupOptions, prepare_copy};
 use reshard_engine::online::{
@@ -21,6 +21,7 @@ use reshard_types::{Dsn, Flavor};
 use crate::Failure;
 use crate::args::MoveArgs;
 use crate::copy::{copy_progress, failure, human_bytes, seconds, topology};
+use crate::output::out;
 use crate::progress_display::ProgressDisplay;
 
 pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
@@ -72,8 +73,7 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
             })
             .collect(),
     ));
-    let interrupt = Arc::new(AtomicBool::new(false));
-    watch_signals(Arc::clone(&interrupt));
+    let interrupt = crate::signals::watch("stopping the move after the current cycle");
     tracing::info!(
         tables = plan.tables.len(),
         sources = plan.sources.len(),
@@ -86,22 +86,20 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
         tokio::task::spawn_blocking(move || run_move(&plan, options, &move_progress, &flag))
             .await
             .map_err(|e| Failure::Unfit(format!("the move stopped unexpectedly: {e}")));
-    display.finish();
-    let end = outcome?.map_err(|e| Failure::Unfit(e.to_string()))?;
-    let copied: u64 = progress.copy.snapshot().iter().map(|s| s.rows_read).sum();
+    let end = outcome.and_then(|r| r.map_err(|e| Failure::Unfit(e.to_string())));
+    let copy_done = progress.copy_done();
+    display.finish(copy_done && end.is_ok());
+    let end = end?;
+    let snapshots = progress.copy.snapshot();
+    let written: u64 = snapshots.iter().map(|s| s.rows_inserted).sum();
     let changes = progress.changes();
-    println!(
-        "{} after {}: copied {copied} rows{}; applied {} change images ({} deletes, {} upserts on targets)",
-        match end {
-            MoveEnd::CaughtUp => "caught up",
-            MoveEnd::Interrupted => "stopped",
-        },
+    let what = match end {
+        MoveEnd::CaughtUp => "caught up",
+        MoveEnd::Interrupted => "stopped",
+    };
+    out!(
+        "{what} after {}: copied {written} rows; applied {} change images ({} deletes, {} upserts on targets)",
         seconds(progress.copy.started.elapsed()),
-        if changes.copy_done {
-            ""
-        } else {
-            " (copy unfinished)"
-        },
         changes.images,
         changes.deletes,
         changes.upserts,
@@ -112,16 +110,23 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
     // sources at one position.
     for lag in &changes.sources {
         if end == MoveEnd::CaughtUp {
-            println!(
+            out!(
                 "  {}: the targets equal this source as of binlog {}",
-                lag.name, lag.applied
+                lag.name,
+                lag.applied
             );
         } else {
-            println!(
+            out!(
                 "  {}: changes applied up to binlog {} (stopped before catching up: the targets are not yet equal to it)",
-                lag.name, lag.applied
+                lag.name,
+                lag.applied
             );
         }
+    }
+    if !copy_done {
+        return Err(Failure::Interrupted(crate::copy::unfinished(
+            &progress.copy,
+        )));
     }
     Ok(())
 }
@@ -183,32 +188,4 @@ async fn check_source(dsn: &Dsn) -> Result<(), Failure> {
 /// one host do not collide.
 fn default_server_id() -> u32 {
     0x5e00_0000 | ((std::process::id() & 0xffff) << 8)
-}
-
-/// Ctrl-C and SIGTERM set `interrupt`; the move stops after its current cycle.
-fn watch_signals(interrupt: Arc<AtomicBool>) {
-    tokio::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        tracing::warn!("cannot watch SIGTERM: {e}");
-                        let _ = ctrl_c.await;
-                        interrupt.store(true, Relaxed);
-                        return;
-                    }
-                };
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = ctrl_c.await;
-        tracing::info!("interrupted: stopping after the current cycle");
-        interrupt.store(true, Relaxed);
-    });
 }

@@ -23,6 +23,8 @@ const LOG_INTERVAL: Duration = Duration::from_secs(10);
 /// A running display; [`ProgressDisplay::finish`] stops it.
 pub(crate) struct ProgressDisplay {
     stop: Arc<AtomicBool>,
+    /// Whether the copy finished: its bars are then completed, else left where they stand.
+    completed: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -54,22 +56,30 @@ impl Watched for MoveProgress {
 impl ProgressDisplay {
     pub(crate) fn start<W: Watched>(watched: Arc<W>) -> ProgressDisplay {
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
+        let completed = Arc::new(AtomicBool::new(false));
+        let (flag, done) = (Arc::clone(&stop), Arc::clone(&completed));
         let terminal = std::io::stderr().is_terminal();
         let thread = std::thread::Builder::new()
             .name("reshard-progress".into())
             .spawn(move || {
                 if terminal {
-                    bars(&*watched, &flag);
+                    bars(&*watched, &flag, &done);
                 } else {
                     log_lines(&*watched, &flag);
                 }
             })
             .ok();
-        ProgressDisplay { stop, thread }
+        ProgressDisplay {
+            stop,
+            completed,
+            thread,
+        }
     }
 
-    pub(crate) fn finish(mut self) {
+    /// Stops the display; `completed` says whether the copy finished (bars of an unfinished
+    /// copy stay where they are rather than jump to their end).
+    pub(crate) fn finish(mut self, completed: bool) {
+        self.completed.store(completed, Ordering::Relaxed);
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -77,14 +87,13 @@ impl ProgressDisplay {
     }
 }
 
-fn bars(watched: &dyn Watched, stop: &AtomicBool) {
+fn bars(watched: &dyn Watched, stop: &AtomicBool, completed: &AtomicBool) {
     let progress = watched.copy();
     let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-    let style = ProgressStyle::with_template(
-        "{prefix:>32} [{bar:30}] {pos}/{len} rows {msg} {per_sec} ETA {eta}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar())
-    .progress_chars("=> ");
+    let style =
+        ProgressStyle::with_template("{prefix:>32} [{bar:30}] {pos}/{len} rows {msg} ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
     let bars: Vec<ProgressBar> = progress
         .tables
         .iter()
@@ -116,15 +125,21 @@ fn bars(watched: &dyn Watched, stop: &AtomicBool) {
         let mut bytes = 0;
         for (bar, t) in bars.iter().zip(progress.snapshot()) {
             // Estimates are samples: never show a bar past its end.
-            bar.set_length(t.estimated_rows.max(t.rows_written).max(1));
-            bar.set_position(t.rows_written);
+            bar.set_length(t.estimated_rows.max(t.rows_inserted).max(1));
+            bar.set_position(t.rows_inserted);
             bar.set_message(human_bytes(t.bytes_read));
-            rows += t.rows_written;
+            rows += t.rows_inserted;
             bytes += t.bytes_read;
         }
         total.set_length(total_estimate.max(rows).max(1));
         total.set_position(rows);
-        total.set_message(human_bytes(bytes));
+        // The rate over the copy's own time (frozen when it ends), in whole rows: indicatif's
+        // own figure prints fractions and keeps falling once the copy is done.
+        total.set_message(format!(
+            "{}, {} rows/s",
+            human_bytes(bytes),
+            rate(rows, progress.copy_time())
+        ));
         if let Some(line) = stage_line(progress) {
             stages.set_message(line);
         }
@@ -136,8 +151,13 @@ fn bars(watched: &dyn Watched, stop: &AtomicBool) {
         }
         std::thread::sleep(DRAW_INTERVAL);
     }
+    let completed = completed.load(Ordering::Relaxed);
     for bar in bars.iter().chain([&total, &stages]).chain(&changes) {
-        bar.finish();
+        if completed {
+            bar.finish();
+        } else {
+            bar.abandon();
+        }
     }
 }
 
@@ -152,17 +172,18 @@ fn log_lines(watched: &dyn Watched, stop: &AtomicBool) {
         }
         waited = Duration::ZERO;
         let snapshots = progress.snapshot();
-        let rows: u64 = snapshots.iter().map(|s| s.rows_written).sum();
+        let rows: u64 = snapshots.iter().map(|s| s.rows_inserted).sum();
         let bytes: u64 = snapshots.iter().map(|s| s.bytes_read).sum();
         let estimate: u64 = snapshots.iter().map(|s| s.estimated_rows).sum();
-        let elapsed = progress.started.elapsed();
         let done_tables = snapshots.iter().filter(|s| s.reading_done).count();
-        let per_sec = rate(rows, elapsed);
+        let per_sec = rate(rows, progress.copy_time());
         let eta = if per_sec > 0 && estimate > rows {
             format!("{} s", (estimate - rows) / per_sec)
         } else {
             String::from("?")
         };
+        // Estimates are samples: never show fewer rows to go than were written.
+        let estimate = estimate.max(rows);
         tracing::info!(
             "progress: {rows} of ~{estimate} rows, {} read, {per_sec} rows/s, tables read {done_tables}/{}, ETA {eta}",
             human_bytes(bytes),

@@ -9,6 +9,7 @@ use reshard_types::keyrange::hex;
 
 use crate::Failure;
 use crate::args::VindexArgs;
+use crate::output::out;
 
 pub(crate) fn run(args: &VindexArgs) -> Result<(), Failure> {
     let bad = |m: String| Failure::BadInput(m);
@@ -54,7 +55,7 @@ pub(crate) fn run(args: &VindexArgs) -> Result<(), Failure> {
             if let Some(shard) = shard {
                 line["shard"] = serde_json::Value::from(shard.as_str());
             }
-            println!("{line}");
+            out!("{line}");
         }
         return Ok(());
     }
@@ -66,14 +67,14 @@ pub(crate) fn run(args: &VindexArgs) -> Result<(), Failure> {
         .max(5);
     let id_width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(11);
     if router.is_some() {
-        println!("{:<width$}  {:<id_width$}  shard", "value", "keyspace_id");
+        out!("{:<width$}  {:<id_width$}  shard", "value", "keyspace_id");
     } else {
-        println!("{:<width$}  keyspace_id", "value");
+        out!("{:<width$}  keyspace_id", "value");
     }
     for (value, id, shard) in &rows {
         match shard {
-            Some(shard) => println!("{value:<width$}  {id:<id_width$}  {shard}"),
-            None => println!("{value:<width$}  {id}"),
+            Some(shard) => out!("{value:<width$}  {id:<id_width$}  {shard}"),
+            None => out!("{value:<width$}  {id}"),
         }
     }
     Ok(())

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reshard_convert::encode::load_data::quote_identifier;
-use reshard_engine::copy::{SetupOptions, finish_targets, prepare_copy, run_copy};
+use reshard_engine::copy::{CopyEnd, SetupOptions, finish_targets, prepare_copy, run_copy};
 use reshard_engine::progress::{CopyProgress, TableProgress};
 use reshard_engine::topology::{Topology, TopologyInput};
 use reshard_mysql::wire::RawConn;
@@ -30,6 +30,7 @@ use reshard_types::Dsn;
 
 use crate::Failure;
 use crate::args::BenchArgs;
+use crate::output::out;
 use crate::progress_display::ProgressDisplay;
 use profile::{MAX_ROW_BYTES, Profile};
 use report::{
@@ -73,17 +74,6 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), Failure> {
         ..TopologyInput::default()
     })
     .map_err(|e| Failure::BadInput(e.to_string()))?;
-    for dsn in topology
-        .sources
-        .iter()
-        .chain(topology.targets.iter().map(|t| &t.dsn))
-    {
-        if dsn.database().is_none() {
-            return Err(Failure::BadInput(format!(
-                "the DSN {dsn} names no database; add one to its path (mysql://user:pw@host:port/database)"
-            )));
-        }
-    }
     let source = topology.sources[0].clone();
     let targets: Vec<Dsn> = topology.targets.iter().map(|t| t.dsn.clone()).collect();
     let comment = format!("{MARK} profile={} rows={rows}", profile.name());
@@ -151,9 +141,9 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), Failure> {
     if args.json {
         let json = serde_json::to_string_pretty(&report)
             .map_err(|e| Failure::Unfit(format!("cannot write the report as JSON: {e}")))?;
-        println!("{json}");
+        out!("{json}");
     } else {
-        print!("{}", report.human());
+        let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), report.human().as_bytes());
     }
     Ok(())
 }
@@ -203,15 +193,20 @@ async fn copy_and_report(
     let display = (!args.json).then(|| ProgressDisplay::start(Arc::clone(&progress)));
     let started = Instant::now();
     let copy_progress = Arc::clone(&progress);
-    let outcome = tokio::task::spawn_blocking(move || run_copy(&plan, options, &copy_progress))
-        .await
-        .map_err(|e| Failure::Unfit(format!("the copy stopped unexpectedly: {e}")));
+    let interrupt = crate::signals::watch("stopping the benchmark's copy");
+    let outcome =
+        tokio::task::spawn_blocking(move || run_copy(&plan, options, &copy_progress, &interrupt))
+            .await
+            .map_err(|e| Failure::Unfit(format!("the copy stopped unexpectedly: {e}")));
     let wall = started.elapsed();
     let cpu_after = (measure::process_cpu("self"), servers_cpu(&servers));
+    let end = outcome.and_then(|r| r.map_err(unfit));
     if let Some(display) = display {
-        display.finish();
+        display.finish(matches!(end, Ok(CopyEnd::Done)));
     }
-    outcome?.map_err(unfit)?;
+    if end? == CopyEnd::Interrupted {
+        return Err(Failure::Interrupted(crate::copy::unfinished(&progress)));
+    }
     let snapshot = &progress.snapshot()[0];
     finish_targets(
         &targets,

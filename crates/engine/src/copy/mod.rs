@@ -207,18 +207,50 @@ pub(crate) struct Context<'a> {
     pub(crate) marks: Option<&'a Watermarks>,
 }
 
+/// How a copy ended (without an error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyEnd {
+    /// Every row of every table was written.
+    Done,
+    /// `interrupt` was set: the workers stopped after the batches in flight; the targets hold
+    /// part of the rows (each written row whole, and a later copy with `--force` starts over).
+    Interrupted,
+}
+
+/// How often the copy looks at its `interrupt` flag.
+const INTERRUPT_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Copies every table of `plan` (blocking; run it on a thread of its own). `progress` must have
-/// one entry per table of the plan, in order; it is updated as rows are read and written.
+/// one entry per table of the plan, in order; it is updated as rows are read and written. Setting
+/// `interrupt` stops every worker at its next batch.
 pub fn run_copy(
     plan: &CopyPlan,
     options: CopyOptions,
     progress: &CopyProgress,
-) -> Result<(), CopyError> {
+    interrupt: &AtomicBool,
+) -> Result<CopyEnd, CopyError> {
     let stop = Stop::default();
-    copy_with(plan, options, progress, &stop, None);
+    let finished = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("reshard-interrupt".into())
+            .spawn_scoped(scope, || {
+                while !finished.load(Relaxed) {
+                    if interrupt.load(Relaxed) {
+                        stop.halt();
+                        return;
+                    }
+                    std::thread::sleep(INTERRUPT_POLL);
+                }
+            })
+            .expect("spawning the interrupt watcher");
+        copy_with(plan, options, progress, &stop, None);
+        finished.store(true, Relaxed);
+    });
     match stop.take_error() {
         Some(error) => Err(error),
-        None => Ok(()),
+        None if stop.stopped() => Ok(CopyEnd::Interrupted),
+        None => Ok(CopyEnd::Done),
     }
 }
 

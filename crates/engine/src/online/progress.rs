@@ -55,7 +55,9 @@ impl SourceLag {
                 applied: from.clone(),
                 end: from,
             }),
-            applied_at: AtomicU64::new(0),
+            // Every change not applied yet was written after the stream's start: until one is
+            // applied, the lag counts from now (not from 1970, as a zero would).
+            applied_at: AtomicU64::new(super::stream::now()),
             bytes_behind: AtomicU64::new(0),
             seconds_behind: AtomicU64::new(0),
         }
@@ -193,5 +195,19 @@ impl MoveProgress {
             held: self.held.load(Relaxed),
             copy_done: self.copy_done.load(Relaxed),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lag_before_anything_is_applied_counts_from_the_start_not_from_1970() {
+        let lag = SourceLag::new("s".into(), BinlogPosition::new("binlog.000001", 4));
+        let later = super::super::stream::now() + 3;
+        lag.measured(BinlogPosition::new("binlog.000001", 1000), 996, later);
+        let behind = lag.snapshot().seconds_behind;
+        assert!((3..=4).contains(&behind), "{behind} s");
     }
 }

@@ -301,8 +301,15 @@ fn pick(
     }
 }
 
+/// A source's or target's DSN, which must name the database moved from or into.
 fn parse_dsn(role: &str, text: &str) -> Result<Dsn, TopologyError> {
-    Dsn::parse(text).map_err(|e| TopologyError(format!("{role} {e}")))
+    let dsn = Dsn::parse(text).map_err(|e| TopologyError(format!("{role} {e}")))?;
+    if dsn.database().is_none() {
+        return Err(TopologyError(format!(
+            "the {role} DSN {dsn} names no database; add it to the DSN's path (mysql://user:pw@host:port/database)"
+        )));
+    }
+    Ok(dsn)
 }
 
 /// The targets' key ranges: `--key-ranges`, else all given in the file, else even.

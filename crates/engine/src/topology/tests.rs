@@ -186,6 +186,13 @@ fn a_missing_source_or_target_or_a_bad_dsn_is_named() {
     i.targets[1] = String::from("mysql//nope");
     assert!(Topology::build(&i).unwrap_err().0.starts_with("target"));
     let mut i = input(2);
+    i.sources[0] = String::from("mysql://root:secret@127.0.0.1:3300");
+    let err = Topology::build(&i).unwrap_err().0;
+    assert!(
+        err.starts_with("the source DSN mysql://root:***@127.0.0.1:3300/ names no database"),
+        "{err}"
+    );
+    let mut i = input(2);
     i.tables = Some(vec![String::from("a")]);
     i.shard_by = vec![String::from("b=id:hash")];
     let err = Topology::build(&i).unwrap_err().0;

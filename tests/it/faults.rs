@@ -1,0 +1,207 @@
+//! Faults and signals as an operator meets them: standard error closed or full, Ctrl-C or SIGTERM
+//! in the middle of a copy. The process must neither hang nor panic, must exit with the status
+//! the README documents, and must report what the targets hold (checked by the oracle).
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reshard_testkit::{TestDb, assert_same};
+
+use crate::Run;
+use crate::copy::pair;
+
+/// Runs the binary with `args`, standard error going to `stderr`, and waits up to `limit`.
+fn run_with_stderr(args: &[String], stderr: Stdio, limit: Duration) -> (Option<i32>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reshard"))
+        .args(args)
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("starting reshard");
+    // A closed pipe: the reading end goes away at once.
+    drop(child.stderr.take());
+    let deadline = Instant::now() + limit;
+    while child.try_wait().expect("polling reshard").is_none() {
+        if Instant::now() > deadline {
+            child.kill().ok();
+            panic!("reshard {args:?} did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().expect("reshard output");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_or_full_standard_error_neither_hangs_nor_panics() {
+    let (source, target) = pair("faults_stderr").await;
+    source
+        .exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO t SELECT seq, CONCAT('v', seq) FROM seq_1_to_20000")
+        .await;
+    for (command, sink) in [("move", "closed"), ("move", "full"), ("copy", "full")] {
+        let mut args = vec![
+            command.to_owned(),
+            "--source".into(),
+            source.dsn(),
+            "--target".into(),
+            target.dsn(),
+            "--force".into(),
+            "--target-chunk-size".into(),
+            "64K".into(),
+        ];
+        if command == "move" {
+            args.push("--stop-when-caught-up".into());
+        }
+        let stderr = if sink == "closed" {
+            Stdio::piped()
+        } else {
+            Stdio::from(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/full")
+                    .unwrap(),
+            )
+        };
+        let (code, stdout) = tokio::task::spawn_blocking(move || {
+            run_with_stderr(&args, stderr, Duration::from_secs(120))
+        })
+        .await
+        .unwrap();
+        assert_eq!(code, Some(0), "{command}, stderr {sink}: {stdout}");
+        assert!(
+            stdout.contains(if command == "move" {
+                "caught up"
+            } else {
+                "copied 1 table(s)"
+            }),
+            "{command}, stderr {sink}: {stdout}"
+        );
+        assert_same(&source.dump("t").await, &target.dump("t").await);
+    }
+}
+
+/// Starts `reshard <command>` of a table large enough to be interrupted mid-copy, waits until the
+/// target holds some of its rows, sends SIGTERM, and returns what the run printed.
+async fn interrupted(command: &str, source: &TestDb, target: &TestDb) -> Run {
+    let mut args = vec![
+        command.to_owned(),
+        "--source".into(),
+        source.dsn(),
+        "--target".into(),
+        target.dsn(),
+        "--threads".into(),
+        "1".into(),
+        "--write-threads".into(),
+        "1".into(),
+        "--target-chunk-size".into(),
+        "16K".into(),
+    ];
+    if command == "move" {
+        args.push("--stop-when-caught-up".into());
+    }
+    let child = Command::new(env!("CARGO_BIN_EXE_reshard"))
+        .args(&args)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting reshard");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let rows = target
+            .query_column("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't'")
+            .await;
+        if rows[0].as_deref() == Some("1")
+            && target.query_column("SELECT COUNT(*) FROM t").await[0].as_deref() != Some("0")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the copy never wrote a row");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(45);
+        let mut child = child;
+        while child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "no exit within 45 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Run::from(child.wait_with_output().unwrap())
+    })
+    .await
+    .unwrap()
+}
+
+/// The number in `text` right before `marker` (`"... 1234 rows written"` → 1234).
+fn number_before(text: &str, marker: &str) -> u64 {
+    let at = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker:?} not in {text}"));
+    text[..at]
+        .trim_end()
+        .rsplit(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no number before {marker:?} in {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_copy_or_move_exits_3_and_reports_the_rows_written() {
+    let (source, target) = pair("faults_interrupt").await;
+    source
+        .exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(40)); INSERT INTO t SELECT seq, REPEAT('x', 40) FROM seq_1_to_400000")
+        .await;
+    for command in ["copy", "move"] {
+        target.exec("DROP TABLE IF EXISTS t").await;
+        let run = interrupted(command, &source, &target).await;
+        run.expect_code(3)
+            .stderr_has("interrupted: the copy did not finish");
+        let written = number_before(&run.stderr, "rows written to the targets");
+        let held: u64 = target.query_column("SELECT COUNT(*) FROM t").await[0]
+            .as_deref()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            written, held,
+            "{command}: rows written as reported, and as the target holds"
+        );
+        assert!(
+            held < 400_000,
+            "{command}: the copy was interrupted mid-way"
+        );
+        if command == "move" {
+            run.stdout_has("stopped after")
+                .stdout_has(&format!("copied {held} rows"));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dsn_without_a_database_is_bad_input() {
+    // Nothing listens there: the refusal comes before anything connects.
+    let port = crate::unused_port();
+    for command in ["copy", "move"] {
+        crate::reshard::run(vec![
+            command.into(),
+            "--source".into(),
+            format!("mysql://app:secret@127.0.0.1:{port}"),
+            "--target".into(),
+            format!("mysql://app:secret@127.0.0.1:{port}/shop"),
+        ])
+        .await
+        .expect_code(2)
+        .stderr_has("the source DSN mysql://app:***@127.0.0.1:")
+        .stderr_has("names no database")
+        .never_shows("secret");
+    }
+}
