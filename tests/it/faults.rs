@@ -205,3 +205,90 @@ async fn a_dsn_without_a_database_is_bad_input() {
         .never_shows("secret");
     }
 }
+
+/// `reshard move` of table `t` from `source` to `target` with `--server-id id`.
+async fn move_with_server_id(source: &TestDb, target: &TestDb, id: &str) -> Run {
+    crate::reshard::run(vec![
+        "move".into(),
+        "--source".into(),
+        source.dsn(),
+        "--target".into(),
+        target.dsn(),
+        "--stop-when-caught-up".into(),
+        "--server-id".into(),
+        id.into(),
+    ])
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replica_ids_in_use_are_refused_before_anything_is_written() {
+    let (source, target) = pair("faults_server_id").await;
+    source
+        .exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1)")
+        .await;
+    move_with_server_id(&source, &target, "0")
+        .await
+        .expect_code(2)
+        .stderr_has("--server-id");
+    let own = source.query_column("SELECT @@server_id").await[0]
+        .clone()
+        .unwrap();
+    move_with_server_id(&source, &target, &own)
+        .await
+        .expect_code(1)
+        .stderr_has(&format!(
+            "replica server id {own} is taken by the source server itself"
+        ));
+    assert!(target.tables().await.is_empty());
+
+    // A real replica of the source's server, registered under its own id.
+    let replica = tokio::task::spawn_blocking(|| reshard_testkit::ScratchServer::start(&[]))
+        .await
+        .unwrap();
+    let replica_id = replica.server().port.to_string();
+    let primary = source.server().clone();
+    let (file, position): (String, u64) = {
+        use mysql_async::prelude::Queryable;
+        let mut conn = source.conn().await;
+        let row: mysql_async::Row = conn
+            .query_first("SHOW MASTER STATUS")
+            .await
+            .unwrap()
+            .unwrap();
+        (row.get(0).unwrap(), row.get(1).unwrap())
+    };
+    let replica_db = TestDb::create_on("faults_replica", replica.server().clone()).await;
+    replica_db
+        .exec(&format!(
+            "CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = {}, MASTER_USER = '{}',
+                 MASTER_PASSWORD = '{}', MASTER_LOG_FILE = '{file}', MASTER_LOG_POS = {position},
+                 MASTER_USE_GTID = no;
+             START SLAVE IO_THREAD;",
+            primary.port, primary.user, primary.password
+        ))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ids: Vec<u32> = {
+            use mysql_async::prelude::Queryable;
+            let mut conn = source.conn().await;
+            let rows: Vec<mysql_async::Row> = conn.query("SHOW SLAVE HOSTS").await.unwrap();
+            rows.iter().filter_map(|r| r.get(0)).collect()
+        };
+        if ids.iter().any(|id| id.to_string() == replica_id) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the replica never registered: {ids:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let refused = move_with_server_id(&source, &target, &replica_id).await;
+    replica_db.exec("STOP SLAVE; RESET SLAVE ALL").await;
+    refused.expect_code(1).stderr_has(&format!(
+        "replica server id {replica_id} is taken by a replica registered with the source"
+    ));
+    assert!(target.tables().await.is_empty());
+}

@@ -133,7 +133,7 @@ pub(crate) struct MoveArgs {
     pub(crate) stop_when_caught_up: Option<Duration>,
     /// Replica server id of the first source's binlog stream (source N uses this + N - 1); must
     /// differ from every server's and replica's id. Derived from the process id by default.
-    #[arg(long = "server-id", value_name = "ID")]
+    #[arg(long = "server-id", value_name = "ID", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) server_id: Option<u32>,
 }
 

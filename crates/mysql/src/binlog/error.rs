@@ -102,6 +102,19 @@ pub enum BinlogError {
         #[source]
         source: Box<reshard_convert::ConvertError>,
     },
+    /// The replica server id asked for cannot be used with this source.
+    #[error(
+        "{server}: replica server id {id} is taken by {by}; give the move an id no server or replica \
+         of the sources uses with --server-id (source N streams as ID + N - 1)"
+    )]
+    ReplicaIdTaken {
+        /// The server.
+        server: String,
+        /// The id asked for.
+        id: u32,
+        /// Who has it.
+        by: String,
+    },
     /// The DSN's user may not read the binary log as a replica.
     #[error(
         "{server}: the user may not stream the binary log ({message}); grant it the REPLICATION SLAVE \

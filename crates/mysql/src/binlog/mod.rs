@@ -295,9 +295,55 @@ impl BinlogReader {
         })
     }
 
-    /// Opens a stream from `from` and reads its first event, then closes it: whether the user may
-    /// stream the binary log from there, asked before anything is written.
+    /// Checks, before anything is written, that a stream can run: `server_id` is not 0, not the
+    /// source's own id and not that of a replica registered with it (a server drops the older
+    /// of two streams with one id, so they would take turns forever); then opens a stream from
+    /// `from` and reads its first event (the user may stream the binary log from there).
     pub async fn probe(dsn: &Dsn, from: BinlogPosition, server_id: u32) -> Result<(), BinlogError> {
+        let taken = |by: String| BinlogError::ReplicaIdTaken {
+            server: dsn.to_string(),
+            id: server_id,
+            by,
+        };
+        if server_id == 0 {
+            return Err(taken(String::from(
+                "0, which a server does not accept from a replica",
+            )));
+        }
+        let mut session = connect_server(dsn).await?;
+        let own: Option<u32> = session
+            .conn()
+            .query_first("SELECT @@server_id")
+            .await
+            .map_err(|e| session.error("reading the server's id", e))?;
+        if own == Some(server_id) {
+            return Err(taken(String::from("the source server itself")));
+        }
+        // Replicas that registered with the source (listing them may need a privilege the user
+        // lacks; then only the checks above are made).
+        match session
+            .conn()
+            .query::<mysql_async::Row, _>("SHOW SLAVE HOSTS")
+            .await
+        {
+            Ok(rows) => {
+                for row in rows {
+                    let id: Option<u32> = row.get(0);
+                    if id == Some(server_id) {
+                        let host: Option<String> = row.get(1);
+                        let port: Option<u32> = row.get(2);
+                        return Err(taken(format!(
+                            "a replica registered with the source (host {}, port {})",
+                            host.filter(|h| !h.is_empty())
+                                .unwrap_or_else(|| String::from("not reported")),
+                            port.map_or_else(|| String::from("?"), |p| p.to_string())
+                        )));
+                    }
+                }
+            }
+            Err(e) => tracing::debug!(source = %dsn, "cannot list the source's replicas: {e}"),
+        }
+        let _ = session.close().await;
         let mut reader = BinlogReader::start(dsn, from, Vec::new(), server_id).await?;
         reader.next().await?;
         Ok(())
