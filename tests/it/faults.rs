@@ -292,3 +292,56 @@ async fn replica_ids_in_use_are_refused_before_anything_is_written() {
     ));
     assert!(target.tables().await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_run_into_a_target_another_run_writes_is_refused() {
+    let (source, target) = pair("faults_two_runs").await;
+    source
+        .exec("CREATE TABLE t (id INT PRIMARY KEY, v INT); INSERT INTO t SELECT seq, seq FROM seq_1_to_5000")
+        .await;
+    let mut args = crate::moves::servers(&[&source], &[&target]);
+    args.extend(["--tables".into(), "t".into()]);
+    let first = crate::moves::Child::start(&args);
+    crate::moves::until_set_up(&target, "t").await;
+    for command in ["copy", "move"] {
+        let mut second = vec![
+            command.into(),
+            "--source".into(),
+            source.dsn(),
+            "--target".into(),
+            target.dsn(),
+            "--force".into(),
+        ];
+        if command == "move" {
+            second.push("--stop-when-caught-up".into());
+        }
+        crate::reshard::run(second)
+            .await
+            .expect_code(1)
+            .stderr_has(
+                "nothing was written: another reshard run is writing into the database of target 1",
+            )
+            .stderr_has("its lock is held by connection");
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &first.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    tokio::task::spawn_blocking(move || first.finish(Duration::from_secs(60)))
+        .await
+        .unwrap()
+        .expect_code(0);
+    assert_same(&source.dump("t").await, &target.dump("t").await);
+    // The lock went with the first run.
+    crate::reshard::run(vec![
+        "copy".into(),
+        "--source".into(),
+        source.dsn(),
+        "--target".into(),
+        target.dsn(),
+        "--force".into(),
+    ])
+    .await
+    .expect_code(0);
+}

@@ -400,6 +400,11 @@ impl Child {
         Child(child)
     }
 
+    /// Its process id.
+    pub(crate) fn id(&self) -> u32 {
+        self.0.id()
+    }
+
     /// Waits for it to exit (killing it after `limit`).
     pub(crate) fn finish(mut self, limit: Duration) -> crate::Run {
         let deadline = Instant::now() + limit;

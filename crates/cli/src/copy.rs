@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use reshard_engine::CopyError;
 use reshard_engine::copy::{
-    CopyEnd, CopySetup, CopyTable, SetupOptions, TableRoute, finish_targets, prepare_copy, run_copy,
+    CopyEnd, CopySetup, CopyTable, SetupOptions, TableRoute, finish_targets, lock_targets,
+    prepare_copy, run_copy,
 };
 use reshard_engine::progress::{CopyProgress, TableProgress};
 use reshard_engine::topology::{Topology, TopologyInput};
@@ -23,6 +24,8 @@ use crate::progress_display::ProgressDisplay;
 
 pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
     let topology = topology(&args.topology)?;
+    // Held until this function returns: no other reshard run writes into these databases.
+    let _locks = lock_targets(&topology).await.map_err(failure)?;
     let setup_options = SetupOptions {
         force: args.force,
         defer_secondary_indexes: args.defer_secondary_indexes,

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use reshard_engine::copy::{SetupOptions, prepare_copy};
+use reshard_engine::copy::{SetupOptions, lock_targets, prepare_copy};
 use reshard_engine::online::{
     ChangeSnapshot, MoveEnd, MoveOptions, MoveProgress, SourceLag, run_move, start_positions,
 };
@@ -26,6 +26,8 @@ use crate::progress_display::ProgressDisplay;
 
 pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
     let topology = topology(&args.topology)?;
+    // Held until this function returns: no other reshard run writes into these databases.
+    let _locks = lock_targets(&topology).await.map_err(failure)?;
     for source in &topology.sources {
         check_source(source).await?;
     }

@@ -27,6 +27,7 @@ pub mod constraints;
 mod discover;
 mod error;
 pub mod keyset;
+pub mod lock;
 pub mod reader;
 mod server_facts;
 mod session;

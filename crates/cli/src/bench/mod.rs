@@ -21,7 +21,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reshard_convert::encode::load_data::quote_identifier;
-use reshard_engine::copy::{CopyEnd, SetupOptions, finish_targets, prepare_copy, run_copy};
+use reshard_engine::copy::{
+    CopyEnd, SetupOptions, finish_targets, lock_targets, prepare_copy, run_copy,
+};
 use reshard_engine::progress::{CopyProgress, TableProgress};
 use reshard_engine::topology::{Topology, TopologyInput};
 use reshard_mysql::wire::RawConn;
@@ -174,6 +176,7 @@ async fn copy_and_report(
     generate_seconds: f64,
 ) -> Result<Report, Failure> {
     let unfit = |e: reshard_engine::CopyError| Failure::Unfit(e.to_string());
+    let _locks = lock_targets(topology).await.map_err(crate::copy::failure)?;
     let setup = prepare_copy(topology, &SetupOptions::default())
         .await
         .map_err(crate::copy::failure)?;

@@ -40,12 +40,14 @@
 //! The threads are OS threads, not async tasks: the data connections ([`reshard_mysql::wire::RawConn`]) are blocking,
 //! and each worker spends its time either waiting on its socket or decoding/encoding on its core.
 
+mod lock;
 mod read;
 mod schedule;
 mod setup;
 mod sharding_values;
 mod write;
 
+pub use lock::{TargetLocks, lock_targets};
 pub use setup::{
     CopySetup, PreparedTable, SetupOptions, TargetTable, finish_targets, prepare_copy,
 };
