@@ -345,3 +345,105 @@ async fn a_second_run_into_a_target_another_run_writes_is_refused() {
     .await
     .expect_code(0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passwords_stay_out_of_the_process_arguments() {
+    let (source, target) = pair("faults_secrets").await;
+    source
+        .exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t SELECT seq FROM seq_1_to_1000")
+        .await;
+    let user = format!("pw_{}", std::process::id());
+    let secret = format!("Sec{}Ret", std::process::id() * 7 + 13);
+    for db in [&source, &target] {
+        db.exec(&format!(
+            "CREATE USER IF NOT EXISTS '{user}'@'%' IDENTIFIED BY '{secret}';
+             GRANT ALL ON *.* TO '{user}'@'%';"
+        ))
+        .await;
+    }
+    let dsn = |db: &TestDb, password: &str| {
+        let pw = if password.is_empty() {
+            String::new()
+        } else {
+            format!(":{password}")
+        };
+        format!(
+            "mysql://{user}{pw}@127.0.0.1:{}/{}",
+            db.server().port,
+            db.name()
+        )
+    };
+
+    // Given on the command line: overwritten in the running process's arguments.
+    let mover = Command::new(env!("CARGO_BIN_EXE_reshard"))
+        .args([
+            "move",
+            "--source",
+            &dsn(&source, &secret),
+            "--target",
+            &dsn(&target, &secret),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    crate::moves::until_set_up(&target, "t").await;
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", mover.id())).unwrap();
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    Command::new("kill")
+        .args(["-TERM", &mover.id().to_string()])
+        .status()
+        .unwrap();
+    let code = tokio::task::spawn_blocking(move || mover.wait_with_output().unwrap().status.code())
+        .await
+        .unwrap();
+    assert!(!cmdline.contains(&secret), "{cmdline}");
+    assert!(
+        cmdline.contains(&format!("{user}:{}@", "x".repeat(secret.len()))),
+        "{cmdline}"
+    );
+    assert_eq!(code, Some(0));
+
+    // From the environment, and from files: the DSNs carry no password at all.
+    let files = std::env::temp_dir().join(format!("reshard-pw-{}", std::process::id()));
+    std::fs::write(&files, format!("{secret}\n")).unwrap();
+    let by_env = Command::new(env!("CARGO_BIN_EXE_reshard"))
+        .args([
+            "copy",
+            "--force",
+            "--source",
+            &dsn(&source, ""),
+            "--target",
+            &dsn(&target, ""),
+        ])
+        .env("RESHARD_SOURCE_PASSWORD", &secret)
+        .env("RESHARD_TARGET_PASSWORD", &secret)
+        .output()
+        .unwrap();
+    let file = files.to_string_lossy().into_owned();
+    let by_file = Command::new(env!("CARGO_BIN_EXE_reshard"))
+        .args([
+            "copy",
+            "--force",
+            "--source",
+            &dsn(&source, ""),
+            "--target",
+            &dsn(&target, ""),
+        ])
+        .args([
+            "--source-password-file",
+            &file,
+            "--target-password-file",
+            &file,
+        ])
+        .output()
+        .unwrap();
+    std::fs::remove_file(&files).ok();
+    for db in [&source, &target] {
+        db.exec(&format!("DROP USER '{user}'@'%'")).await;
+    }
+    for run in [by_env, by_file] {
+        Run::from(run).expect_code(0).never_shows(&secret);
+    }
+    assert_same(&source.dump("t").await, &target.dump("t").await);
+}

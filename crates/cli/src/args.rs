@@ -203,6 +203,13 @@ pub(crate) struct TopologyArgs {
     /// default.
     #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
     pub(crate) tables: Option<Vec<String>>,
+    /// A file whose first line is the password of source DSNs that give none (else the
+    /// RESHARD_SOURCE_PASSWORD environment variable): it then never shows in `ps`.
+    #[arg(long = "source-password-file", value_name = "FILE")]
+    pub(crate) source_password_file: Option<std::path::PathBuf>,
+    /// Likewise for target DSNs (else RESHARD_TARGET_PASSWORD).
+    #[arg(long = "target-password-file", value_name = "FILE")]
+    pub(crate) target_password_file: Option<std::path::PathBuf>,
 }
 
 /// `16M`, `512K`, `1G` or a plain number of bytes (binary multiples).

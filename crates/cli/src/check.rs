@@ -160,9 +160,18 @@ fn parse_servers(args: &CheckArgs) -> Result<Vec<(Role, usize, Dsn)>, Failure> {
         .map(|(role, text)| {
             let n = &mut counts[usize::from(role == Role::Target)];
             *n += 1;
-            Dsn::parse(text)
-                .map(|dsn| (role, *n, dsn))
-                .map_err(|e| Failure::BadInput(format!("{role} #{n}: {e}")))
+            let dsn =
+                Dsn::parse(text).map_err(|e| Failure::BadInput(format!("{role} #{n}: {e}")))?;
+            let env = if role == Role::Source {
+                crate::secrets::SOURCE_PASSWORD_ENV
+            } else {
+                crate::secrets::TARGET_PASSWORD_ENV
+            };
+            let dsn = match crate::secrets::role_password(None, env)? {
+                Some(password) if dsn.password().is_empty() => dsn.with_password(&password),
+                _ => dsn,
+            };
+            Ok((role, *n, dsn))
         })
         .collect()
 }

@@ -21,6 +21,7 @@ use crate::Failure;
 use crate::args::{CopyArgs, TopologyArgs};
 use crate::output::out;
 use crate::progress_display::ProgressDisplay;
+use crate::secrets::{SOURCE_PASSWORD_ENV, TARGET_PASSWORD_ENV, role_password};
 
 pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
     let topology = topology(&args.topology)?;
@@ -152,6 +153,8 @@ pub(crate) fn topology(args: &TopologyArgs) -> Result<Topology, Failure> {
         key_ranges: args.key_ranges.clone(),
         unsharded_target: args.unsharded_target.clone(),
         tables: args.tables.clone(),
+        source_password: role_password(args.source_password_file.as_deref(), SOURCE_PASSWORD_ENV)?,
+        target_password: role_password(args.target_password_file.as_deref(), TARGET_PASSWORD_ENV)?,
     })
     .map_err(|e| Failure::BadInput(e.to_string()))
 }

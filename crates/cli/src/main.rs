@@ -14,6 +14,7 @@ mod logging;
 mod moves;
 mod output;
 mod progress_display;
+mod secrets;
 mod signals;
 mod vindex;
 
@@ -40,6 +41,7 @@ pub(crate) const EXIT_INTERRUPTED: u8 = 3;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init();
+    secrets::hide_in_arguments();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

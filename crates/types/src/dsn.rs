@@ -96,6 +96,15 @@ impl Dsn {
         &self.user
     }
 
+    /// The same DSN with `password` (a DSN that gives none gets it from elsewhere: an environment
+    /// variable, a file).
+    pub fn with_password(&self, password: &str) -> Dsn {
+        Dsn {
+            password: password.to_owned(),
+            ..self.clone()
+        }
+    }
+
     /// The password, for handing to the driver. Never format it into a message.
     pub fn password(&self) -> &str {
         &self.password

@@ -73,6 +73,8 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), Failure> {
         shard_by: vec![format!("{table}=id:{}", args.vindex)],
         key_ranges: args.key_ranges.clone(),
         tables: Some(vec![table.clone()]),
+        source_password: crate::secrets::role_password(None, crate::secrets::SOURCE_PASSWORD_ENV)?,
+        target_password: crate::secrets::role_password(None, crate::secrets::TARGET_PASSWORD_ENV)?,
         ..TopologyInput::default()
     })
     .map_err(|e| Failure::BadInput(e.to_string()))?;

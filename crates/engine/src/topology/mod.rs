@@ -93,6 +93,10 @@ pub struct TopologyInput {
     pub unsharded_target: Option<String>,
     /// `--tables`.
     pub tables: Option<Vec<String>>,
+    /// The password of source DSNs that give none (from the environment or a file).
+    pub source_password: Option<String>,
+    /// The password of target DSNs that give none.
+    pub target_password: Option<String>,
 }
 
 impl Topology {
@@ -118,11 +122,11 @@ impl Topology {
         }
         let sources = source_texts
             .iter()
-            .map(|s| parse_dsn("source", &s.dsn))
+            .map(|s| parse_dsn("source", &s.dsn, input.source_password.as_deref()))
             .collect::<Result<Vec<_>, _>>()?;
         let dsns = target_texts
             .iter()
-            .map(|t| parse_dsn("target", &t.dsn))
+            .map(|t| parse_dsn("target", &t.dsn, input.target_password.as_deref()))
             .collect::<Result<Vec<_>, _>>()?;
 
         let ranges = ranges(input.key_ranges.as_deref(), &target_texts)?;
@@ -301,9 +305,15 @@ fn pick(
     }
 }
 
-/// A source's or target's DSN, which must name the database moved from or into.
-fn parse_dsn(role: &str, text: &str) -> Result<Dsn, TopologyError> {
-    let dsn = Dsn::parse(text).map_err(|e| TopologyError(format!("{role} {e}")))?;
+/// A source's or target's DSN, which must name the database moved from or into; one without a
+/// password gets `password`, when given.
+fn parse_dsn(role: &str, text: &str, password: Option<&str>) -> Result<Dsn, TopologyError> {
+    let mut dsn = Dsn::parse(text).map_err(|e| TopologyError(format!("{role} {e}")))?;
+    if let Some(password) = password
+        && dsn.password().is_empty()
+    {
+        dsn = dsn.with_password(password);
+    }
     if dsn.database().is_none() {
         return Err(TopologyError(format!(
             "the {role} DSN {dsn} names no database; add it to the DSN's path (mysql://user:pw@host:port/database)"
