@@ -447,3 +447,102 @@ async fn passwords_stay_out_of_the_process_arguments() {
     }
     assert_same(&source.dump("t").await, &target.dump("t").await);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_move_survives_its_target_and_its_source_restarting() {
+    let (source_server, target_server) = tokio::task::spawn_blocking(|| {
+        (
+            reshard_testkit::ScratchServer::start(&[]),
+            reshard_testkit::ScratchServer::start(&[]),
+        )
+    })
+    .await
+    .unwrap();
+    let source = TestDb::create_on("faults_restart", source_server.server().clone()).await;
+    let target = TestDb::create_on("faults_restart", target_server.server().clone()).await;
+    source
+        .exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(40)); INSERT INTO t SELECT seq, REPEAT('v', 40) FROM seq_1_to_200000")
+        .await;
+    let args = [
+        "move",
+        "--source",
+        &source.dsn(),
+        "--target",
+        &target.dsn(),
+        "--threads",
+        "1",
+        "--write-threads",
+        "1",
+        "--target-chunk-size",
+        "16K",
+        "--retry-for",
+        "90s",
+        "--stop-when-caught-up=3s",
+    ]
+    .map(String::from);
+    let mover = Command::new(env!("CARGO_BIN_EXE_reshard"))
+        .args(&args)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The target dies while the copy writes to it, and comes back 2 s later.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let tables = target.tables().await;
+        if tables.iter().any(|t| t == "t")
+            && target.query_column("SELECT COUNT(*) FROM t").await[0].as_deref() != Some("0")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the move never wrote a row");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (source_server, target_server) = tokio::task::spawn_blocking(move || {
+        target_server.kill();
+        std::thread::sleep(Duration::from_secs(2));
+        target_server.restart();
+        (source_server, target_server)
+    })
+    .await
+    .unwrap();
+    // Changes while the target is back, then the source dies and comes back.
+    source
+        .exec("UPDATE t SET v = 'changed' WHERE id % 1000 = 0; DELETE FROM t WHERE id % 997 = 0; INSERT INTO t VALUES (300001, 'new')")
+        .await;
+    let (source_server, target_server) = tokio::task::spawn_blocking(move || {
+        source_server.kill();
+        std::thread::sleep(Duration::from_secs(2));
+        source_server.restart();
+        (source_server, target_server)
+    })
+    .await
+    .unwrap();
+    source
+        .exec(
+            "UPDATE t SET v = 'after' WHERE id % 1001 = 0; INSERT INTO t VALUES (300002, 'newer')",
+        )
+        .await;
+    let run = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        let mut mover = mover;
+        while mover.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                mover.kill().ok();
+                panic!("the move did not end within 180 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Run::from(mover.wait_with_output().unwrap())
+    })
+    .await
+    .unwrap();
+    run.expect_code(0)
+        .stdout_has("caught up")
+        .stderr_has("retrying on a fresh connection");
+    assert_same(&source.dump("t").await, &target.dump("t").await);
+    // The databases go with their servers.
+    std::mem::forget((source, target));
+    drop((source_server, target_server));
+}

@@ -260,6 +260,7 @@ async fn move_under_load(test: &str, n_sources: usize, n_targets: usize, vindex:
             write_threads: 2,
             target_chunk_bytes: 48 << 10,
             batch: BatchLimits::default(),
+            ..CopyOptions::default()
         },
         stop_when_caught_up: None,
         server_id: server_id(),

@@ -149,6 +149,11 @@ pub(crate) struct TuningArgs {
     /// Byte budget of a chunk (a number, optionally with K, M or G: 16M).
     #[arg(long = "target-chunk-size", value_name = "BYTES", default_value = "16M", value_parser = parse_bytes)]
     pub(crate) target_chunk_size: u64,
+    /// How long a read, write or stream retries transient errors (a server restarting or failing
+    /// over, a lost or killed connection, a deadlock) after its first failure, with backoff from
+    /// 100 ms to 8 s; then the run stops with the error (e.g. 30s, 5m).
+    #[arg(long = "retry-for", value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub(crate) retry_for: Duration,
 }
 
 impl TuningArgs {
@@ -159,6 +164,9 @@ impl TuningArgs {
             write_threads: usize::from(self.write_threads),
             target_chunk_bytes: self.target_chunk_size,
             batch: reshard_mysql::reader::BatchLimits::default(),
+            retry: reshard_engine::retry::RetryPolicy {
+                retry_for: self.retry_for,
+            },
         }
     }
 }

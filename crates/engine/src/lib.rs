@@ -16,7 +16,7 @@ pub mod copy;
 mod error;
 pub mod online;
 pub mod progress;
-mod retry;
+pub mod retry;
 pub mod stages;
 pub mod topology;
 

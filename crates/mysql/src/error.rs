@@ -22,6 +22,8 @@ mod codes {
     pub const ER_LOCK_DEADLOCK: u16 = 1213;
     /// MariaDB: the connection was killed (`KILL CONNECTION`).
     pub const ER_CONNECTION_KILLED: u16 = 1927;
+    /// The statement was killed (`KILL QUERY`), its transaction rolled back.
+    pub const ER_QUERY_INTERRUPTED: u16 = 1317;
 }
 
 /// An error talking to one server. Every variant names the server (as a redacted DSN) and says
@@ -193,9 +195,11 @@ impl MysqlError {
     /// Whether retrying (on a fresh connection, after a backoff) can help.
     pub fn class(&self) -> ErrorClass {
         match self {
-            MysqlError::ConnectTimeout { .. } | MysqlError::ConnectionLost { .. } => {
-                ErrorClass::Transient
-            }
+            // Refused: the server was reachable when the run began (setup connects to every
+            // server first), so it is restarting or failing over.
+            MysqlError::ConnectTimeout { .. }
+            | MysqlError::ConnectionLost { .. }
+            | MysqlError::ConnectionRefused { .. } => ErrorClass::Transient,
             MysqlError::Server { code, .. } if is_transient_code(*code) => ErrorClass::Transient,
             _ => ErrorClass::Definite,
         }
@@ -278,6 +282,7 @@ fn is_transient_code(code: u16) -> bool {
             | codes::ER_CON_COUNT_ERROR
             | codes::ER_SERVER_SHUTDOWN
             | codes::ER_CONNECTION_KILLED
+            | codes::ER_QUERY_INTERRUPTED
     )
 }
 

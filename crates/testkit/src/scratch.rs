@@ -19,6 +19,7 @@ const PORT_ATTEMPTS: usize = 3;
 pub struct ScratchServer {
     dir: PathBuf,
     server: Server,
+    extra: Vec<String>,
 }
 
 impl ScratchServer {
@@ -49,7 +50,11 @@ impl ScratchServer {
                     user: servers::user(),
                     password: servers::password(),
                 };
-                return ScratchServer { dir, server };
+                return ScratchServer {
+                    dir,
+                    server,
+                    extra: extra.iter().map(|s| (*s).to_owned()).collect(),
+                };
             }
             last_output = String::from_utf8_lossy(&output.stderr).into_owned();
             if !last_output.contains("already taken") {
@@ -68,6 +73,39 @@ impl ScratchServer {
     /// `mysql://user:password@127.0.0.1:port/database`.
     pub fn dsn(&self, database: &str) -> String {
         self.server.dsn(database)
+    }
+
+    /// Kills the server as a crash would (SIGKILL), and waits until it is gone.
+    pub fn kill(&self) {
+        let pid = std::fs::read_to_string(self.dir.join("mariadbd.pid"))
+            .expect("the scratch server's pid file")
+            .trim()
+            .to_owned();
+        let killed = Command::new("kill").args(["-9", &pid]).status();
+        assert!(
+            matches!(killed, Ok(s) if s.success()),
+            "kill -9 {pid}: {killed:?}"
+        );
+        while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the server again on its data and port (after [`ScratchServer::kill`]), and waits
+    /// until it accepts connections.
+    pub fn restart(&self) {
+        let port = self.server.port.to_string();
+        let output = Command::new("bash")
+            .arg(servers::repo_root().join("scripts/db.sh"))
+            .args(["start-one", &self.dir.to_string_lossy(), &port, &port])
+            .args(&self.extra)
+            .output()
+            .expect("running scripts/db.sh");
+        assert!(
+            output.status.success(),
+            "restarting the scratch server on port {port}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 }
 

@@ -68,7 +68,6 @@ use crate::error::CopyError;
 use crate::online::marks::ChunkTally;
 use crate::online::marks::Watermarks;
 use crate::progress::CopyProgress;
-use crate::retry::MAX_ATTEMPTS;
 use schedule::Scheduler;
 
 /// Default byte budget of a chunk.
@@ -130,6 +129,8 @@ pub struct CopyOptions {
     pub target_chunk_bytes: u64,
     /// Where readers cut batches.
     pub batch: BatchLimits,
+    /// How long transient errors are retried.
+    pub retry: crate::retry::RetryPolicy,
 }
 
 impl Default for CopyOptions {
@@ -139,6 +140,7 @@ impl Default for CopyOptions {
             write_threads: 4,
             target_chunk_bytes: DEFAULT_CHUNK_BYTES,
             batch: BatchLimits::default(),
+            retry: crate::retry::RetryPolicy::default(),
         }
     }
 }
@@ -361,15 +363,4 @@ pub(crate) fn in_database(schema: &TableSchema, server: &Dsn) -> TableSchema {
         database: server.database().unwrap_or(&schema.database).to_owned(),
         ..schema.clone()
     }
-}
-
-/// Sleeps before retry `attempt` of something that failed transiently, and says so.
-pub(crate) fn back_off(attempt: u32, what: &str, error: &dyn std::fmt::Display) {
-    let delay = crate::retry::backoff(attempt);
-    tracing::warn!(
-        "{what} failed ({error}); retrying on a fresh connection in {} ms (attempt {} of {MAX_ATTEMPTS})",
-        delay.as_millis(),
-        attempt + 1
-    );
-    std::thread::sleep(delay);
 }

@@ -9,7 +9,7 @@ use reshard_mysql::MysqlError;
 use reshard_mysql::binlog::snapshot::start_snapshot_covering;
 use reshard_mysql::reader::{TableReader, open_read_session};
 use reshard_mysql::wire::RawConn;
-use reshard_types::{Dsn, ErrorClass};
+use reshard_types::Dsn;
 
 use arrow_array::RecordBatch;
 use reshard_convert::encode::describe::describe_row;
@@ -17,10 +17,10 @@ use reshard_kernels::column::{RouteError, route_column};
 use reshard_kernels::split::Splitter;
 
 use super::schedule::Assignment;
-use super::{ChunkLabel, Context, TableRoute, WriteJob, back_off};
+use super::{ChunkLabel, Context, TableRoute, WriteJob};
 use crate::error::CopyError;
 use crate::online::marks::ChunkTally;
-use crate::retry::MAX_ATTEMPTS;
+use crate::retry::Retries;
 use crate::stages::Stage;
 
 /// The connection of a reader: bare (between tables) or inside the reader of its current table.
@@ -140,7 +140,7 @@ fn next_chunk(
     source: usize,
     slot: &mut Slot<'_>,
 ) -> Result<Option<Assignment>, CopyError> {
-    let mut attempt = 1;
+    let mut retries = Retries::new(ctx.options.retry);
     loop {
         let result = match slot.conn() {
             Ok(conn) => ctx.scheduler.next(source, ctx.progress, conn),
@@ -157,9 +157,7 @@ fn next_chunk(
                         .name
                         .clone()
                 };
-                if e.class() == ErrorClass::Transient && attempt < MAX_ATTEMPTS {
-                    back_off(attempt, &format!("finding the next chunk of {table}"), &e);
-                    attempt += 1;
+                if retries.again(&format!("finding the next chunk of {table}"), e.class(), &e) {
                     continue;
                 }
                 return Err(CopyError::Chunking {
@@ -309,7 +307,7 @@ fn read_chunk(
             None => format!("SELECT {columns} FROM {from}"),
         }
     };
-    let mut attempt = 1;
+    let mut retries = Retries::new(ctx.options.retry);
     loop {
         let (mut rows, mut bytes) = (0u64, 0u64);
         let mut stopped = false;
@@ -375,14 +373,9 @@ fn read_chunk(
                 for (target, &n) in routing.sent.iter().enumerate() {
                     progress.undo_routed(target, n);
                 }
-                if e.class() == ErrorClass::Transient && attempt < MAX_ATTEMPTS {
+                let what = format!("reading chunk {} of {}", chunk.seq, progress.name);
+                if retries.again(&what, e.class(), &e) {
                     progress.retried();
-                    back_off(
-                        attempt,
-                        &format!("reading chunk {} of {}", chunk.seq, progress.name),
-                        &e,
-                    );
-                    attempt += 1;
                     continue;
                 }
                 return Err(CopyError::Read {

@@ -8,11 +8,11 @@ use crossbeam_channel::Receiver;
 use reshard_mysql::MysqlError;
 use reshard_mysql::wire::RawConn;
 use reshard_mysql::writer::{Duplicates, LoadTarget, WriteStats, open_write_session};
-use reshard_types::{Dsn, ErrorClass};
+use reshard_types::Dsn;
 
-use super::{Context, WriteJob, back_off};
+use super::{Context, WriteJob};
 use crate::error::CopyError;
-use crate::retry::MAX_ATTEMPTS;
+use crate::retry::Retries;
 use crate::stages::Stage;
 
 /// Loads batches from `jobs` into `target` (target number `t`) until the readers are done or
@@ -29,7 +29,7 @@ pub(super) fn writer_loop(ctx: &Context<'_>, t: usize, target: &Dsn, jobs: Recei
             return;
         }
         let progress = &ctx.progress.tables[job.table];
-        let mut attempt = 1;
+        let mut retries = Retries::new(ctx.options.retry);
         loop {
             match write(ctx, target, &mut conn, &mut loads, &job) {
                 Ok(stats) => {
@@ -44,14 +44,9 @@ pub(super) fn writer_loop(ctx: &Context<'_>, t: usize, target: &Dsn, jobs: Recei
                 Err(e) => {
                     // The connection may be dead or mid-statement: never reuse it after an error.
                     conn = None;
-                    if e.class() == ErrorClass::Transient && attempt < MAX_ATTEMPTS {
+                    let what = format!("writing chunk {} of {}", job.chunk.seq, progress.name);
+                    if retries.again(&what, e.class(), &e) {
                         progress.retried();
-                        back_off(
-                            attempt,
-                            &format!("writing chunk {} of {}", job.chunk.seq, progress.name),
-                            &e,
-                        );
-                        attempt += 1;
                         continue;
                     }
                     return ctx.stop.fail(CopyError::Write {

@@ -31,12 +31,12 @@ use reshard_mysql::MysqlError;
 use reshard_mysql::reader::table_sql;
 use reshard_mysql::wire::RawConn;
 use reshard_mysql::writer::{Duplicates, LoadTarget, open_write_session, refuse_warnings};
-use reshard_types::{Dsn, ErrorClass};
+use reshard_types::Dsn;
 
 use super::classify::Images;
-use crate::copy::{CopyPlan, TableRoute, back_off, in_database};
+use crate::copy::{CopyPlan, TableRoute, in_database};
 use crate::error::CopyError;
-use crate::retry::MAX_ATTEMPTS;
+use crate::retry::{Retries, RetryPolicy};
 
 /// Keys per `DELETE` statement at most.
 const KEYS_PER_DELETE: usize = 1000;
@@ -99,12 +99,17 @@ pub(crate) struct Applier<'a> {
     /// Per target, its write sessions (opened on first use, dropped after an error).
     conns: Vec<Vec<Option<RawConn>>>,
     routed: Vec<u32>,
+    retry: RetryPolicy,
 }
 
 impl<'a> Applier<'a> {
     /// An applier for the tables and targets of `plan`, writing over `connections` connections
     /// per target.
-    pub(crate) fn new(plan: &'a CopyPlan, connections: usize) -> Result<Applier<'a>, CopyError> {
+    pub(crate) fn new(
+        plan: &'a CopyPlan,
+        connections: usize,
+        retry: RetryPolicy,
+    ) -> Result<Applier<'a>, CopyError> {
         let mut tables = Vec::with_capacity(plan.tables.len());
         for table in &plan.tables {
             let schema = Arc::new(arrow_schema(&table.schema));
@@ -141,6 +146,7 @@ impl<'a> Applier<'a> {
                 .map(|_| (0..connections.max(1)).map(|_| None).collect())
                 .collect(),
             routed: Vec::new(),
+            retry,
         })
     }
 
@@ -161,6 +167,7 @@ impl<'a> Applier<'a> {
         let planned = std::time::Instant::now();
         let plan = self.plan;
         let tables = &self.tables;
+        let retry = self.retry;
         let results: Vec<Result<(), CopyError>> = std::thread::scope(|scope| {
             let mut handles = Vec::new();
             for (target, (conns, statements)) in self.conns.iter_mut().zip(&statements).enumerate()
@@ -172,7 +179,7 @@ impl<'a> Applier<'a> {
                         std::thread::Builder::new()
                             .name("reshard-applier".into())
                             .spawn_scoped(scope, move || {
-                                run_with_retries(dsn, conn, part, tables, target)
+                                run_with_retries(dsn, conn, part, tables, target, retry)
                             })
                             .expect("spawning an applier thread"),
                     );
@@ -323,21 +330,17 @@ fn run_with_retries(
     statements: &[Statement],
     tables: &[TableApply],
     target: usize,
+    retry: RetryPolicy,
 ) -> Result<(), CopyError> {
-    let mut attempt = 1;
+    let mut retries = Retries::new(retry);
     loop {
         match run(dsn, conn, statements, tables, target) {
             Ok(()) => return Ok(()),
             Err((table, e)) => {
                 *conn = None;
                 let label = &tables[table].label;
-                if e.class() == ErrorClass::Transient && attempt < MAX_ATTEMPTS {
-                    back_off(
-                        attempt,
-                        &format!("applying changes of {label} to target {}", target + 1),
-                        &e,
-                    );
-                    attempt += 1;
+                let what = format!("applying changes of {label} to target {}", target + 1);
+                if retries.again(&what, e.class(), &e) {
                     continue;
                 }
                 return Err(CopyError::Apply {

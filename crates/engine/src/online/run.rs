@@ -122,7 +122,7 @@ pub fn run_move(
             std::thread::Builder::new()
                 .name("reshard-binlog".into())
                 .spawn_scoped(scope, move || {
-                    stream::stream_loop(runtime, spec, reader, &tx, lag, stop);
+                    stream::stream_loop(runtime, spec, reader, &tx, lag, stop, options.copy.retry);
                 })
                 .expect("spawning a binlog thread");
         }
@@ -193,7 +193,7 @@ fn apply_loop(
     interrupt: &AtomicBool,
 ) -> Result<MoveEnd, CopyError> {
     let tables = plan.tables.len();
-    let mut applier = Applier::new(plan, options.copy.write_threads)?;
+    let mut applier = Applier::new(plan, options.copy.write_threads, options.copy.retry)?;
     let mut views: Vec<UnitView> = (0..plan.sources.len())
         .flat_map(|_| plan.tables.iter().map(|t| UnitView::new(integer_key(t))))
         .collect();
@@ -207,6 +207,7 @@ fn apply_loop(
     // `stop_when_caught_up`: the sources' binlog ends last read, and when a change of a moved
     // table last came in.
     let mut ends: Option<Vec<BinlogPosition>> = None;
+    let mut ends_retries = crate::retry::Retries::new(options.copy.retry);
     let mut last_change = std::time::Instant::now();
     let internal = |e: arrow_schema::ArrowError| {
         CopyError::Internal(format!("sorting changes by what the copy has done: {e}"))
@@ -287,9 +288,29 @@ fn apply_loop(
                     tracing::info!("every target is at its sources' binlog ends");
                     return Ok(MoveEnd::CaughtUp);
                 }
-                _ => ends = Some(binlog_ends(&plan.sources, &mut control)?),
+                _ => match binlog_ends(&plan.sources, &mut control) {
+                    Ok(read) => {
+                        ends = Some(read);
+                        ends_retries.succeeded();
+                    }
+                    Err(e)
+                        if ends_retries.again(
+                            "reading the sources' binlog ends",
+                            copy_error_class(&e),
+                            &e,
+                        ) => {}
+                    Err(e) => return Err(e),
+                },
             }
         }
+    }
+}
+
+/// Whether retrying what failed with `e` can help.
+fn copy_error_class(e: &CopyError) -> reshard_types::ErrorClass {
+    match e {
+        CopyError::Server(m) => m.class(),
+        _ => reshard_types::ErrorClass::Definite,
     }
 }
 

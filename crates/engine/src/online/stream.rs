@@ -11,9 +11,10 @@ use reshard_mysql::binlog::{BinlogError, BinlogReader, MovedTable, Step};
 use reshard_types::{BinlogPosition, Dsn};
 
 use super::progress::SourceLag;
-use crate::copy::{Stop, back_off};
+use crate::copy::Stop;
 use crate::error::CopyError;
-use crate::retry::MAX_ATTEMPTS;
+use crate::retry::{Retries, RetryPolicy};
+use reshard_types::ErrorClass;
 
 /// How often a position is sent while commits carry no change of a moved table.
 const POSITION_EVERY: Duration = Duration::from_millis(200);
@@ -55,45 +56,61 @@ pub(crate) fn connect(
         .map_err(|e| CopyError::Binlog(Box::new(e)))
 }
 
-/// Runs the stream until the move stops or the applier goes away; a failure stops the move.
+/// Runs the stream until the move stops or the applier goes away; a failure stops the move. A
+/// transient one (the source restarting, a lost connection) reconnects from the last commit, for
+/// as long as `retry` allows: the transaction in progress is read again whole.
 pub(crate) fn stream_loop(
     runtime: &tokio::runtime::Runtime,
     spec: &StreamSpec<'_>,
-    mut reader: BinlogReader,
+    reader: BinlogReader,
     tx: &Sender<SourceCommit>,
     lag: &SourceLag,
     stop: &Stop,
+    retry: RetryPolicy,
 ) {
-    let mut attempt = 1;
+    let mut retries = Retries::new(retry);
+    let what = format!("the binlog stream of {}", spec.dsn);
     let mut last_sent = Instant::now();
     let mut sent_position = spec.from.clone();
+    let mut committed = spec.from.clone();
+    let mut reader = Some(reader);
     while !stop.stopped() {
-        let step = match runtime.block_on(reader.next()) {
-            Ok(step) => step,
-            Err(e) if e.is_transient() && attempt < MAX_ATTEMPTS => {
-                // Start again at the last commit: the transaction in progress is read again whole.
-                let from = reader.committed().clone();
-                back_off(attempt, &format!("the binlog stream of {}", spec.dsn), &e);
-                attempt += 1;
-                let again = StreamSpec {
-                    from,
-                    tables: spec.tables.clone(),
-                    ..*spec
-                };
-                match connect(runtime, &again) {
-                    Ok(r) => reader = r,
-                    Err(e) => return stop.fail(e),
-                }
-                continue;
+        let Some(open) = reader.as_mut() else {
+            let again = StreamSpec {
+                from: committed.clone(),
+                tables: spec.tables.clone(),
+                ..*spec
+            };
+            match connect(runtime, &again) {
+                Ok(r) => reader = Some(r),
+                Err(e) if retries.again(&what, transient(&e), &e) => {}
+                Err(e) => return stop.fail(e),
             }
-            Err(e) => return stop.fail(CopyError::Binlog(Box::new(e))),
+            continue;
         };
+        let step = match runtime.block_on(open.next()) {
+            Ok(step) => step,
+            Err(e) => {
+                committed = open.committed().clone();
+                reader = None;
+                let class = if e.is_transient() {
+                    ErrorClass::Transient
+                } else {
+                    ErrorClass::Definite
+                };
+                if retries.again(&what, class, &e) {
+                    continue;
+                }
+                return stop.fail(CopyError::Binlog(Box::new(e)));
+            }
+        };
+        let reader = reader.as_mut().expect("read from above");
         let timestamp = match step {
             Step::Commit => u64::from(reader.last_timestamp()),
             Step::Idle if !reader.in_transaction() => now(),
             Step::Idle | Step::Rows | Step::Other => continue,
         };
-        attempt = 1;
+        retries.succeeded();
         lag.received(reader.committed());
         let changes = match reader.take_changes() {
             Ok(c) => c,
@@ -130,6 +147,14 @@ pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// Whether reconnecting a stream that failed with `e` can help.
+fn transient(e: &CopyError) -> ErrorClass {
+    match e {
+        CopyError::Binlog(b) if b.is_transient() => ErrorClass::Transient,
+        _ => ErrorClass::Definite,
+    }
 }
 
 impl From<BinlogError> for CopyError {
