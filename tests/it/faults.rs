@@ -546,3 +546,65 @@ async fn a_move_survives_its_target_and_its_source_restarting() {
     std::mem::forget((source, target));
     drop((source_server, target_server));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_fatal_error_a_statement_blocked_in_a_target_is_stopped() {
+    let (source, target) = pair("faults_blocked").await;
+    // `big` is copied first (the largest table first); `fails` has a row its target rejects, in
+    // its last chunk.
+    source
+        .exec(
+            "CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(40)); INSERT INTO big SELECT seq, REPEAT('b', 40) FROM seq_1_to_20000;
+             CREATE TABLE fails (id INT PRIMARY KEY, v INT NOT NULL); INSERT INTO fails SELECT seq, seq FROM seq_1_to_3000;
+             UPDATE fails SET v = -1 WHERE id = 3000;
+             ANALYZE TABLE big, fails;",
+        )
+        .await;
+    target
+        .exec(
+            "CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(40));
+             CREATE TABLE fails (id INT PRIMARY KEY, v INT NOT NULL, CONSTRAINT positive CHECK (v >= 0));",
+        )
+        .await;
+    // Another session holds the lock on `big`'s first key: the copy's load into `big` waits for it
+    // (for innodb_lock_wait_timeout, 50 s, and then would retry).
+    let mut holder = target.conn().await;
+    {
+        use mysql_async::prelude::Queryable;
+        holder
+            .query_drop("BEGIN; INSERT INTO big VALUES (1, 'held')")
+            .await
+            .unwrap();
+    }
+    let started = Instant::now();
+    let run = crate::reshard::run(vec![
+        "copy".into(),
+        "--source".into(),
+        source.dsn(),
+        "--target".into(),
+        target.dsn(),
+        "--threads".into(),
+        "2".into(),
+        "--write-threads".into(),
+        "2".into(),
+        "--target-chunk-size".into(),
+        "8K".into(),
+        "--retry-for".into(),
+        "10m".into(),
+    ])
+    .await;
+    let took = started.elapsed();
+    {
+        use mysql_async::prelude::Queryable;
+        holder.query_drop("ROLLBACK").await.unwrap();
+    }
+    drop(holder);
+    run.expect_code(1)
+        .stderr_has("CONSTRAINT `positive` failed")
+        .stderr_has("the targets hold part of these tables");
+    // Without stopping the blocked load it would wait out the lock (50 s) and retry.
+    assert!(
+        took < Duration::from_secs(45),
+        "the copy took {took:?} to stop after its error"
+    );
+}

@@ -62,7 +62,7 @@ pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
         tokio::task::spawn_blocking(move || run_copy(&plan, options, &copy_progress, &interrupt))
             .await
             .map_err(|e| Failure::Unfit(format!("the copy stopped unexpectedly: {e}")));
-    let end = outcome.and_then(|r| r.map_err(failure));
+    let end = outcome.and_then(|r| r.map_err(|e| with_leftovers(failure(e), &progress)));
     display.finish(matches!(end, Ok(CopyEnd::Done)));
     if end? == CopyEnd::Interrupted {
         return Err(Failure::Interrupted(unfinished(&progress)));
@@ -106,6 +106,31 @@ pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// A copy's error, with what the targets were left holding and what to do about it.
+pub(crate) fn with_leftovers(failure: Failure, progress: &CopyProgress) -> Failure {
+    match failure {
+        Failure::Unfit(message) => {
+            let partial: Vec<String> = progress
+                .snapshot()
+                .into_iter()
+                .filter(|s| {
+                    s.rows_inserted > 0 && (!s.reading_done || s.rows_inserted < s.rows_read)
+                })
+                .map(|s| s.name)
+                .collect();
+            if partial.is_empty() {
+                Failure::Unfit(message)
+            } else {
+                Failure::Unfit(format!(
+                    "{message}\nthe targets hold part of these tables: {}; once the cause is fixed, run again with --force to copy them over",
+                    partial.join(", ")
+                ))
+            }
+        }
+        other => other,
+    }
 }
 
 /// What an interrupted copy wrote, for its last words: rows written (what the targets hold of

@@ -88,7 +88,9 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
         tokio::task::spawn_blocking(move || run_move(&plan, options, &move_progress, &flag))
             .await
             .map_err(|e| Failure::Unfit(format!("the move stopped unexpectedly: {e}")));
-    let end = outcome.and_then(|r| r.map_err(|e| Failure::Unfit(e.to_string())));
+    let end = outcome.and_then(|r| {
+        r.map_err(|e| crate::copy::with_leftovers(Failure::Unfit(e.to_string()), &progress.copy))
+    });
     let copy_done = progress.copy_done();
     display.finish(copy_done && end.is_ok());
     let end = end?;

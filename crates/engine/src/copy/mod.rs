@@ -61,6 +61,7 @@ use reshard_kernels::route::Router;
 use reshard_kernels::vindex::VindexKind;
 use reshard_mysql::keyset::KeyWalk;
 use reshard_mysql::reader::{BatchLimits, table_sql};
+use reshard_mysql::wire::{Interrupter, RawConn};
 use reshard_types::{Dsn, RowKey, TableSchema};
 
 use crate::chunker::{Chunker, Covers};
@@ -167,10 +168,16 @@ pub(crate) struct ChunkLabel {
 }
 
 /// The first error of a copy or move, and the flag that stops every worker.
+///
+/// Workers check the flag between batches; a worker blocked inside a statement (a target whose
+/// disk is full, a lock held elsewhere) would never get there. So workers register their
+/// connections, and the first error closes all their sockets (the blocked call returns at once)
+/// and asks each server to `KILL QUERY` them (so what they were doing is rolled back now).
 #[derive(Debug, Default)]
 pub(crate) struct Stop {
     flag: AtomicBool,
     first: Mutex<Option<CopyError>>,
+    running: Mutex<Vec<Interrupter>>,
 }
 
 impl Stop {
@@ -186,11 +193,55 @@ impl Stop {
 
     pub(crate) fn fail(&self, error: CopyError) {
         let mut first = self.first.lock().expect("stop lock");
-        if first.is_none() {
+        let is_first = first.is_none();
+        if is_first {
             tracing::error!("{error}");
             *first = Some(error);
         }
+        drop(first);
         self.flag.store(true, Relaxed);
+        if is_first {
+            self.interrupt_running();
+        }
+    }
+
+    /// Registers a worker's connection, so that the first error can stop its statement.
+    pub(crate) fn register(&self, conn: &RawConn) {
+        let mut running = self.running.lock().expect("stop lock");
+        running.retain(|i| !i.is_gone());
+        running.push(conn.interrupter());
+    }
+
+    /// Closes the socket of every registered connection still open, then (on a thread of its
+    /// own, which the process does not wait for) kills their statements on their servers.
+    fn interrupt_running(&self) {
+        let running = std::mem::take(&mut *self.running.lock().expect("stop lock"));
+        let mut per_server: Vec<(Dsn, Vec<u32>)> = Vec::new();
+        for interrupter in running.iter().filter(|i| i.interrupt()) {
+            match per_server.iter_mut().find(|(d, _)| d == interrupter.dsn()) {
+                Some((_, ids)) => ids.push(interrupter.connection_id()),
+                None => {
+                    per_server.push((interrupter.dsn().clone(), vec![interrupter.connection_id()]))
+                }
+            }
+        }
+        if per_server.is_empty() {
+            return;
+        }
+        let spawned = std::thread::Builder::new()
+            .name("reshard-kill-queries".into())
+            .spawn(move || {
+                for (dsn, ids) in per_server {
+                    let Ok(mut conn) = RawConn::connect(&dsn) else { continue };
+                    for id in ids {
+                        let _ = conn.query_drop(&format!("KILL QUERY {id}"));
+                        tracing::debug!(server = %dsn, connection = id, "killed the statement of a stopped worker");
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot kill the stopped workers' statements: {e}");
+        }
     }
 
     pub(crate) fn stopped(&self) -> bool {

@@ -26,16 +26,19 @@ use crate::stages::Stage;
 /// The connection of a reader: bare (between tables) or inside the reader of its current table.
 struct Slot<'a> {
     dsn: &'a Dsn,
+    /// Where the connections are registered (see [`super::Stop`]).
+    stop: &'a super::Stop,
     /// Whether connections time their socket calls.
     timed: bool,
     bare: Option<RawConn>,
     reader: Option<(usize, TableReader)>,
 }
 
-/// A read session on `dsn`, timing its socket calls if `timed`.
-fn open_timed(dsn: &Dsn, timed: bool) -> Result<RawConn, MysqlError> {
+/// A read session on `dsn`, timing its socket calls if `timed`, registered with `stop`.
+fn open_timed(dsn: &Dsn, timed: bool, stop: &super::Stop) -> Result<RawConn, MysqlError> {
     let mut conn = open_read_session(dsn)?;
     conn.time_io(timed);
+    stop.register(&conn);
     Ok(conn)
 }
 
@@ -45,7 +48,7 @@ impl Slot<'_> {
             return Ok(reader.conn_mut());
         }
         if self.bare.is_none() {
-            self.bare = Some(open_timed(self.dsn, self.timed)?);
+            self.bare = Some(open_timed(self.dsn, self.timed, self.stop)?);
         }
         Ok(self.bare.as_mut().expect("just opened"))
     }
@@ -58,7 +61,7 @@ impl Slot<'_> {
         if self.reader.is_none() {
             let conn = match self.bare.take() {
                 Some(conn) => conn,
-                None => open_timed(self.dsn, self.timed)?,
+                None => open_timed(self.dsn, self.timed, self.stop)?,
             };
             let schema = &ctx.plan.tables[table].schema;
             self.reader = Some((
@@ -82,6 +85,7 @@ pub(super) fn reader_loop(ctx: &Context<'_>, source: usize, tx: &[Sender<WriteJo
     let clock = &ctx.progress.stages;
     let mut slot = Slot {
         dsn,
+        stop: ctx.stop,
         timed: clock.timed(),
         bare: None,
         reader: None,
@@ -150,6 +154,10 @@ fn next_chunk(
             Ok(next) => return Ok(next),
             Err((unit, e)) => {
                 slot.reset();
+                if ctx.stop.stopped() {
+                    // Another worker failed first (and may have closed this connection).
+                    return Ok(None);
+                }
                 let table = if unit == usize::MAX {
                     String::from("a table")
                 } else {
@@ -367,6 +375,10 @@ fn read_chunk(
                 return Ok(Some((stats.rows, stats.bytes)));
             }
             Err(_) if stopped => return Ok(None),
+            Err(_) if ctx.stop.stopped() => {
+                slot.reset();
+                return Ok(None);
+            }
             Err(e) => {
                 slot.reset();
                 progress.undo_read(rows, bytes);

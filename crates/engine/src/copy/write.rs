@@ -44,6 +44,10 @@ pub(super) fn writer_loop(ctx: &Context<'_>, t: usize, target: &Dsn, jobs: Recei
                 Err(e) => {
                     // The connection may be dead or mid-statement: never reuse it after an error.
                     conn = None;
+                    if ctx.stop.stopped() {
+                        // Another worker failed first (and may have closed this connection).
+                        return;
+                    }
                     let what = format!("writing chunk {} of {}", job.chunk.seq, progress.name);
                     if retries.again(&what, e.class(), &e) {
                         progress.retried();
@@ -72,6 +76,7 @@ fn write(
     let clock = &ctx.progress.stages;
     if conn.is_none() {
         let mut opened = open_write_session(target)?;
+        ctx.stop.register(&opened);
         opened.time_io(clock.timed());
         *conn = Some(opened);
     }

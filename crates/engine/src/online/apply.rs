@@ -34,7 +34,7 @@ use reshard_mysql::writer::{Duplicates, LoadTarget, open_write_session, refuse_w
 use reshard_types::Dsn;
 
 use super::classify::Images;
-use crate::copy::{CopyPlan, TableRoute, in_database};
+use crate::copy::{CopyPlan, Stop, TableRoute, in_database};
 use crate::error::CopyError;
 use crate::retry::{Retries, RetryPolicy};
 
@@ -152,7 +152,11 @@ impl<'a> Applier<'a> {
 
     /// Applies `pending[t]`, the changes of table `t` in binlog order, to every target. When it
     /// returns `Ok`, every target has committed its part.
-    pub(crate) fn apply(&mut self, pending: &mut [Vec<Images>]) -> Result<CycleStats, CopyError> {
+    pub(crate) fn apply(
+        &mut self,
+        pending: &mut [Vec<Images>],
+        stop: &Stop,
+    ) -> Result<CycleStats, CopyError> {
         let targets = self.plan.targets.len();
         let mut statements: Vec<Vec<Statement>> = (0..targets).map(|_| Vec::new()).collect();
         let mut stats = CycleStats::default();
@@ -179,7 +183,7 @@ impl<'a> Applier<'a> {
                         std::thread::Builder::new()
                             .name("reshard-applier".into())
                             .spawn_scoped(scope, move || {
-                                run_with_retries(dsn, conn, part, tables, target, retry)
+                                run_with_retries(dsn, conn, part, tables, target, retry, stop)
                             })
                             .expect("spawning an applier thread"),
                     );
@@ -331,16 +335,19 @@ fn run_with_retries(
     tables: &[TableApply],
     target: usize,
     retry: RetryPolicy,
+    stop: &Stop,
 ) -> Result<(), CopyError> {
     let mut retries = Retries::new(retry);
     loop {
-        match run(dsn, conn, statements, tables, target) {
+        match run(dsn, conn, statements, tables, target, stop) {
             Ok(()) => return Ok(()),
             Err((table, e)) => {
                 *conn = None;
                 let label = &tables[table].label;
                 let what = format!("applying changes of {label} to target {}", target + 1);
-                if retries.again(&what, e.class(), &e) {
+                // Once the move is stopping (another part failed first, and may have closed this
+                // connection), the cycle is given up: its positions are not recorded.
+                if !stop.stopped() && retries.again(&what, e.class(), &e) {
                     continue;
                 }
                 return Err(CopyError::Apply {
@@ -358,10 +365,13 @@ fn run(
     statements: &[Statement],
     tables: &[TableApply],
     target: usize,
+    stop: &Stop,
 ) -> Result<(), (usize, MysqlError)> {
     let first = statements.first().map_or(0, |s| s.table);
     if conn.is_none() {
-        *conn = Some(open_write_session(dsn).map_err(|e| (first, e))?);
+        let opened = open_write_session(dsn).map_err(|e| (first, e))?;
+        stop.register(&opened);
+        *conn = Some(opened);
     }
     let conn = conn.as_mut().expect("opened above");
     conn.query_drop("BEGIN").map_err(|e| (first, e))?;

@@ -262,7 +262,7 @@ fn apply_loop(
         }
         // 3-4. Apply.
         let stats = if pending.iter().any(|p| !p.is_empty()) {
-            applier.apply(&mut pending)?
+            applier.apply(&mut pending, stop)?
         } else {
             CycleStats::default()
         };

@@ -106,6 +106,47 @@ pub struct RawConn {
     flavor: Flavor,
     /// Whether the server accepts `COM_STMT_BULK_EXECUTE` (MariaDB).
     bulk: bool,
+    /// The server's id of this connection (for `KILL QUERY`).
+    connection_id: u32,
+}
+
+/// A handle that stops a [`RawConn`]'s statement from another thread: it closes the socket (the
+/// thread blocked on it gets an error at once, whatever the server is doing) and can ask the
+/// server to kill the statement (so it rolls back now, not when the server next looks at the
+/// socket). It holds the socket weakly: once the connection is dropped, it does nothing.
+#[derive(Debug, Clone)]
+pub struct Interrupter {
+    dsn: Dsn,
+    connection_id: u32,
+    stream: std::sync::Weak<TcpStream>,
+}
+
+impl Interrupter {
+    /// Closes the connection's socket if the connection still exists; returns whether it did.
+    pub fn interrupt(&self) -> bool {
+        match self.stream.upgrade() {
+            Some(stream) => {
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The server the connection is to.
+    pub fn dsn(&self) -> &Dsn {
+        &self.dsn
+    }
+
+    /// The server's id of the connection.
+    pub fn connection_id(&self) -> u32 {
+        self.connection_id
+    }
+
+    /// Whether the connection has been dropped.
+    pub fn is_gone(&self) -> bool {
+        self.stream.strong_count() == 0
+    }
 }
 
 impl std::fmt::Debug for RawConn {
@@ -159,11 +200,21 @@ impl RawConn {
             version: String::new(),
             flavor: Flavor::MariaDb,
             bulk: false,
+            connection_id: 0,
         };
         conn.handshake()?;
         // Handshake done: statements may run for as long as they need.
         conn.io.set_read_timeout(None).map_err(io_error)?;
         Ok(conn)
+    }
+
+    /// A handle that stops this connection's statements from another thread.
+    pub fn interrupter(&self) -> Interrupter {
+        Interrupter {
+            dsn: self.dsn.clone(),
+            connection_id: self.connection_id,
+            stream: self.io.weak_stream(),
+        }
     }
 
     /// The server's version string.
@@ -214,6 +265,7 @@ impl RawConn {
         nonce.extend_from_slice(handshake.scramble_2_ref().unwrap_or_default());
         nonce.resize(20, 0);
         self.version = handshake.server_version_str().into_owned();
+        self.connection_id = handshake.connection_id();
         self.flavor = Flavor::from_version(&self.version);
         let version = handshake
             .maria_db_server_version_parsed()

@@ -4,4 +4,4 @@ pub mod conn;
 pub(crate) mod packets;
 pub mod text;
 
-pub use conn::{IoStats, OkInfo, RawConn, ResultHandler, Rows, Statement};
+pub use conn::{Interrupter, IoStats, OkInfo, RawConn, ResultHandler, Rows, Statement};

@@ -15,7 +15,9 @@ pub(crate) const MAX_PAYLOAD: usize = 0xFF_FFFF;
 const READ_BUFFER: usize = 1 << 20;
 
 pub(crate) struct PacketIo {
-    stream: TcpStream,
+    /// Shared only with [`super::Interrupter`]s, which hold it weakly: the socket closes when
+    /// the connection is dropped.
+    stream: std::sync::Arc<TcpStream>,
     buf: Vec<u8>,
     /// Unconsumed bytes are `buf[start..end]`.
     start: usize,
@@ -39,7 +41,7 @@ pub(crate) struct PacketIo {
 impl PacketIo {
     pub(crate) fn new(stream: TcpStream) -> PacketIo {
         PacketIo {
-            stream,
+            stream: std::sync::Arc::new(stream),
             buf: vec![0; READ_BUFFER],
             start: 0,
             end: 0,
@@ -138,7 +140,7 @@ impl PacketIo {
             }
         }
         while self.end - self.start < needed {
-            let (stream, buf, end) = (&mut self.stream, &mut self.buf, self.end);
+            let (mut stream, buf, end) = (&*self.stream, &mut self.buf, self.end);
             let read = socket_call(self.timed, &mut self.wait_nanos, || {
                 stream.read(&mut buf[end..])
             })?;
@@ -179,6 +181,11 @@ impl PacketIo {
         Ok(())
     }
 
+    /// A weak handle on the socket, for [`super::Interrupter`].
+    pub(crate) fn weak_stream(&self) -> std::sync::Weak<TcpStream> {
+        std::sync::Arc::downgrade(&self.stream)
+    }
+
     /// Closes the socket in both directions: the server sees the connection end mid-command.
     pub(crate) fn abort(&mut self) {
         // Nothing to do if it fails: the socket is being given up either way.
@@ -200,10 +207,10 @@ impl PacketIo {
             self.out.clear();
             self.out.extend_from_slice(&header);
             self.out.extend_from_slice(chunk);
-            let (stream, out) = (&mut self.stream, &self.out);
+            let (mut stream, out) = (&*self.stream, &self.out);
             socket_call(self.timed, &mut self.wait_nanos, || stream.write_all(out))
         } else {
-            let stream = &mut self.stream;
+            let mut stream = &*self.stream;
             socket_call(self.timed, &mut self.wait_nanos, || {
                 stream.write_all(&header)?;
                 stream.write_all(chunk)
