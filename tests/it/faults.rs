@@ -323,6 +323,16 @@ async fn a_second_run_into_a_target_another_run_writes_is_refused() {
             )
             .stderr_has("its lock is held by connection");
     }
+    // Stopped once its copy is done, the first run exits 0.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while target.query_column("SELECT COUNT(*) FROM t").await[0].as_deref() != Some("5000") {
+        assert!(
+            Instant::now() < deadline,
+            "the first run never copied the table"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let status = Command::new("kill")
         .args(["-TERM", &first.id().to_string()])
         .status()
@@ -389,6 +399,13 @@ async fn passwords_stay_out_of_the_process_arguments() {
         .unwrap();
     crate::moves::until_set_up(&target, "t").await;
     let cmdline = std::fs::read(format!("/proc/{}/cmdline", mover.id())).unwrap();
+    // Stopped once its copy is done, a move exits 0.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while target.query_column("SELECT COUNT(*) FROM t").await[0].as_deref() != Some("1000") {
+        assert!(Instant::now() < deadline, "the move never copied the table");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
     Command::new("kill")
         .args(["-TERM", &mover.id().to_string()])
@@ -606,5 +623,28 @@ async fn after_a_fatal_error_a_statement_blocked_in_a_target_is_stopped() {
     assert!(
         took < Duration::from_secs(45),
         "the copy took {took:?} to stop after its error"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_written_to_a_file_carry_no_colour_codes() {
+    let (source, target) = pair("faults_colour").await;
+    source
+        .exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t SELECT seq FROM seq_1_to_100")
+        .await;
+    // Standard error is a pipe here, as it is a file in a job's log.
+    let run = crate::reshard::run(vec![
+        "copy".into(),
+        "--source".into(),
+        source.dsn(),
+        "--target".into(),
+        target.dsn(),
+    ])
+    .await;
+    run.expect_code(0).stderr_has("INFO");
+    assert!(
+        !run.stderr.contains('\u{1b}'),
+        "escape codes in the log:\n{}",
+        run.stderr
     );
 }

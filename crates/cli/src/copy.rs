@@ -27,6 +27,8 @@ pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
     let topology = topology(&args.topology)?;
     // Held until this function returns: no other reshard run writes into these databases.
     let _locks = lock_targets(&topology).await.map_err(failure)?;
+    // From here on, Ctrl-C and SIGTERM stop the copy at its next safe point.
+    let interrupt = crate::signals::watch("stopping the copy after the batches in flight");
     let setup_options = SetupOptions {
         force: args.force,
         defer_secondary_indexes: args.defer_secondary_indexes,
@@ -55,7 +57,6 @@ pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
         chunk_bytes = options.target_chunk_bytes,
         "copying"
     );
-    let interrupt = crate::signals::watch("stopping the copy after the batches in flight");
     let display = ProgressDisplay::start(Arc::clone(&progress));
     let copy_progress = Arc::clone(&progress);
     let outcome =

@@ -28,6 +28,9 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
     let topology = topology(&args.topology)?;
     // Held until this function returns: no other reshard run writes into these databases.
     let _locks = lock_targets(&topology).await.map_err(failure)?;
+    // From here on, Ctrl-C and SIGTERM stop the move at its next safe point (during the setup:
+    // before the copy starts).
+    let interrupt = crate::signals::watch("stopping the move after the current cycle");
     for source in &topology.sources {
         check_source(source).await?;
     }
@@ -75,7 +78,6 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
             })
             .collect(),
     ));
-    let interrupt = crate::signals::watch("stopping the move after the current cycle");
     tracing::info!(
         tables = plan.tables.len(),
         sources = plan.sources.len(),
