@@ -16,11 +16,8 @@ source scripts/common.sh
 ROWS=${ROWS:-1500000}
 TMPFS_SIZE=${TMPFS_SIZE:-160M}
 DEADLINE_S=${DEADLINE_S:-60}
-base=${RESHARD_DB_PORT_BASE:-33061}
-user=${RESHARD_DB_USER:-reshard}
-password=${RESHARD_DB_PASSWORD:-reshard}
+local_instances
 db=fault_disk_full
-sql() { local port=$1; shift; mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$port" -u"$user" -p"$password" "$@"; }
 
 [[ $(id -u) -eq 0 ]] || { echo "fault-disk-full.sh: needs root to mount a tmpfs" >&2; exit 1; }
 ensure_build_tools
@@ -39,18 +36,18 @@ mount -t tmpfs -o size="$TMPFS_SIZE" tmpfs "$mnt"
 RESHARD_DB_BUFFER_POOL=32M RESHARD_DB_LOG_FILE=16M scripts/db.sh start-one "$mnt/server" "$port" "$port" >/dev/null
 echo "== target: a mariadbd on a $TMPFS_SIZE tmpfs ($(df -h --output=avail "$mnt" | tail -1 | tr -d ' ') free)"
 
-sql "$base" -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
-sql "$base" "$db" -e "CREATE TABLE t (id BIGINT PRIMARY KEY, v VARCHAR(200) NOT NULL);
+sql_at "$base" -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
+sql_at "$base" "$db" -e "CREATE TABLE t (id BIGINT PRIMARY KEY, v VARCHAR(200) NOT NULL);
   INSERT INTO t SELECT seq, REPEAT(CHAR(97 + seq % 26), 200) FROM seq_1_to_$ROWS;
   CREATE TABLE u LIKE t; INSERT INTO u SELECT * FROM t WHERE id <= $((ROWS / 2))"
-sql "$port" -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
+sql_at "$port" -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
 echo "== source: $ROWS + $((ROWS / 2)) rows of ~200 bytes on instance 1"
 
 log=$(mktemp)
 start=$(date +%s.%N)
 set +e
-timeout 600 "${RESHARD_BIN:-target/debug/reshard}" copy --source "mysql://$user:$password@127.0.0.1:$base/$db" \
-  --target "mysql://$user:$password@127.0.0.1:$port/$db" --retry-for 20s >/dev/null 2>"$log"
+timeout 600 "${RESHARD_BIN:-target/debug/reshard}" copy --source "$(dsn_at "$base" "$db")" \
+  --target "$(dsn_at "$port" "$db")" --retry-for 20s >/dev/null 2>"$log"
 status=$?
 set -e
 end=$(date +%s.%N)
@@ -59,8 +56,8 @@ echo "== reshard copy exited with status $status after $(echo "$end - $start" | 
 echo "   first disk-full message: ${first_error:-none}"
 tail -n 3 "$log" | sed 's/\x1b\[[0-9;]*m//g'
 echo "== statements of the copy still in the target server:"
-sql "$port" -N -e "SELECT ID, COMMAND, TIME, STATE FROM information_schema.PROCESSLIST WHERE DB = '$db' AND COMMAND <> 'Sleep'" || true
-sql "$base" -e "DROP DATABASE IF EXISTS $db"
+sql_at "$port" -N -e "SELECT ID, COMMAND, TIME, STATE FROM information_schema.PROCESSLIST WHERE DB = '$db' AND COMMAND <> 'Sleep'" || true
+sql_at "$base" -e "DROP DATABASE IF EXISTS $db"
 elapsed=$(echo "$end - $start" | bc | cut -d. -f1)
 if [[ $status -eq 0 ]]; then echo "fault-disk-full.sh: reshard exited 0 on a full disk" >&2; exit 1; fi
 if ((elapsed > DEADLINE_S)); then echo "fault-disk-full.sh: reshard took ${elapsed}s to stop" >&2; exit 1; fi

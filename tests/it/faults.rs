@@ -465,6 +465,20 @@ async fn passwords_stay_out_of_the_process_arguments() {
     assert_same(&source.dump("t").await, &target.dump("t").await);
 }
 
+/// Kills `server` as a crash would, and starts it again 2 s later.
+async fn crash_and_restart(
+    server: reshard_testkit::ScratchServer,
+) -> reshard_testkit::ScratchServer {
+    tokio::task::spawn_blocking(move || {
+        server.kill();
+        std::thread::sleep(Duration::from_secs(2));
+        server.restart();
+        server
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_move_survives_its_target_and_its_source_restarting() {
     let (source_server, target_server) = tokio::task::spawn_blocking(|| {
@@ -516,26 +530,12 @@ async fn a_move_survives_its_target_and_its_source_restarting() {
         assert!(Instant::now() < deadline, "the move never wrote a row");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let (source_server, target_server) = tokio::task::spawn_blocking(move || {
-        target_server.kill();
-        std::thread::sleep(Duration::from_secs(2));
-        target_server.restart();
-        (source_server, target_server)
-    })
-    .await
-    .unwrap();
+    let target_server = crash_and_restart(target_server).await;
     // Changes while the target is back, then the source dies and comes back.
     source
         .exec("UPDATE t SET v = 'changed' WHERE id % 1000 = 0; DELETE FROM t WHERE id % 997 = 0; INSERT INTO t VALUES (300001, 'new')")
         .await;
-    let (source_server, target_server) = tokio::task::spawn_blocking(move || {
-        source_server.kill();
-        std::thread::sleep(Duration::from_secs(2));
-        source_server.restart();
-        (source_server, target_server)
-    })
-    .await
-    .unwrap();
+    let source_server = crash_and_restart(source_server).await;
     source
         .exec(
             "UPDATE t SET v = 'after' WHERE id % 1001 = 0; INSERT INTO t VALUES (300002, 'newer')",
