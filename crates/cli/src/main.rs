@@ -40,7 +40,7 @@ pub(crate) const EXIT_INTERRUPTED: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init();
+    let _log = logging::init();
     secrets::hide_in_arguments();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

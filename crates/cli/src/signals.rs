@@ -23,8 +23,9 @@ pub(crate) fn watch(what: &'static str) -> Arc<AtomicBool> {
     tokio::spawn(async move {
         let mut signals = Signals::new();
         signals.next().await;
-        tracing::warn!("interrupted: {what}; a second Ctrl-C or SIGTERM exits at once");
+        // The flag first: nothing that writes (and could block) comes before it.
         flag.store(true, Relaxed);
+        tracing::warn!("interrupted: {what}; a second Ctrl-C or SIGTERM exits at once");
         let why = tokio::select! {
             () = signals.next() => "a second signal came",
             () = tokio::time::sleep(GRACE) => "it did not stop within 30 s",

@@ -119,10 +119,12 @@ mod tests {
     #[test]
     fn only_transient_errors_are_retried_and_only_for_the_time_given() {
         let mut retries = Retries::new(RetryPolicy {
-            retry_for: Duration::from_millis(350),
+            retry_for: Duration::from_millis(1000),
         });
         assert!(!retries.again("x", ErrorClass::Definite, &"definite"));
-        // 100 + 200 ms fit in 350 ms; the next delay (400 ms) does not.
+        // 100 + 200 + 400 ms fit in 1 s (with 300 ms to spare for a slow machine); the next
+        // delay (800 ms) does not.
+        assert!(retries.again("x", ErrorClass::Transient, &"lost"));
         assert!(retries.again("x", ErrorClass::Transient, &"lost"));
         assert!(retries.again("x", ErrorClass::Transient, &"lost"));
         assert!(!retries.again("x", ErrorClass::Transient, &"lost"));

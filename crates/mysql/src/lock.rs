@@ -16,8 +16,12 @@ use crate::session::{Session, connect};
 pub struct TargetLock {
     session: Session,
     name: String,
+    server: ServerIdentity,
     connection: u64,
 }
+
+/// A server as it names itself: `(@@hostname, @@port, @@server_id)`.
+pub type ServerIdentity = (String, u16, u32);
 
 impl std::fmt::Debug for TargetLock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31,6 +35,8 @@ impl std::fmt::Debug for TargetLock {
 /// Who holds a lock another run wanted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockHolder {
+    /// The server the lock is on.
+    pub server: ServerIdentity,
     /// The holder's connection id on the target.
     pub connection: u64,
     /// Its client host and port, as the server sees them.
@@ -58,6 +64,20 @@ impl TargetLock {
     pub async fn take(dsn: &Dsn) -> Result<Result<TargetLock, LockHolder>, MysqlError> {
         let database = dsn.database().unwrap_or_default();
         let mut session = connect(dsn).await?;
+        // The connection idles for the whole run: the server must not close it for that (which
+        // would drop the lock). A server that restarts drops it all the same.
+        session
+            .conn()
+            .query_drop("SET SESSION wait_timeout = 31536000")
+            .await
+            .map_err(|e| session.error("setting up the run's lock connection", e))?;
+        let identity: Option<(u64, String, u16, u32)> = session
+            .conn()
+            .query_first("SELECT CONNECTION_ID(), @@hostname, @@port, @@server_id")
+            .await
+            .map_err(|e| session.error("setting up the run's lock connection", e))?;
+        let (connection, hostname, port, server_id) = identity.unwrap_or_default();
+        let server = (hostname, port, server_id);
         // Lock names are at most 64 characters: a long database name is hashed.
         let name: Option<String> = session
             .conn()
@@ -74,15 +94,11 @@ impl TargetLock {
             .await
             .map_err(|e| session.error("taking the run's lock on the target", e))?;
         if got.flatten() == Some(1) {
-            let connection: Option<u64> = session
-                .conn()
-                .query_first("SELECT CONNECTION_ID()")
-                .await
-                .map_err(|e| session.error("reading the lock's connection id", e))?;
             return Ok(Ok(TargetLock {
                 session,
                 name,
-                connection: connection.unwrap_or_default(),
+                server,
+                connection,
             }));
         }
         let holder: Option<(u64, Option<String>, Option<u64>)> = session
@@ -97,15 +113,16 @@ impl TargetLock {
         let _ = session.close().await;
         let (connection, host, seconds) = holder.unwrap_or_default();
         Ok(Err(LockHolder {
+            server,
             connection,
             host,
             seconds,
         }))
     }
 
-    /// The id of the connection that holds it.
-    pub fn connection(&self) -> u64 {
-        self.connection
+    /// The server it is on, and the id of the connection that holds it there.
+    pub fn holder(&self) -> (&ServerIdentity, u64) {
+        (&self.server, self.connection)
     }
 
     /// Releases the lock (dropping it does too, when the connection closes).

@@ -78,6 +78,10 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), Failure> {
         ..TopologyInput::default()
     })
     .map_err(|e| Failure::BadInput(e.to_string()))?;
+    // Held until this function returns, cleanup included: no other run writes into the targets.
+    let _locks = lock_targets(&topology)
+        .await
+        .map_err(crate::copy::failure)?;
     let source = topology.sources[0].clone();
     let targets: Vec<Dsn> = topology.targets.iter().map(|t| t.dsn.clone()).collect();
     let comment = format!("{MARK} profile={} rows={rows}", profile.name());
@@ -178,7 +182,6 @@ async fn copy_and_report(
     generate_seconds: f64,
 ) -> Result<Report, Failure> {
     let unfit = |e: reshard_engine::CopyError| Failure::Unfit(e.to_string());
-    let _locks = lock_targets(topology).await.map_err(crate::copy::failure)?;
     let setup = prepare_copy(topology, &SetupOptions::default())
         .await
         .map_err(crate::copy::failure)?;

@@ -28,7 +28,7 @@ pub async fn lock_targets(topology: &Topology) -> Result<TargetLocks, CopyError>
             Err(holder) => {
                 let ours = locks
                     .iter()
-                    .position(|l| l.connection() == holder.connection);
+                    .position(|l| l.holder() == (&holder.server, holder.connection));
                 let why = match ours {
                     Some(other) => format!(
                         "target {} ({}) is the same database as target {other_n}; give each database once",

@@ -194,20 +194,26 @@ impl Stop {
     pub(crate) fn fail(&self, error: CopyError) {
         let mut first = self.first.lock().expect("stop lock");
         let is_first = first.is_none();
+        let logged = is_first.then(|| error.to_string());
         if is_first {
-            tracing::error!("{error}");
             *first = Some(error);
         }
         drop(first);
         self.flag.store(true, Relaxed);
-        if is_first {
+        if let Some(message) = logged {
             self.interrupt_running();
+            tracing::error!("{message}");
         }
     }
 
     /// Registers a worker's connection, so that the first error can stop its statement.
     pub(crate) fn register(&self, conn: &RawConn) {
         let mut running = self.running.lock().expect("stop lock");
+        if self.stopped() {
+            // Opened after the stop (a retry racing it): closed at once, nothing to kill yet.
+            conn.interrupter().interrupt();
+            return;
+        }
         running.retain(|i| !i.is_gone());
         running.push(conn.interrupter());
     }
@@ -215,6 +221,7 @@ impl Stop {
     /// Closes the socket of every registered connection still open, then (on a thread of its
     /// own, which the process does not wait for) kills their statements on their servers.
     fn interrupt_running(&self) {
+        // Under the lock with the flag already set: a connection registered later closes itself.
         let running = std::mem::take(&mut *self.running.lock().expect("stop lock"));
         let mut per_server: Vec<(Dsn, Vec<u32>)> = Vec::new();
         for interrupter in running.iter().filter(|i| i.interrupt()) {
@@ -304,9 +311,18 @@ pub fn run_copy(
     });
     match stop.take_error() {
         Some(error) => Err(error),
-        None if stop.stopped() => Ok(CopyEnd::Interrupted),
+        // A signal that came as the copy ended finds nothing left to stop.
+        None if stop.stopped() && !copied_everything(progress) => Ok(CopyEnd::Interrupted),
         None => Ok(CopyEnd::Done),
     }
+}
+
+/// Whether every table was read to its end and every routed row written.
+fn copied_everything(progress: &CopyProgress) -> bool {
+    progress
+        .snapshot()
+        .iter()
+        .all(|t| t.reading_done && t.rows_written >= t.rows_per_target.iter().sum::<u64>())
 }
 
 /// The copy of [`run_copy`], stopped by `stop` (which gets its first error), and in a move

@@ -317,6 +317,9 @@ fn read_chunk(
     };
     let mut retries = Retries::new(ctx.options.retry);
     loop {
+        if ctx.stop.stopped() {
+            return Ok(None);
+        }
         let (mut rows, mut bytes) = (0u64, 0u64);
         let mut stopped = false;
         let mut failed = None;

@@ -31,6 +31,9 @@ pub(super) fn writer_loop(ctx: &Context<'_>, t: usize, target: &Dsn, jobs: Recei
         let progress = &ctx.progress.tables[job.table];
         let mut retries = Retries::new(ctx.options.retry);
         loop {
+            if ctx.stop.stopped() {
+                return;
+            }
             match write(ctx, target, &mut conn, &mut loads, &job) {
                 Ok(stats) => {
                     progress.add_written(stats.rows, stats.inserted, stats.bytes);
