@@ -10,6 +10,7 @@ mod check;
 mod copy;
 mod discover;
 mod faults;
+mod jobs;
 mod moves;
 mod protocol;
 mod reshard;

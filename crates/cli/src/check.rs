@@ -8,8 +8,7 @@
 use std::fmt::Write as _;
 
 use reshard_mysql::{
-    Assessment, Finding, MysqlError, Role, ServerFacts, Verdict, assess, connect_server,
-    cross_check,
+    Assessment, Finding, MysqlError, Role, ServerFacts, Verdict, assess, cross_check,
 };
 use reshard_types::Dsn;
 use serde::Serialize;
@@ -46,7 +45,7 @@ pub(crate) async fn run(args: CheckArgs) -> Result<(), Failure> {
     let mut tasks = JoinSet::new();
     for (i, (_, _, dsn)) in servers.iter().enumerate() {
         let dsn = dsn.clone();
-        tasks.spawn(async move { (i, read_facts(&dsn).await) });
+        tasks.spawn(async move { (i, ServerFacts::of(&dsn).await) });
     }
     let mut outcomes: Vec<Option<Result<ServerFacts, MysqlError>>> =
         servers.iter().map(|_| None).collect();
@@ -174,15 +173,6 @@ fn parse_servers(args: &CheckArgs) -> Result<Vec<(Role, usize, Dsn)>, Failure> {
             Ok((role, *n, dsn))
         })
         .collect()
-}
-
-pub(crate) async fn read_facts(dsn: &Dsn) -> Result<ServerFacts, MysqlError> {
-    let mut session = connect_server(dsn).await?;
-    let facts = ServerFacts::read(&mut session, dsn.database()).await?;
-    if let Err(e) = session.close().await {
-        tracing::debug!("closing the check session failed: {e}");
-    }
-    Ok(facts)
 }
 
 /// The human-readable report: one block per server, one line per setting.

@@ -10,11 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reshard_engine::CopyError;
-use reshard_engine::copy::{
-    CopyEnd, CopySetup, CopyTable, SetupOptions, TableRoute, finish_targets, lock_targets,
-    prepare_copy, run_copy,
-};
-use reshard_engine::progress::{CopyProgress, TableProgress};
+use reshard_engine::copy::{CopyEnd, CopyTable, TableRoute};
+use reshard_engine::job::{CopyJob, Event, Observer};
+use reshard_engine::online::MoveProgress;
+use reshard_engine::progress::CopyProgress;
 use reshard_engine::topology::{Topology, TopologyInput};
 
 use crate::Failure;
@@ -25,60 +24,24 @@ use crate::secrets::{SOURCE_PASSWORD_ENV, TARGET_PASSWORD_ENV, role_password};
 
 pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
     let topology = topology(&args.topology)?;
-    // Held until this function returns: no other reshard run writes into these databases.
-    let _locks = lock_targets(&topology).await.map_err(failure)?;
-    // From here on, Ctrl-C and SIGTERM stop the copy at its next safe point.
-    let interrupt = crate::signals::watch("stopping the copy after the batches in flight");
-    let setup_options = SetupOptions {
-        force: args.force,
-        defer_secondary_indexes: args.defer_secondary_indexes,
-        online: false,
-    };
-    let setup = prepare_copy(&topology, &setup_options)
-        .await
-        .map_err(failure)?;
-    let plan = setup.plan(&topology);
-    let targets = plan.targets.clone();
     let options = args.tuning.copy_options();
-    let progress = Arc::new(copy_progress(&setup, targets.len()));
-    for prepared in &setup.tables {
-        tracing::info!(
-            table = %prepared.table.schema.qualified_name(),
-            placement = %describe_route(&prepared.table, &topology),
-            "planned"
-        );
+    let job = CopyJob::new(topology)
+        .options(options)
+        .force(args.force)
+        .defer_secondary_indexes(args.defer_secondary_indexes);
+    // Ctrl-C and SIGTERM stop the copy at its next safe point.
+    let cancel = crate::signals::watch("stopping the copy after the batches in flight");
+    let display = Display::new(job.topology());
+    let outcome = job.run(&cancel, &display).await;
+    display.finish(matches!(&outcome, Ok(report) if report.end == CopyEnd::Done));
+    let report = outcome.map_err(|e| display.failure(e))?;
+    let progress = &report.progress;
+    if report.end == CopyEnd::Interrupted {
+        return Err(Failure::Interrupted(unfinished(progress)));
     }
-    tracing::info!(
-        tables = plan.tables.len(),
-        sources = plan.sources.len(),
-        targets = %topology.describe_targets(),
-        threads = options.read_threads,
-        write_threads = options.write_threads,
-        chunk_bytes = options.target_chunk_bytes,
-        "copying"
-    );
-    let display = ProgressDisplay::start(Arc::clone(&progress));
-    let copy_progress = Arc::clone(&progress);
-    let outcome =
-        tokio::task::spawn_blocking(move || run_copy(&plan, options, &copy_progress, &interrupt))
-            .await
-            .map_err(|e| Failure::Unfit(format!("the copy stopped unexpectedly: {e}")));
-    let end = outcome.and_then(|r| r.map_err(|e| with_leftovers(failure(e), &progress)));
-    display.finish(matches!(end, Ok(CopyEnd::Done)));
-    if end? == CopyEnd::Interrupted {
-        return Err(Failure::Interrupted(unfinished(&progress)));
-    }
+    let topology = job.topology();
     let copy_time = progress.copy_time();
-
     let snapshots = progress.snapshot();
-    let rows_per_target: Vec<Vec<u64>> = snapshots
-        .iter()
-        .map(|s| s.rows_per_target.clone())
-        .collect();
-    finish_targets(&targets, &setup, &rows_per_target)
-        .await
-        .map_err(failure)?;
-
     let rows: u64 = snapshots.iter().map(|s| s.rows_read).sum();
     let bytes: u64 = snapshots.iter().map(|s| s.bytes_read).sum();
     let retries: u64 = snapshots.iter().map(|s| s.retries).sum();
@@ -100,13 +63,81 @@ pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
     if let Some(limit) = progress.stages.snapshot().limit(copy_time) {
         out!("  limiting stage: {}", limit.describe());
     }
-    if targets.len() > 1 {
+    if topology.targets.len() > 1 {
         for (t, target) in topology.targets.iter().enumerate() {
-            let rows: u64 = rows_per_target.iter().map(|r| r[t]).sum();
+            let rows: u64 = snapshots.iter().map(|s| s.rows_per_target[t]).sum();
             out!("  target {} [{}]: {rows} rows", t + 1, target.name);
         }
     }
     Ok(())
+}
+
+/// What the CLI shows of a running job: the plan in the log, then the progress display.
+pub(crate) struct Display {
+    /// The targets' names, for the plan.
+    targets: Vec<String>,
+    copy: std::sync::Mutex<Option<Arc<CopyProgress>>>,
+    moving: std::sync::Mutex<Option<Arc<MoveProgress>>>,
+    shown: std::sync::Mutex<Option<ProgressDisplay>>,
+}
+
+impl Display {
+    /// A display for a job between the servers of `topology`.
+    pub(crate) fn new(topology: &Topology) -> Display {
+        Display {
+            targets: topology.targets.iter().map(|t| t.name.clone()).collect(),
+            copy: std::sync::Mutex::new(None),
+            moving: std::sync::Mutex::new(None),
+            shown: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// An engine error as the CLI reports it, with the tables the targets were left holding in
+    /// part once a copy had begun.
+    pub(crate) fn failure(&self, e: CopyError) -> Failure {
+        let failure = failure(e);
+        if let Some(copy) = self.copy.lock().expect("display lock").as_ref() {
+            return with_leftovers(failure, copy);
+        }
+        match self.moving.lock().expect("display lock").as_ref() {
+            Some(moving) => with_leftovers(failure, &moving.copy),
+            None => failure,
+        }
+    }
+
+    /// Stops the display; `completed` says whether the copy finished.
+    pub(crate) fn finish(&self, completed: bool) {
+        if let Some(shown) = self.shown.lock().expect("display lock").take() {
+            shown.finish(completed);
+        }
+    }
+}
+
+impl Observer for Display {
+    fn event(&self, event: &Event<'_>) {
+        match event {
+            Event::Planned(tables) => {
+                for prepared in *tables {
+                    tracing::info!(
+                        table = %prepared.table.schema.qualified_name(),
+                        placement = %describe_route(&prepared.table, &self.targets),
+                        "planned"
+                    );
+                }
+            }
+            Event::Copying(progress) => {
+                *self.copy.lock().expect("display lock") = Some(Arc::clone(progress));
+                *self.shown.lock().expect("display lock") =
+                    Some(ProgressDisplay::start(Arc::clone(progress)));
+            }
+            Event::Moving(progress) => {
+                *self.moving.lock().expect("display lock") = Some(Arc::clone(progress));
+                *self.shown.lock().expect("display lock") =
+                    Some(ProgressDisplay::start(Arc::clone(progress)));
+            }
+            _ => {}
+        }
+    }
 }
 
 /// A copy's error, with what the targets were left holding and what to do about it.
@@ -157,17 +188,6 @@ pub(crate) fn unfinished(progress: &CopyProgress) -> String {
     )
 }
 
-/// Counters for the tables of `setup`, copied to `targets` targets.
-pub(crate) fn copy_progress(setup: &CopySetup, targets: usize) -> CopyProgress {
-    CopyProgress::new(
-        setup
-            .tables
-            .iter()
-            .map(|p| TableProgress::new(p.table.schema.qualified_name(), p.estimated_rows, targets))
-            .collect(),
-    )
-}
-
 /// The validated topology, or a bad-input failure (nothing has connected).
 pub(crate) fn topology(args: &TopologyArgs) -> Result<Topology, Failure> {
     Topology::build(&TopologyInput {
@@ -186,14 +206,14 @@ pub(crate) fn topology(args: &TopologyArgs) -> Result<Topology, Failure> {
 }
 
 /// `sharded by customer_id (hash)`, `whole to -80`, `to every target`.
-fn describe_route(table: &CopyTable, topology: &Topology) -> String {
+fn describe_route(table: &CopyTable, targets: &[String]) -> String {
     match table.route {
         TableRoute::Shard { column, vindex } => format!(
             "sharded by `{}` ({})",
             table.schema.columns[column].name,
             vindex.name()
         ),
-        TableRoute::To(t) => format!("whole to target {}", topology.targets[t].name),
+        TableRoute::To(t) => format!("whole to target {}", targets[t]),
         TableRoute::Everywhere => String::from("whole to every target"),
     }
 }

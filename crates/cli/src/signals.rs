@@ -7,24 +7,24 @@
 //! servers when the connections drop, and what was committed stays (every write of reshard can be
 //! done again).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
+
+use reshard_engine::job::Cancel;
 
 use crate::output::err;
 
 /// How long the command may take to stop after the first signal.
 pub(crate) const GRACE: Duration = Duration::from_secs(30);
 
-/// Starts watching for Ctrl-C and SIGTERM (on the tokio runtime); the flag is set at the first.
-pub(crate) fn watch(what: &'static str) -> Arc<AtomicBool> {
-    let interrupt = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&interrupt);
+/// Starts watching for Ctrl-C and SIGTERM (on the tokio runtime); the first cancels the job.
+pub(crate) fn watch(what: &'static str) -> Cancel {
+    let interrupt = Cancel::new();
+    let flag = interrupt.clone();
     tokio::spawn(async move {
         let mut signals = Signals::new();
         signals.next().await;
         // The flag first: nothing that writes (and could block) comes before it.
-        flag.store(true, Relaxed);
+        flag.cancel();
         tracing::warn!("interrupted: {what}; a second Ctrl-C or SIGTERM exits at once");
         let why = tokio::select! {
             () = signals.next() => "a second signal came",

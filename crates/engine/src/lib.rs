@@ -4,6 +4,8 @@
 //! this crate connects them with bounded channels and owns the correctness argument of a move
 //! (see `docs/architecture.md`).
 //!
+//! - [`job`]: a whole copy or move, from a validated topology to a report: what the CLI and
+//!   embedders run.
 //! - [`copy`]: the bulk copy of whole tables (`reshard copy`), and the setup of its targets.
 //! - [`chunker`]: how a table is cut into chunks of a byte budget.
 //! - [`online`]: the binlog streams and the change applier of `reshard move`, and why they
@@ -14,6 +16,7 @@
 pub mod chunker;
 pub mod copy;
 mod error;
+pub mod job;
 pub mod online;
 pub mod progress;
 pub mod retry;

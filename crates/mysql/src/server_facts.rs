@@ -62,6 +62,16 @@ fn display<S: serde::Serializer>(f: &Flavor, s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl ServerFacts {
+    /// Connects to the server of `dsn` (without requiring its database) and reads its facts.
+    pub async fn of(dsn: &reshard_types::Dsn) -> Result<ServerFacts, MysqlError> {
+        let mut session = crate::session::connect_server(dsn).await?;
+        let facts = ServerFacts::read(&mut session, dsn.database()).await?;
+        if let Err(e) = session.close().await {
+            tracing::debug!("closing the session that read the server's facts failed: {e}");
+        }
+        Ok(facts)
+    }
+
     /// Reads the facts over `session`. `database` is the database to look for (the session's own
     /// DSN may name none, so that a missing database is a finding, not a connection failure).
     pub async fn read(

@@ -202,10 +202,11 @@ async fn copy_and_report(
     let started = Instant::now();
     let copy_progress = Arc::clone(&progress);
     let interrupt = crate::signals::watch("stopping the benchmark's copy");
-    let outcome =
-        tokio::task::spawn_blocking(move || run_copy(&plan, options, &copy_progress, &interrupt))
-            .await
-            .map_err(|e| Failure::Unfit(format!("the copy stopped unexpectedly: {e}")));
+    let outcome = tokio::task::spawn_blocking(move || {
+        run_copy(&plan, options, &copy_progress, interrupt.flag())
+    })
+    .await
+    .map_err(|e| Failure::Unfit(format!("the copy stopped unexpectedly: {e}")));
     let wall = started.elapsed();
     let cpu_after = (measure::process_cpu("self"), servers_cpu(&servers));
     let end = outcome.and_then(|r| r.map_err(unfit));

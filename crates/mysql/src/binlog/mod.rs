@@ -100,9 +100,20 @@ const ER_MASTER_FATAL_ERROR_READING_BINLOG: u16 = 1236;
 const ER_ACCESS_DENIED_ERROR: u16 = 1045;
 const ER_SPECIFIC_ACCESS_DENIED_ERROR: u16 = 1227;
 
-/// The refusal of a binlog dump request for want of the privilege, if `e` is one.
-fn no_grant(dsn: &Dsn, e: &mysql_async::Error) -> Option<BinlogError> {
+/// MariaDB: another replica connection already streams under this server id.
+const ER_SLAVE_SAME_ID: u16 = 4052;
+
+/// The refusal of a binlog dump request for want of the privilege or for a server id in use, if
+/// `e` is one.
+fn no_grant(dsn: &Dsn, server_id: u32, e: &mysql_async::Error) -> Option<BinlogError> {
     match e {
+        mysql_async::Error::Server(server) if server.code == ER_SLAVE_SAME_ID => {
+            Some(BinlogError::ReplicaIdTaken {
+                server: dsn.to_string(),
+                id: server_id,
+                by: format!("another stream connected under it ({})", server.message),
+            })
+        }
         mysql_async::Error::Server(server)
             if matches!(
                 server.code,
@@ -224,6 +235,8 @@ pub struct BinlogReader {
     /// The last transaction boundary.
     committed: BinlogPosition,
     in_transaction: bool,
+    /// The replica server id it streams under.
+    server_id: u32,
     /// Whether the transaction being read has changed a moved table.
     moved_in_transaction: bool,
     /// Whether the format description event has been read.
@@ -267,7 +280,7 @@ impl BinlogReader {
         let stream = match conn.get_binlog_stream(request).await {
             Ok(stream) => stream,
             Err(e) => {
-                return Err(no_grant(dsn, &e)
+                return Err(no_grant(dsn, server_id, &e)
                     .unwrap_or_else(|| MysqlError::from_driver(dsn, doing, e).into()));
             }
         };
@@ -277,6 +290,7 @@ impl BinlogReader {
             next: from.clone(),
             committed: from,
             in_transaction: false,
+            server_id,
             moved_in_transaction: false,
             seen_format: false,
             tables: tables
@@ -730,7 +744,7 @@ impl BinlogReader {
     }
 
     fn stream_error(&self, e: mysql_async::Error) -> BinlogError {
-        if let Some(refused) = no_grant(&self.dsn, &e) {
+        if let Some(refused) = no_grant(&self.dsn, self.server_id, &e) {
             return refused;
         }
         if let mysql_async::Error::Server(ref server) = e

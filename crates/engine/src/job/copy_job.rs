@@ -1,0 +1,134 @@
+//! A whole copy: lock, set up, copy, finish, check.
+
+use std::sync::Arc;
+
+use super::{Cancel, Event, Observer};
+use crate::CopyError;
+use crate::copy::{
+    CopyEnd, CopyOptions, CopySetup, SetupOptions, finish_targets, lock_targets, prepare_copy,
+    run_copy,
+};
+use crate::progress::{CopyProgress, TableProgress};
+use crate::topology::Topology;
+
+/// A copy of whole tables from the sources to the targets of a topology, for quiet sources.
+#[derive(Debug, Clone)]
+pub struct CopyJob {
+    topology: Topology,
+    options: CopyOptions,
+    force: bool,
+    defer_secondary_indexes: bool,
+}
+
+/// How a copy job ended (without an error).
+#[derive(Debug, Clone)]
+pub struct CopyReport {
+    /// Whether every row was copied and checked, or the job was cancelled first.
+    pub end: CopyEnd,
+    /// The copy's counters as they ended.
+    pub progress: Arc<CopyProgress>,
+}
+
+impl CopyJob {
+    /// A copy between the servers of `topology`, with default tuning, refusing target tables
+    /// that hold rows, creating missing ones with their indexes.
+    pub fn new(topology: Topology) -> CopyJob {
+        CopyJob {
+            topology,
+            options: CopyOptions::default(),
+            force: false,
+            defer_secondary_indexes: false,
+        }
+    }
+
+    /// Threads, chunk size, retries.
+    #[must_use]
+    pub fn options(mut self, options: CopyOptions) -> CopyJob {
+        self.options = options;
+        self
+    }
+
+    /// Empty target tables that hold rows instead of refusing them.
+    #[must_use]
+    pub fn force(mut self, force: bool) -> CopyJob {
+        self.force = force;
+        self
+    }
+
+    /// Create missing target tables without secondary indexes and foreign keys, and add them
+    /// after the copy.
+    #[must_use]
+    pub fn defer_secondary_indexes(mut self, defer: bool) -> CopyJob {
+        self.defer_secondary_indexes = defer;
+        self
+    }
+
+    /// The servers and rules it copies by.
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    /// Runs the copy. Safe inside a tokio runtime: the blocking work runs on `spawn_blocking`
+    /// threads. Cancelled, it stops after the batches in flight and reports
+    /// [`CopyEnd::Interrupted`].
+    pub async fn run(
+        &self,
+        cancel: &Cancel,
+        observer: &dyn Observer,
+    ) -> Result<CopyReport, CopyError> {
+        let locks = lock_targets(&self.topology).await?;
+        let setup = prepare_copy(
+            &self.topology,
+            &SetupOptions {
+                force: self.force,
+                defer_secondary_indexes: self.defer_secondary_indexes,
+                online: false,
+            },
+        )
+        .await?;
+        observer.event(&Event::Planned(&setup.tables));
+        let plan = setup.plan(&self.topology);
+        let targets = plan.targets.clone();
+        let progress = Arc::new(progress_for(&setup, targets.len()));
+        observer.event(&Event::Copying(&progress));
+        let (counters, cancel_handle, options) =
+            (Arc::clone(&progress), cancel.clone(), self.options);
+        let end = tokio::task::spawn_blocking(move || {
+            run_copy(&plan, options, &counters, cancel_handle.flag())
+        })
+        .await
+        .map_err(|e| CopyError::Internal(format!("the copy stopped unexpectedly: {e}")))??;
+        if end == CopyEnd::Done {
+            observer.event(&Event::Finishing);
+            let rows_per_target: Vec<Vec<u64>> = progress
+                .snapshot()
+                .iter()
+                .map(|s| s.rows_per_target.clone())
+                .collect();
+            finish_targets(&targets, &setup, &rows_per_target).await?;
+        }
+        locks.release().await;
+        Ok(CopyReport { end, progress })
+    }
+
+    /// [`CopyJob::run`] for callers outside any async runtime (inside one it returns an error:
+    /// await `run` there).
+    pub fn run_blocking(
+        &self,
+        cancel: &Cancel,
+        observer: &dyn Observer,
+    ) -> Result<CopyReport, CopyError> {
+        super::block_on(self.run(cancel, observer))?
+    }
+}
+
+/// Counters for the tables of `setup`, copied to `targets` targets.
+pub(super) fn progress_for(setup: &CopySetup, targets: usize) -> CopyProgress {
+    CopyProgress::new(
+        setup
+            .tables
+            .iter()
+            .map(|p| TableProgress::new(p.table.schema.qualified_name(), p.estimated_rows, targets))
+            .collect(),
+    )
+}

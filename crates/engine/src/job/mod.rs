@@ -1,0 +1,42 @@
+//! Jobs: a whole copy or move, from a validated [`Topology`](crate::topology::Topology) to a
+//! report, in the order that makes it safe. The CLI is one user of them; a data-platform job
+//! embedding reshard is another, and gets exactly the same checks.
+//!
+//! A [`CopyJob`] takes the targets' locks, sets up (every check before the first write, then the
+//! target tables), copies, adds deferred indexes and checks each target table's row count. A
+//! [`MoveJob`] also checks that each source's binary log can be followed, takes the sources'
+//! binlog positions before discovering the tables (so that a DDL after that point stops the move
+//! instead of going unseen), opens each stream before anything is written, then copies while
+//! applying changes until cancelled or caught up.
+//!
+//! Both run from async code (`run`: the blocking parts go to `spawn_blocking`, nothing blocks the
+//! caller's runtime and no runtime is nested) or from a plain thread (`run_blocking`). A
+//! [`Cancel`] stops them at their next safe point (a copy after the batches in flight, a move
+//! after its current cycle); what is committed stays, and a later run with `force` accepts the
+//! targets. An [`Observer`] hears where the job is and gets the live progress counters.
+
+mod cancel;
+mod copy_job;
+mod move_job;
+mod observer;
+
+pub use cancel::Cancel;
+pub use copy_job::{CopyJob, CopyReport};
+pub use move_job::{MoveJob, MoveReport};
+pub use observer::{Event, Observer, Quiet};
+
+/// Runs `future` on a runtime of its own, for callers outside any async runtime; inside one it
+/// refuses (blocking there would stall the caller's runtime; call the async `run` instead).
+fn block_on<F: Future>(future: F) -> Result<F::Output, crate::CopyError> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(crate::CopyError::Internal(String::from(
+            "run_blocking was called from inside an async runtime; await `run` there instead",
+        )));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| crate::CopyError::Internal(format!("starting a runtime for the job: {e}")))?;
+    Ok(runtime.block_on(future))
+}

@@ -1,0 +1,199 @@
+//! A whole online move: lock, check the sources, take positions, probe the streams, set up,
+//! copy while applying changes, until cancelled or caught up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reshard_mysql::binlog::BinlogReader;
+use reshard_mysql::{Role, ServerFacts, Verdict, assess};
+use reshard_types::{Dsn, Flavor};
+
+use super::copy_job::progress_for;
+use super::{Cancel, Event, Observer};
+use crate::CopyError;
+use crate::copy::{CopyOptions, SetupOptions, lock_targets, prepare_copy};
+use crate::online::{MoveEnd, MoveOptions, MoveProgress, SourceLag, run_move, start_positions};
+use crate::topology::Topology;
+
+/// An online move of the tables of a topology: MariaDB sources that keep taking writes.
+#[derive(Debug, Clone)]
+pub struct MoveJob {
+    topology: Topology,
+    options: CopyOptions,
+    force: bool,
+    stop_when_caught_up: Option<Duration>,
+    server_id: Option<u32>,
+}
+
+/// How a move job ended (without an error).
+#[derive(Debug, Clone)]
+pub struct MoveReport {
+    /// Caught up, or cancelled.
+    pub end: MoveEnd,
+    /// The copy's and the change side's counters as they ended; `progress.copy_done()` says
+    /// whether the copy finished (a move cancelled before leaves partial tables).
+    pub progress: Arc<MoveProgress>,
+}
+
+impl MoveJob {
+    /// A move between the servers of `topology` that runs until cancelled, with default tuning.
+    pub fn new(topology: Topology) -> MoveJob {
+        MoveJob {
+            topology,
+            options: CopyOptions::default(),
+            force: false,
+            stop_when_caught_up: None,
+            server_id: None,
+        }
+    }
+
+    /// Threads, chunk size, retries.
+    #[must_use]
+    pub fn options(mut self, options: CopyOptions) -> MoveJob {
+        self.options = options;
+        self
+    }
+
+    /// Empty target tables that hold rows instead of refusing them.
+    #[must_use]
+    pub fn force(mut self, force: bool) -> MoveJob {
+        self.force = force;
+        self
+    }
+
+    /// End once caught up (see [`MoveOptions::stop_when_caught_up`]) instead of running until
+    /// cancelled.
+    #[must_use]
+    pub fn stop_when_caught_up(mut self, quiet: Option<Duration>) -> MoveJob {
+        self.stop_when_caught_up = quiet;
+        self
+    }
+
+    /// The replica server id of the first source's stream (source N uses id + N - 1); derived
+    /// from the process id by default.
+    #[must_use]
+    pub fn server_id(mut self, id: Option<u32>) -> MoveJob {
+        self.server_id = id;
+        self
+    }
+
+    /// The servers and rules it moves by.
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    /// Runs the move. Safe inside a tokio runtime: the streams' own runtime and the workers run
+    /// on `spawn_blocking` threads.
+    pub async fn run(
+        &self,
+        cancel: &Cancel,
+        observer: &dyn Observer,
+    ) -> Result<MoveReport, CopyError> {
+        let topology = &self.topology;
+        let locks = lock_targets(topology).await?;
+        for source in &topology.sources {
+            check_source(source).await?;
+        }
+        // The positions are taken before the tables are discovered: a DDL after this point stops
+        // the move instead of going unseen, and the copy reads nothing before them.
+        let sources = topology.sources.clone();
+        let positions = tokio::task::spawn_blocking(move || start_positions(&sources))
+            .await
+            .map_err(|e| {
+                CopyError::Internal(format!("reading the binlog positions stopped: {e}"))
+            })??;
+        let server_id = self.server_id.unwrap_or_else(default_server_id);
+        // Whether each source lets this user stream its binary log under this id, before
+        // anything is written.
+        for (i, (source, at)) in topology.sources.iter().zip(&positions).enumerate() {
+            let id = server_id.wrapping_add(u32::try_from(i).expect("fewer than 2^32 sources"));
+            BinlogReader::probe(source, at.clone(), id)
+                .await
+                .map_err(|e| CopyError::Refused(format!("nothing was written: {e}")))?;
+        }
+        let setup = prepare_copy(
+            topology,
+            &SetupOptions {
+                force: self.force,
+                defer_secondary_indexes: false,
+                online: true,
+            },
+        )
+        .await?;
+        observer.event(&Event::Planned(&setup.tables));
+        let plan = setup.plan(topology);
+        let progress = Arc::new(MoveProgress::new(
+            progress_for(&setup, plan.targets.len()),
+            plan.sources
+                .iter()
+                .zip(positions)
+                .map(|(dsn, at)| {
+                    tracing::info!(source = %dsn, position = %at, "streaming changes from");
+                    SourceLag::new(dsn.to_string(), at)
+                })
+                .collect(),
+        ));
+        observer.event(&Event::Moving(&progress));
+        let options = MoveOptions {
+            copy: self.options,
+            stop_when_caught_up: self.stop_when_caught_up,
+            server_id,
+            tables_already_copied: false,
+        };
+        let (counters, cancel_handle) = (Arc::clone(&progress), cancel.clone());
+        let end = tokio::task::spawn_blocking(move || {
+            run_move(&plan, options, &counters, cancel_handle.flag())
+        })
+        .await
+        .map_err(|e| CopyError::Internal(format!("the move stopped unexpectedly: {e}")))??;
+        locks.release().await;
+        Ok(MoveReport { end, progress })
+    }
+
+    /// [`MoveJob::run`] for callers outside any async runtime (inside one it returns an error:
+    /// await `run` there).
+    pub fn run_blocking(
+        &self,
+        cancel: &Cancel,
+        observer: &dyn Observer,
+    ) -> Result<MoveReport, CopyError> {
+        super::block_on(self.run(cancel, observer))?
+    }
+}
+
+/// Refuses a source whose binlog the move cannot follow, naming the setting and the fix.
+async fn check_source(dsn: &Dsn) -> Result<(), CopyError> {
+    let facts = ServerFacts::of(dsn).await?;
+    let mut problems: Vec<String> = assess(&facts, Role::Source)
+        .findings
+        .into_iter()
+        .filter_map(|f| match f.verdict {
+            Verdict::Fail(why) => Some(format!("{}: {why}", f.setting)),
+            Verdict::Ok | Verdict::Warn(_) => None,
+        })
+        .collect();
+    if facts.flavor != Flavor::MariaDb {
+        problems.push(format!(
+            "version: {} is MySQL; reshard move places its chunk reads in the binlog with \
+             binlog_snapshot_position, which MariaDB reports and MySQL does not, so it moves from \
+             MariaDB sources only for now (reshard copy works with quiet MySQL sources)",
+            facts.version
+        ));
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(CopyError::Refused(format!(
+        "source {dsn} cannot be moved from; nothing was written:\n  - {}",
+        problems.join("\n  - ")
+    )))
+}
+
+/// A replica server id for the streams: fixed high bits, the process id below, and a count of
+/// the moves this process started below that (16 sources each), so that moves on one host, or
+/// several in one process, do not collide.
+fn default_server_id() -> u32 {
+    static MOVES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = MOVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 16;
+    0x5e00_0000 | ((std::process::id() & 0xffff) << 8) | (n << 4)
+}
