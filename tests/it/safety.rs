@@ -133,6 +133,49 @@ async fn a_duplicate_on_a_key_other_than_the_row_key_fails_the_write_naming_it()
             "{error}"
         );
     }
+    // Skip leaves the rows that went in (id 2, from the first attempt); Refuse kept none of its
+    // batch: a second row 2 would have been refused as a duplicate otherwise.
+    assert_eq!(
+        target.query_column("SELECT id FROM t ORDER BY id").await,
+        [Some("2".to_owned()), Some("100".to_owned())]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_write_keeps_no_row_of_its_batch() {
+    let target = TestDb::create("safety_refuse", 2).await;
+    target
+        .exec("CREATE TABLE t (id INT NOT NULL PRIMARY KEY, u INT NOT NULL); INSERT INTO t VALUES (3, 3)")
+        .await;
+    let dsn = Dsn::parse(&target.dsn()).unwrap();
+    let mut session = reshard_mysql::connect(&dsn).await.unwrap();
+    let schema = reshard_mysql::discover_table(&mut session, target.name(), "t")
+        .await
+        .unwrap();
+    // Rows 1 and 2 are new, row 3 is a duplicate of the row key.
+    let batch = arrow_array::RecordBatch::try_new(
+        Arc::new(reshard_convert::schema::arrow_schema(&schema)),
+        vec![
+            Arc::new(arrow_array::Int32Array::from(vec![1, 2, 3])),
+            Arc::new(arrow_array::Int32Array::from(vec![1, 2, 3])),
+        ],
+    )
+    .unwrap();
+    let error = tokio::task::spawn_blocking(move || {
+        let mut writer = TableWriter::open(&dsn, &schema, Duplicates::Refuse).unwrap();
+        writer.write(&batch).unwrap_err().to_string()
+    })
+    .await
+    .unwrap();
+    assert!(
+        error.contains("1 row(s) written into")
+            && error.contains("have a key the table already holds"),
+        "{error}"
+    );
+    assert_eq!(
+        target.query_column("SELECT id FROM t ORDER BY id").await,
+        [Some("3".to_owned())]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

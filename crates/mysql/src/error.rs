@@ -159,6 +159,19 @@ pub enum MysqlError {
         /// The first of them, as `code: message`.
         warnings: Vec<String>,
     },
+    /// Rows written have a key the table already holds, and duplicates were refused.
+    #[error(
+        "{server}: {rows} row(s) written into {table} have a key the table already holds, and \
+         duplicates were refused; empty the table first, or write with duplicates skipped"
+    )]
+    DuplicateRowKey {
+        /// The server, as a redacted DSN.
+        server: String,
+        /// `` `database`.`table` ``.
+        table: String,
+        /// How many rows.
+        rows: u64,
+    },
     /// A row written collided with another row of the target on a unique key that is not the
     /// row key: loading it would have skipped or replaced a row the source holds.
     #[error(

@@ -74,7 +74,8 @@ pub fn open_write_session(dsn: &Dsn) -> Result<RawConn, MysqlError> {
 /// What to do with a row whose primary key already exists on the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Duplicates {
-    /// Fail the write.
+    /// Fail the write. [`TableWriter`] then keeps none of the batch's rows (it writes the batch
+    /// in one transaction); [`LoadTarget::write`] leaves the transaction to its caller.
     Refuse,
     /// Keep the existing row (an idempotent re-copy).
     Skip,
@@ -311,9 +312,11 @@ impl LoadTarget {
             return Ok(());
         }
         if warnings.is_empty() && duplicate_keys > 0 {
-            warnings.push(format!(
-                "{ER_DUP_ENTRY}: {duplicate_keys} row(s) with a key the table already holds"
-            ));
+            return Err(MysqlError::DuplicateRowKey {
+                server: conn.dsn().to_string(),
+                table: self.table.clone(),
+                rows: duplicate_keys,
+            });
         }
         if warnings.is_empty() {
             warnings.push(format!(
@@ -381,9 +384,24 @@ impl TableWriter {
         self.target.schema()
     }
 
-    /// Writes every row of `batch`.
+    /// Writes every row of `batch`. With [`Duplicates::Refuse`] the batch is one transaction:
+    /// a row whose key exists fails the write and none of the batch's rows stays.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<WriteStats, MysqlError> {
-        self.target.write(&mut self.conn, batch, self.duplicates)
+        if self.duplicates != Duplicates::Refuse {
+            return self.target.write(&mut self.conn, batch, self.duplicates);
+        }
+        self.conn.query_drop("BEGIN")?;
+        match self.target.write(&mut self.conn, batch, self.duplicates) {
+            Ok(stats) => {
+                self.conn.query_drop("COMMIT")?;
+                Ok(stats)
+            }
+            Err(e) => {
+                // If the rollback fails too, the connection is gone, and the server rolls back.
+                let _ = self.conn.query_drop("ROLLBACK");
+                Err(e)
+            }
+        }
     }
 }
 
