@@ -9,6 +9,7 @@ mod binlog;
 mod check;
 mod copy;
 mod discover;
+mod examples;
 mod faults;
 mod jobs;
 mod moves;

@@ -12,6 +12,8 @@
 //!   lose nothing while the copy runs.
 //! - [`progress`]: counters workers update and displays read.
 //! - [`topology`]: sources, targets, key ranges and sharding rules from flags, VSchema and TOML.
+//! - [`table`]: for embedders, a table as an iterator of Arrow batches, a sink that writes
+//!   batches into a table, and a router that splits batches by shard.
 
 pub mod chunker;
 pub mod copy;
@@ -21,6 +23,7 @@ pub mod online;
 pub mod progress;
 pub mod retry;
 pub mod stages;
+pub mod table;
 pub mod topology;
 
 pub use error::CopyError;
