@@ -8,8 +8,12 @@ use reshard_engine::table::TableSource;
 use reshard_testkit::{TestDb, torture};
 use reshard_types::Dsn;
 
+#[path = "../../crates/engine/examples/copy.rs"]
+mod copy_example;
 #[path = "../../crates/engine/examples/export_ipc.rs"]
 mod export_ipc;
+#[path = "../../crates/engine/examples/move_with_progress.rs"]
+mod move_example;
 
 /// Every row's canonical bytes (the encoding checksums and diffs use), in order.
 fn canonical(batches: &[RecordBatch]) -> Vec<Vec<u8>> {
@@ -132,4 +136,62 @@ async fn a_table_source_feeds_a_sink_and_a_router_splits_by_shard() {
     )
     .await;
     assert!(counts.iter().all(|&c| c > 0), "{counts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_copy_example_reshards_into_two_targets() {
+    let source = TestDb::create("example_copy", 1).await;
+    let targets = crate::reshard::targets("example_copy", 2).await;
+    source
+        .exec(
+            "CREATE TABLE orders (id BIGINT PRIMARY KEY, customer_id BIGINT NOT NULL);
+             INSERT INTO orders SELECT seq, seq % 101 FROM seq_1_to_10000;
+             CREATE TABLE countries (iso CHAR(2) PRIMARY KEY); INSERT INTO countries VALUES ('DE'), ('FR');",
+        )
+        .await;
+    let target_dsns: Vec<String> = targets.iter().map(TestDb::dsn).collect();
+    let source_dsn = source.dsn();
+    let rows = tokio::task::spawn_blocking(move || {
+        copy_example::copy(
+            &source_dsn,
+            &target_dsns,
+            &[String::from("orders=customer_id:hash")],
+            (None, None),
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(rows, 10_002);
+    let shards: Vec<&TestDb> = targets.iter().collect();
+    reshard_testkit::assert_same(
+        &crate::reshard::union(&[&source], "orders").await,
+        &crate::reshard::union(&shards, "orders").await,
+    );
+    let ranges = reshard_types::KeyRange::even(2).unwrap();
+    crate::reshard::assert_placed(&shards, &ranges, "orders", "customer_id", "hash").await;
+    for shard in &shards {
+        reshard_testkit::assert_same(
+            &source.dump("countries").await,
+            &shard.dump("countries").await,
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_move_example_reports_progress_and_catches_up() {
+    let (source, target) = crate::copy::pair("example_move").await;
+    source
+        .exec("CREATE TABLE t (id INT PRIMARY KEY, v INT); INSERT INTO t SELECT seq, seq FROM seq_1_to_20000")
+        .await;
+    let report = move_example::move_until(
+        &source.dsn(),
+        &target.dsn(),
+        std::time::Duration::from_secs(120),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.end, reshard_engine::online::MoveEnd::CaughtUp);
+    assert!(report.progress.copy_done());
+    reshard_testkit::assert_same(&source.dump("t").await, &target.dump("t").await);
 }

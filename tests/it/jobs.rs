@@ -38,7 +38,7 @@ async fn table(db: &TestDb, rows: u32) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_move_job_runs_inside_a_tokio_runtime_and_on_a_plain_thread() {
+async fn a_move_job_runs_inside_a_tokio_runtime_on_a_plain_thread_and_on_a_blocking_thread() {
     let (source, target) = pair("jobs_move_async").await;
     table(&source, 5000).await;
     let job = MoveJob::new(topology(&source, &target)).stop_when_caught_up(Some(Duration::ZERO));
@@ -56,13 +56,16 @@ async fn a_move_job_runs_inside_a_tokio_runtime_and_on_a_plain_thread() {
     assert_eq!(report.end, MoveEnd::CaughtUp);
     assert_same(&source.dump("t").await, &target.dump("t").await);
 
-    // From async code, the blocking entry point says what to do instead of panicking.
-    let job = MoveJob::new(topology(&source, &target));
-    let error = job
-        .run_blocking(&Cancel::new(), &Quiet)
-        .unwrap_err()
-        .to_string();
-    assert!(error.contains("await `run` there instead"), "{error}");
+    // And from a blocking thread of a runtime (where starting a runtime on the thread panics).
+    let (source, target) = pair("jobs_move_blocking").await;
+    table(&source, 5000).await;
+    let job = MoveJob::new(topology(&source, &target)).stop_when_caught_up(Some(Duration::ZERO));
+    let report = tokio::task::spawn_blocking(move || job.run_blocking(&Cancel::new(), &Quiet))
+        .await
+        .unwrap()
+        .expect("the move");
+    assert_eq!(report.end, MoveEnd::CaughtUp);
+    assert_same(&source.dump("t").await, &target.dump("t").await);
 }
 
 /// Runs `job` to its end, cancelling `cancel` once `target` holds some rows of `t`.

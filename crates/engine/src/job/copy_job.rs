@@ -111,8 +111,9 @@ impl CopyJob {
         Ok(CopyReport { end, progress })
     }
 
-    /// [`CopyJob::run`] for callers outside any async runtime (inside one it returns an error:
-    /// await `run` there).
+    /// [`CopyJob::run`] for blocking callers (a plain thread, or a `spawn_blocking` thread): the
+    /// job runs on a runtime and thread of its own while the caller waits. From async code,
+    /// await `run` instead.
     pub fn run_blocking(
         &self,
         cancel: &Cancel,

@@ -10,7 +10,9 @@
 //! applying changes until cancelled or caught up.
 //!
 //! Both run from async code (`run`: the blocking parts go to `spawn_blocking`, nothing blocks the
-//! caller's runtime and no runtime is nested) or from a plain thread (`run_blocking`). A
+//! caller's runtime and no runtime is nested) or from a blocking thread (`run_blocking`: a plain
+//! thread, or a `spawn_blocking` thread of the caller's runtime; the job gets a runtime and a
+//! thread of its own). A
 //! [`Cancel`] stops them at their next safe point (a copy after the batches in flight, a move
 //! after its current cycle); what is committed stays, and a later run with `force` accepts the
 //! targets. An [`Observer`] hears where the job is and gets the live progress counters.
@@ -25,18 +27,29 @@ pub use copy_job::{CopyJob, CopyReport};
 pub use move_job::{MoveJob, MoveReport};
 pub use observer::{Event, Observer, Quiet};
 
-/// Runs `future` on a runtime of its own, for callers outside any async runtime; inside one it
-/// refuses (blocking there would stall the caller's runtime; call the async `run` instead).
-fn block_on<F: Future>(future: F) -> Result<F::Output, crate::CopyError> {
-    if tokio::runtime::Handle::try_current().is_ok() {
-        return Err(crate::CopyError::Internal(String::from(
-            "run_blocking was called from inside an async runtime; await `run` there instead",
-        )));
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| crate::CopyError::Internal(format!("starting a runtime for the job: {e}")))?;
-    Ok(runtime.block_on(future))
+/// Runs `future` to its end on a runtime of its own, on a thread of its own: so it works from a
+/// plain thread and from a thread of another runtime (`spawn_blocking`), where starting a runtime
+/// on the caller's thread would panic. The calling thread waits.
+fn block_on<F>(future: F) -> Result<F::Output, crate::CopyError>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("reshard-job".into())
+            .spawn_scoped(scope, || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .map_err(|e| {
+                        crate::CopyError::Internal(format!("starting a runtime for the job: {e}"))
+                    })?;
+                Ok(runtime.block_on(future))
+            })
+            .map_err(|e| crate::CopyError::Internal(format!("starting the job's thread: {e}")))?
+            .join()
+            .map_err(|_| crate::CopyError::Internal(String::from("the job's thread panicked")))?
+    })
 }

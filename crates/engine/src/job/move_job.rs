@@ -150,8 +150,9 @@ impl MoveJob {
         Ok(MoveReport { end, progress })
     }
 
-    /// [`MoveJob::run`] for callers outside any async runtime (inside one it returns an error:
-    /// await `run` there).
+    /// [`MoveJob::run`] for blocking callers (a plain thread, or a `spawn_blocking` thread): the
+    /// job runs on a runtime and thread of its own while the caller waits. From async code,
+    /// await `run` instead.
     pub fn run_blocking(
         &self,
         cancel: &Cancel,
