@@ -131,3 +131,29 @@ async fn cancelled_jobs_stop_promptly_and_a_later_run_accepts_their_targets() {
     assert_eq!(report.end, CopyEnd::Done);
     assert_same(&source.dump("t").await, &target.dump("t").await);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_job_names_each_table_and_says_running_again_will_not_help() {
+    let (source, target) = pair("jobs_refused").await;
+    source
+        .exec("CREATE TABLE nokey (v INT); CREATE TABLE fine (id INT PRIMARY KEY)")
+        .await;
+    let error = CopyJob::new(topology(&source, &target))
+        .run(&Cancel::new(), &Quiet)
+        .await
+        .unwrap_err();
+    assert_eq!(error.class(), reshard_types::ErrorClass::Definite);
+    let reshard_engine::CopyError::Refusals(refusals) = &error else {
+        panic!("not a list of refusals: {error}");
+    };
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert_eq!(
+        refusals[0].table.as_deref(),
+        Some(format!("`{}`.`nokey`", source.name()).as_str())
+    );
+    assert!(
+        refusals[0].message.contains("has no primary key"),
+        "{error}"
+    );
+    assert!(target.tables().await.is_empty(), "nothing was written");
+}

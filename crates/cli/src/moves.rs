@@ -39,9 +39,10 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
         .map(|s| s.rows_inserted)
         .sum();
     let changes = progress.changes();
-    let what = match report.end {
-        MoveEnd::CaughtUp => "caught up",
-        MoveEnd::Interrupted => "stopped",
+    let what = if report.end == MoveEnd::CaughtUp {
+        "caught up"
+    } else {
+        "stopped"
     };
     out!(
         "{what} after {}: copied {written} rows; applied {} change images ({} deletes, {} upserts on targets)",

@@ -2,8 +2,10 @@
 
 use reshard_mysql::MysqlError;
 
-/// An error that stopped a copy.
+/// An error that stopped a copy or move. Match on the variant for what happened, and on
+/// [`CopyError::class`] for whether running again can help.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CopyError {
     /// Reading a chunk failed (and retries, if it was transient, did not help).
     #[error("reading chunk {chunk} of {table} ({range}): {source}")]
@@ -69,6 +71,10 @@ pub enum CopyError {
     /// Nothing was written.
     #[error("{0}")]
     Refused(String),
+    /// Checks before the first write found these problems, each about one table; nothing was
+    /// written.
+    #[error("nothing was copied:\n- {}", .0.iter().map(|r| r.message.as_str()).collect::<Vec<_>>().join("\n- "))]
+    Refusals(Vec<Refusal>),
     /// The input names something the servers do not hold (a sharding rule for no moved table);
     /// the message says what to change. Nothing was written.
     #[error("{0}")]
@@ -80,6 +86,47 @@ pub enum CopyError {
     /// writer; the message says which table and by how much.
     #[error("{0}")]
     Mismatch(String),
+}
+
+/// One reason a copy or move cannot start, found before anything was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Refusal {
+    /// The table it is about (`` `db`.`table` ``), when it is about one.
+    pub table: Option<String>,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl CopyError {
+    /// Whether running again, unchanged, can help: transient when the server side of the error
+    /// was (a lost connection that outlasted the retries, say), definite otherwise (a refusal,
+    /// bad input, a value that cannot be written).
+    pub fn class(&self) -> reshard_types::ErrorClass {
+        match self {
+            CopyError::Read { source, .. }
+            | CopyError::Write { source, .. }
+            | CopyError::Chunking { source, .. }
+            | CopyError::Apply { source, .. } => source.class(),
+            CopyError::Server(source) => source.class(),
+            CopyError::Binlog(source) if source.is_transient() => {
+                reshard_types::ErrorClass::Transient
+            }
+            _ => reshard_types::ErrorClass::Definite,
+        }
+    }
+
+    /// The table the error is about, when it is about one.
+    pub fn table(&self) -> Option<&str> {
+        match self {
+            CopyError::Read { table, .. }
+            | CopyError::Write { table, .. }
+            | CopyError::Chunking { table, .. }
+            | CopyError::Apply { table, .. }
+            | CopyError::Unroutable { table, .. } => Some(table),
+            _ => None,
+        }
+    }
 }
 
 impl From<MysqlError> for CopyError {

@@ -26,4 +26,4 @@ pub mod stages;
 pub mod table;
 pub mod topology;
 
-pub use error::CopyError;
+pub use error::{CopyError, Refusal};

@@ -271,6 +271,7 @@ pub(crate) struct Context<'a> {
 
 /// How a copy ended (without an error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CopyEnd {
     /// Every row of every table was written.
     Done,

@@ -23,7 +23,7 @@ use reshard_mysql::{MysqlError, Session, connect, discover_table};
 use reshard_types::{ColumnDef, ColumnType, Dsn, TableSchema};
 
 use super::{CopyTable, TableRoute, in_database};
-use crate::error::CopyError;
+use crate::error::{CopyError, Refusal};
 use crate::topology::{TableRule, Topology};
 
 /// What `reshard copy` was asked to do with the target tables.
@@ -139,9 +139,9 @@ pub async fn prepare_copy(
         let schema = match discover_table(&mut sources[0], source_db, name).await {
             Ok(schema) => schema,
             Err(MysqlError::TableNotFound { .. }) => {
-                problems.push(format!(
+                problems.push(refusal(source_db, name, format!(
                     "table `{source_db}`.`{name}` does not exist on the source {first}; check --tables"
-                ));
+                )));
                 continue;
             }
             Err(e) => return Err(e.into()),
@@ -158,30 +158,30 @@ pub async fn prepare_copy(
                         &format!("source {} ({source})", i + 1),
                     );
                     if !differences.is_empty() {
-                        problems.push(format!(
+                        problems.push(refusal(source_db, name, format!(
                             "the sources disagree on table `{name}`; every source must hold it with the same columns and key:\n  - {}",
                             differences.join("\n  - ")
-                        ));
+                        )));
                         continue 'tables;
                     }
                     estimated += estimated_rows(&mut sources[i], &other).await?;
                 }
                 Err(MysqlError::TableNotFound { .. }) => {
-                    problems.push(format!(
+                    problems.push(refusal(source_db, name, format!(
                         "table `{db}`.`{name}` does not exist on source {} ({source}); every source must hold every copied table (use --tables to leave it out)",
                         i + 1
-                    ));
+                    )));
                     continue 'tables;
                 }
                 Err(e) => return Err(e.into()),
             }
         }
         let Some(key) = row_key(&mut sources[0], &schema).await? else {
-            problems.push(format!(
+            problems.push(refusal(source_db, name, format!(
                 "table {} has no primary key and no unique index over NOT NULL columns, so its rows \
                  cannot be copied without risking duplicates; add a primary key, or leave the table out with --tables",
                 schema.qualified_name()
-            ));
+            )));
             continue;
         };
         if !key.is_primary() {
@@ -200,7 +200,7 @@ pub async fn prepare_copy(
         let route = match route_of(topology, &schema) {
             Ok(route) => route,
             Err(problem) => {
-                problems.push(problem);
+                problems.push(refusal(source_db, name, problem));
                 continue;
             }
         };
@@ -215,7 +215,7 @@ pub async fn prepare_copy(
             )
             .await?
         {
-            problems.push(problem);
+            problems.push(refusal(source_db, name, problem));
             continue;
         }
         let receiving: Vec<usize> = match route {
@@ -228,7 +228,7 @@ pub async fn prepare_copy(
         if options.online {
             let acting = cascading_foreign_keys(&schema, &source_constraints);
             if !acting.is_empty() {
-                problems.extend(acting);
+                problems.extend(acting.into_iter().map(|m| refusal(source_db, name, m)));
                 continue;
             }
         }
@@ -251,19 +251,19 @@ pub async fn prepare_copy(
                         format!("the target lacks `{name}`, which reshard cannot add from the source's definition; add it")
                     }));
                     if !differences.is_empty() {
-                        problems.push(format!(
+                        problems.push(refusal(source_db, name, format!(
                             "target table {} on {target} differs from the source's:\n  - {}\n  make it match, or drop it so reshard creates it",
                             existing.qualified_name(),
                             differences.join("\n  - ")
-                        ));
+                        )));
                         continue 'tables;
                     }
                     let empty = is_empty(&mut targets[t], &existing).await?;
                     if !empty && !options.force {
-                        problems.push(format!(
+                        problems.push(refusal(source_db, name, format!(
                             "target table {} on {target} is not empty; empty it, or pass --force to have reshard empty it first",
                             existing.qualified_name()
-                        ));
+                        )));
                         continue 'tables;
                     }
                     if !comparison.harmless.is_empty() {
@@ -315,10 +315,7 @@ pub async fn prepare_copy(
         ));
     }
     if !problems.is_empty() {
-        return Err(CopyError::Refused(format!(
-            "nothing was copied:\n- {}",
-            problems.join("\n- ")
-        )));
+        return Err(CopyError::Refusals(problems));
     }
     // Every check passed: from here on, the targets are written. Tables are created in any
     // order, so a foreign key may name a parent not created yet: allowed with the checks off.
@@ -355,6 +352,14 @@ pub async fn prepare_copy(
         let _ = session.close().await;
     }
     Ok(CopySetup { tables: prepared })
+}
+
+/// A refusal about `database`.`table`.
+fn refusal(database: &str, table: &str, message: String) -> Refusal {
+    Refusal {
+        table: Some(format!("`{database}`.`{table}`")),
+        message,
+    }
 }
 
 /// The refusals of a table whose rows InnoDB changes itself when a parent row changes (foreign

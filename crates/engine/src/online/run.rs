@@ -51,6 +51,7 @@ pub struct MoveOptions {
 
 /// How a move ended (without an error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MoveEnd {
     /// Every target reached its sources' binlog ends, read after the copy, with no change of a
     /// moved table for the quiet time asked (`stop_when_caught_up`).
