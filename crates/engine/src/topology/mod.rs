@@ -21,6 +21,7 @@
 //! ([`Router::new`]). What needs the servers (does the column exist, is its type routable, do
 //! the sources agree) is checked by the copy's setup, still before anything is written.
 
+pub mod builder;
 pub mod config_file;
 pub mod rules;
 pub mod vschema;
@@ -32,6 +33,7 @@ use reshard_kernels::route::Router;
 use reshard_kernels::vindex::VindexKind;
 use reshard_types::{Dsn, KeyRange};
 
+pub use builder::TopologyBuilder;
 pub use rules::{TableRule, TargetRef, parse_shard_by};
 
 /// A topology that is not valid, with what to change. Nothing has connected yet.
@@ -128,91 +130,48 @@ impl Topology {
             .iter()
             .map(|t| parse_dsn("target", &t.dsn, input.target_password.as_deref()))
             .collect::<Result<Vec<_>, _>>()?;
-
         let ranges = ranges(input.key_ranges.as_deref(), &target_texts)?;
-        let router =
-            Router::new(&ranges).map_err(|e| TopologyError(format!("target key ranges: {e}")))?;
-        let targets: Vec<Target> = dsns
-            .into_iter()
-            .zip(ranges)
-            .zip(&target_texts)
-            .map(|((dsn, range), spec)| Target {
-                name: spec.name.clone().unwrap_or_else(|| range.to_string()),
-                dsn,
-                range,
-            })
-            .collect();
-        let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
-        for (i, name) in names.iter().enumerate() {
-            if names[..i].contains(name) {
-                return Err(TopologyError(format!(
-                    "two targets are named '{name}'; give each target its own name or key range"
-                )));
-            }
-        }
 
-        let mut rules = BTreeMap::new();
-        let mut patterns = Vec::new();
-        let mut named_rules = Vec::new();
-        let vschema_path = input.vschema.clone().or(file.vschema.clone());
-        if let Some(path) = &vschema_path {
-            rules.extend(vschema::read(path)?);
+        let mut builder = Topology::builder();
+        for dsn in sources {
+            builder = builder.source(dsn);
         }
-        let mut place = |table: String, rule: TableRule, origin: String| {
-            named_rules.push((table.clone(), origin));
-            if is_pattern(&table) {
-                patterns.push((table, rule));
-            } else {
-                rules.insert(table, rule);
-            }
-        };
+        for ((dsn, range), spec) in dsns.into_iter().zip(ranges).zip(&target_texts) {
+            builder = match &spec.name {
+                Some(name) => builder.named_target(dsn, Some(range), name),
+                None => builder.target_with_range(dsn, range),
+            };
+        }
+        if let Some(path) = input.vschema.as_ref().or(file.vschema.as_ref()) {
+            builder = builder.keyspace_rules(vschema::read(path)?);
+        }
         for (table, rule) in &file.rules {
-            place(
-                table.clone(),
-                rule.resolve(&targets)?,
-                format!("the rule for '{table}' in --config"),
-            );
+            let origin = format!("the rule for '{table}' in --config");
+            builder = match rule {
+                config_file::FileRule::Shard(rule) => builder.rule(table, rule.clone(), &origin),
+                config_file::FileRule::Place(place) => builder.place(table, place.clone(), &origin),
+            };
         }
         for text in &input.shard_by {
             let (table, rule) = parse_shard_by(text)?;
-            place(table, rule, format!("--shard-by '{text}'"));
+            builder = builder.rule(&table, rule, &format!("--shard-by '{text}'"));
         }
-        let unsharded = match input
+        if let Some(text) = input
             .unsharded_target
             .as_deref()
             .or(file.unsharded_target.as_deref())
         {
-            Some(text) => Some(TargetRef::parse(text).resolve(&targets)?),
-            None if targets.len() == 1 => Some(TableRule::To(0)),
-            None => None,
-        };
-        let tables = input.tables.clone().or(file.tables.clone());
-        if let Some(list) = &tables {
-            for (i, table) in list.iter().enumerate() {
-                if list[..i].contains(table) {
-                    return Err(TopologyError(format!(
-                        "--tables names '{table}' twice; name each table once"
-                    )));
-                }
-            }
+            builder = builder.unsharded_to(TargetRef::parse(text));
         }
-        let topology = Topology {
-            sources,
-            targets,
-            router,
-            tables,
-            rules,
-            patterns,
-            named_rules,
-            unsharded,
-        };
-        if let Some(list) = &topology.tables {
-            let unmatched = topology.unmatched_rules(list);
-            if !unmatched.is_empty() {
-                return Err(TopologyError(unmatched.join("\n")));
-            }
+        if let Some(tables) = input.tables.clone().or(file.tables.clone()) {
+            builder = builder.tables(tables);
         }
-        Ok(topology)
+        builder.build()
+    }
+
+    /// The typed way to a topology (see [`builder`]).
+    pub fn builder() -> TopologyBuilder {
+        TopologyBuilder::default()
     }
 
     /// The rules given for this move (`--shard-by`, the TOML file) that place none of `tables`
