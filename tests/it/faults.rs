@@ -424,37 +424,36 @@ async fn passwords_stay_out_of_the_process_arguments() {
     // From the environment, and from files: the DSNs carry no password at all.
     let files = std::env::temp_dir().join(format!("reshard-pw-{}", std::process::id()));
     std::fs::write(&files, format!("{secret}\n")).unwrap();
-    let by_env = Command::new(env!("CARGO_BIN_EXE_reshard"))
-        .args([
+    let copy = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_reshard"));
+        command.args([
             "copy",
             "--force",
             "--source",
             &dsn(&source, ""),
             "--target",
             &dsn(&target, ""),
-        ])
-        .env("RESHARD_SOURCE_PASSWORD", &secret)
-        .env("RESHARD_TARGET_PASSWORD", &secret)
-        .output()
-        .unwrap();
+        ]);
+        command.args(extra).envs(env.iter().copied());
+        command.output().unwrap()
+    };
+    let by_env = copy(
+        &[],
+        &[
+            ("RESHARD_SOURCE_PASSWORD", &secret),
+            ("RESHARD_TARGET_PASSWORD", &secret),
+        ],
+    );
     let file = files.to_string_lossy().into_owned();
-    let by_file = Command::new(env!("CARGO_BIN_EXE_reshard"))
-        .args([
-            "copy",
-            "--force",
-            "--source",
-            &dsn(&source, ""),
-            "--target",
-            &dsn(&target, ""),
-        ])
-        .args([
+    let by_file = copy(
+        &[
             "--source-password-file",
             &file,
             "--target-password-file",
             &file,
-        ])
-        .output()
-        .unwrap();
+        ],
+        &[],
+    );
     std::fs::remove_file(&files).ok();
     for db in [&source, &target] {
         db.exec(&format!("DROP USER '{user}'@'%'")).await;

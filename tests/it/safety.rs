@@ -97,6 +97,26 @@ async fn a_target_with_a_unique_key_the_source_lacks_is_refused_by_copy_and_move
     assert_same(&source.dump("t").await, &target.dump("t").await);
 }
 
+/// The DSN and schema of `target`.`t` (two INT columns), and a batch whose rows are `values` in
+/// both columns.
+async fn two_int_columns(
+    target: &TestDb,
+    values: Vec<i32>,
+) -> (Dsn, reshard_types::TableSchema, arrow_array::RecordBatch) {
+    let dsn = Dsn::parse(&target.dsn()).unwrap();
+    let mut session = reshard_mysql::connect(&dsn).await.unwrap();
+    let schema = reshard_mysql::discover_table(&mut session, target.name(), "t")
+        .await
+        .unwrap();
+    let column = Arc::new(arrow_array::Int32Array::from(values));
+    let batch = arrow_array::RecordBatch::try_new(
+        Arc::new(reshard_convert::schema::arrow_schema(&schema)),
+        vec![column.clone(), column],
+    )
+    .unwrap();
+    (dsn, schema, batch)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_duplicate_on_a_key_other_than_the_row_key_fails_the_write_naming_it() {
     let target = TestDb::create("safety_dup_other", 2).await;
@@ -106,19 +126,7 @@ async fn a_duplicate_on_a_key_other_than_the_row_key_fails_the_write_naming_it()
              INSERT INTO t VALUES (100, 1);",
         )
         .await;
-    let dsn = Dsn::parse(&target.dsn()).unwrap();
-    let mut session = reshard_mysql::connect(&dsn).await.unwrap();
-    let schema = reshard_mysql::discover_table(&mut session, target.name(), "t")
-        .await
-        .unwrap();
-    let batch = arrow_array::RecordBatch::try_new(
-        Arc::new(reshard_convert::schema::arrow_schema(&schema)),
-        vec![
-            Arc::new(arrow_array::Int32Array::from(vec![1, 2])),
-            Arc::new(arrow_array::Int32Array::from(vec![1, 2])),
-        ],
-    )
-    .unwrap();
+    let (dsn, schema, batch) = two_int_columns(&target, vec![1, 2]).await;
     let errors = tokio::task::spawn_blocking(move || {
         [Duplicates::Skip, Duplicates::Refuse].map(|policy| {
             let mut writer = TableWriter::open(&dsn, &schema, policy).unwrap();
@@ -147,20 +155,8 @@ async fn a_refused_write_keeps_no_row_of_its_batch() {
     target
         .exec("CREATE TABLE t (id INT NOT NULL PRIMARY KEY, u INT NOT NULL); INSERT INTO t VALUES (3, 3)")
         .await;
-    let dsn = Dsn::parse(&target.dsn()).unwrap();
-    let mut session = reshard_mysql::connect(&dsn).await.unwrap();
-    let schema = reshard_mysql::discover_table(&mut session, target.name(), "t")
-        .await
-        .unwrap();
     // Rows 1 and 2 are new, row 3 is a duplicate of the row key.
-    let batch = arrow_array::RecordBatch::try_new(
-        Arc::new(reshard_convert::schema::arrow_schema(&schema)),
-        vec![
-            Arc::new(arrow_array::Int32Array::from(vec![1, 2, 3])),
-            Arc::new(arrow_array::Int32Array::from(vec![1, 2, 3])),
-        ],
-    )
-    .unwrap();
+    let (dsn, schema, batch) = two_int_columns(&target, vec![1, 2, 3]).await;
     let error = tokio::task::spawn_blocking(move || {
         let mut writer = TableWriter::open(&dsn, &schema, Duplicates::Refuse).unwrap();
         writer.write(&batch).unwrap_err().to_string()
