@@ -7,7 +7,6 @@
 //! table's row count against the rows routed to it; print a summary.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use reshard_engine::CopyError;
 use reshard_engine::copy::{CopyEnd, CopyTable, TableRoute};
@@ -18,6 +17,8 @@ use reshard_engine::topology::{Topology, TopologyInput};
 
 use crate::Failure;
 use crate::args::{CopyArgs, TopologyArgs};
+use crate::failures::{failure, unfinished, with_leftovers};
+use crate::format::{human_bytes, rate, seconds};
 use crate::output::out;
 use crate::progress_display::ProgressDisplay;
 use crate::secrets::{SOURCE_PASSWORD_ENV, TARGET_PASSWORD_ENV, role_password};
@@ -140,54 +141,6 @@ impl Observer for Display {
     }
 }
 
-/// A copy's error, with what the targets were left holding and what to do about it.
-pub(crate) fn with_leftovers(failure: Failure, progress: &CopyProgress) -> Failure {
-    match failure {
-        Failure::Unfit(message) => {
-            let partial: Vec<String> = progress
-                .snapshot()
-                .into_iter()
-                .filter(|s| {
-                    s.rows_inserted > 0 && (!s.reading_done || s.rows_inserted < s.rows_read)
-                })
-                .map(|s| s.name)
-                .collect();
-            if partial.is_empty() {
-                Failure::Unfit(message)
-            } else {
-                Failure::Unfit(format!(
-                    "{message}\nthe targets hold part of these tables: {}; once the cause is fixed, run again with --force to copy them over",
-                    partial.join(", ")
-                ))
-            }
-        }
-        other => other,
-    }
-}
-
-/// What an interrupted copy wrote, for its last words: rows written (what the targets hold of
-/// it) against rows read, per table.
-pub(crate) fn unfinished(progress: &CopyProgress) -> String {
-    let snapshots = progress.snapshot();
-    let written: u64 = snapshots.iter().map(|s| s.rows_inserted).sum();
-    let read: u64 = snapshots.iter().map(|s| s.rows_read).sum();
-    let tables: Vec<String> = snapshots
-        .iter()
-        .filter(|s| !s.reading_done || s.rows_inserted < s.rows_read)
-        .map(|s| s.name.clone())
-        .collect();
-    format!(
-        "the copy did not finish: {written} rows written to the targets ({read} read) in {}; \
-         unfinished tables on the targets: {}. Run the copy again with --force to start them over",
-        seconds(progress.started.elapsed()),
-        if tables.is_empty() {
-            String::from("none")
-        } else {
-            tables.join(", ")
-        }
-    )
-}
-
 /// The validated topology, or a bad-input failure (nothing has connected).
 pub(crate) fn topology(args: &TopologyArgs) -> Result<Topology, Failure> {
     Topology::build(&TopologyInput {
@@ -215,43 +168,5 @@ fn describe_route(table: &CopyTable, targets: &[String]) -> String {
         ),
         TableRoute::To(t) => format!("whole to target {}", targets[t]),
         TableRoute::Everywhere => String::from("whole to every target"),
-    }
-}
-
-/// The exit status of an engine error: bad input (exit 2) when the input names what the servers
-/// do not hold, else unfit (exit 1).
-pub(crate) fn failure(e: CopyError) -> Failure {
-    match e {
-        CopyError::BadInput(message) => Failure::BadInput(message),
-        other => Failure::Unfit(other.to_string()),
-    }
-}
-
-/// Per second over `d`, as a whole number.
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a non-negative display figure
-pub(crate) fn rate(n: u64, d: Duration) -> u64 {
-    let secs = d.as_secs_f64();
-    if secs > 0.0 {
-        (n as f64 / secs).round() as u64
-    } else {
-        n
-    }
-}
-
-pub(crate) fn seconds(d: Duration) -> String {
-    format!("{:.1} s", d.as_secs_f64())
-}
-
-/// `1.5 GB`-style, decimal units as disks and network rates are quoted.
-pub(crate) fn human_bytes(n: u64) -> String {
-    let n = n as f64;
-    if n >= 1e9 {
-        format!("{:.2} GB", n / 1e9)
-    } else if n >= 1e6 {
-        format!("{:.1} MB", n / 1e6)
-    } else if n >= 1e3 {
-        format!("{:.1} kB", n / 1e3)
-    } else {
-        format!("{n} B")
     }
 }

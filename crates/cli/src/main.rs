@@ -10,6 +10,8 @@ mod args;
 mod bench;
 mod check;
 mod copy;
+mod failures;
+mod format;
 mod logging;
 mod moves;
 mod output;

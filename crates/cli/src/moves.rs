@@ -9,11 +9,12 @@
 //! checked like a copy's.
 
 use reshard_engine::job::MoveJob;
-use reshard_engine::online::{ChangeSnapshot, MoveEnd};
+use reshard_engine::online::MoveEnd;
 
 use crate::Failure;
 use crate::args::MoveArgs;
-use crate::copy::{Display, human_bytes, seconds, topology};
+use crate::copy::{Display, topology};
+use crate::format::seconds;
 use crate::output::out;
 
 pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
@@ -71,32 +72,9 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
         }
     }
     if !copy_done {
-        return Err(Failure::Interrupted(crate::copy::unfinished(
+        return Err(Failure::Interrupted(crate::failures::unfinished(
             &progress.copy,
         )));
     }
     Ok(())
-}
-
-/// One line on the change side of a move, for the progress display.
-pub(crate) fn changes_line(changes: &ChangeSnapshot) -> String {
-    let lags: Vec<String> = changes
-        .sources
-        .iter()
-        .enumerate()
-        .map(|(i, lag)| {
-            format!(
-                "source {} {} s / {} behind",
-                i + 1,
-                lag.seconds_behind,
-                human_bytes(lag.bytes_behind)
-            )
-        })
-        .collect();
-    format!(
-        "{} applied, {} held; {}",
-        changes.images,
-        changes.held,
-        lags.join(", ")
-    )
 }

@@ -13,7 +13,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reshard_engine::online::MoveProgress;
 use reshard_engine::progress::CopyProgress;
 
-use crate::copy::{human_bytes, rate};
+use crate::format::{changes_line, human_bytes, rate};
 
 /// How often bars are redrawn.
 const DRAW_INTERVAL: Duration = Duration::from_millis(200);
@@ -49,7 +49,7 @@ impl Watched for MoveProgress {
         &self.copy
     }
     fn changes_line(&self) -> Option<String> {
-        Some(crate::moves::changes_line(&self.changes()))
+        Some(changes_line(&self.changes()))
     }
 }
 

@@ -19,6 +19,7 @@ pub mod chunker;
 pub mod copy;
 mod error;
 pub mod job;
+mod marks;
 pub mod online;
 pub mod progress;
 pub mod retry;

@@ -81,7 +81,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), Failure> {
     // Held until this function returns, cleanup included: no other run writes into the targets.
     let _locks = lock_targets(&topology)
         .await
-        .map_err(crate::copy::failure)?;
+        .map_err(crate::failures::failure)?;
     let source = topology.sources[0].clone();
     let targets: Vec<Dsn> = topology.targets.iter().map(|t| t.dsn.clone()).collect();
     let comment = format!("{MARK} profile={} rows={rows}", profile.name());
@@ -184,7 +184,7 @@ async fn copy_and_report(
     let unfit = |e: reshard_engine::CopyError| Failure::Unfit(e.to_string());
     let setup = prepare_copy(topology, &SetupOptions::default())
         .await
-        .map_err(crate::copy::failure)?;
+        .map_err(crate::failures::failure)?;
     let plan = setup.plan(topology);
     let options = args.tuning.copy_options();
     let targets = plan.targets.clone();
@@ -214,7 +214,7 @@ async fn copy_and_report(
         display.finish(matches!(end, Ok(CopyEnd::Done)));
     }
     if end? == CopyEnd::Interrupted {
-        return Err(Failure::Interrupted(crate::copy::unfinished(&progress)));
+        return Err(Failure::Interrupted(crate::failures::unfinished(&progress)));
     }
     let snapshot = &progress.snapshot()[0];
     finish_targets(

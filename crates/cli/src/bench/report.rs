@@ -11,7 +11,7 @@ use std::time::Duration;
 use reshard_engine::stages::{Stage, StageSnapshot};
 use serde::Serialize;
 
-use crate::copy::human_bytes;
+use crate::format::human_bytes;
 
 /// A whole bench run.
 #[derive(Debug, Serialize)]

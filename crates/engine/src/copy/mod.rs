@@ -66,8 +66,7 @@ use reshard_types::{Dsn, RowKey, TableSchema};
 
 use crate::chunker::{Chunker, Covers};
 use crate::error::CopyError;
-use crate::online::marks::ChunkTally;
-use crate::online::marks::Watermarks;
+use crate::marks::{ChunkTally, Watermarks};
 use crate::progress::CopyProgress;
 use schedule::Scheduler;
 

@@ -19,7 +19,7 @@ use reshard_kernels::split::Splitter;
 use super::schedule::Assignment;
 use super::{ChunkLabel, Context, TableRoute, WriteJob};
 use crate::error::CopyError;
-use crate::online::marks::ChunkTally;
+use crate::marks::ChunkTally;
 use crate::retry::Retries;
 use crate::stages::Stage;
 

@@ -8,8 +8,8 @@ use arrow_array::{Array, RecordBatch, UInt32Array};
 use arrow_schema::{ArrowError, DataType};
 use reshard_convert::binlog::ChangeOp;
 
-use super::marks::Handed;
 use crate::chunker::Covers;
+use crate::marks::Handed;
 
 /// Images with their ops, in binlog order.
 pub(crate) type Images = (RecordBatch, Vec<ChangeOp>);

@@ -60,7 +60,6 @@
 
 mod apply;
 mod classify;
-pub(crate) mod marks;
 mod progress;
 mod run;
 mod stream;

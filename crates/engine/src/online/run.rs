@@ -14,11 +14,11 @@ use reshard_types::{BinlogPosition, Dsn};
 
 use super::apply::{Applier, CycleStats};
 use super::classify::{Images, UnitView};
-use super::marks::Watermarks;
 use super::progress::MoveProgress;
 use super::stream::{self, SourceCommit, StreamSpec, now};
 use crate::copy::{CopyOptions, CopyPlan, Stop, copy_with, in_database};
 use crate::error::CopyError;
+use crate::marks::Watermarks;
 
 /// Row images gathered into one cycle at most (a larger transaction is one cycle of its own).
 const CYCLE_IMAGES: usize = 200_000;

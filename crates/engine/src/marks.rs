@@ -1,8 +1,9 @@
 //! What the copy tells the applier: per (source, table), which keys have been handed to a
-//! reader and which chunks are on every target.
+//! reader and which chunks are on every target. A module of its own, used by both `copy` and
+//! `online`, so that the copy does not depend on the online part.
 //!
 //! The copy publishes; the applier reads. Hand-outs are read at the moment a change is
-//! classified (a change above what was handed out is dropped, see [`super`]); completions are
+//! classified (a change above what was handed out is dropped, see [`crate::online`]); completions are
 //! queued and taken by the applier only at the start of a cycle, so within one cycle every
 //! change of a key gets the same answer and held changes are released before newer ones.
 

@@ -1,0 +1,58 @@
+//! How figures are shown: rates, durations, byte counts, the change side of a move. Shared by
+//! the commands' summaries and the progress display.
+
+use std::time::Duration;
+
+use reshard_engine::online::ChangeSnapshot;
+
+/// Per second over `d`, as a whole number.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a non-negative display figure
+pub(crate) fn rate(n: u64, d: Duration) -> u64 {
+    let secs = d.as_secs_f64();
+    if secs > 0.0 {
+        (n as f64 / secs).round() as u64
+    } else {
+        n
+    }
+}
+
+pub(crate) fn seconds(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+/// `1.5 GB`-style, decimal units as disks and network rates are quoted.
+pub(crate) fn human_bytes(n: u64) -> String {
+    let n = n as f64;
+    if n >= 1e9 {
+        format!("{:.2} GB", n / 1e9)
+    } else if n >= 1e6 {
+        format!("{:.1} MB", n / 1e6)
+    } else if n >= 1e3 {
+        format!("{:.1} kB", n / 1e3)
+    } else {
+        format!("{n} B")
+    }
+}
+
+/// One line on the change side of a move, for the progress display.
+pub(crate) fn changes_line(changes: &ChangeSnapshot) -> String {
+    let lags: Vec<String> = changes
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, lag)| {
+            format!(
+                "source {} {} s / {} behind",
+                i + 1,
+                lag.seconds_behind,
+                human_bytes(lag.bytes_behind)
+            )
+        })
+        .collect();
+    format!(
+        "{} applied, {} held; {}",
+        changes.images,
+        changes.held,
+        lags.join(", ")
+    )
+}
