@@ -36,6 +36,34 @@ fn run_with_stderr(args: &[String], stderr: Stdio, limit: Duration) -> (Option<i
     )
 }
 
+/// The rows of `t` on `db`, or `None` while the table does not exist.
+pub(crate) async fn rows_of_t(db: &TestDb) -> Option<u64> {
+    if !db.tables().await.iter().any(|t| t == "t") {
+        return None;
+    }
+    db.query_column("SELECT COUNT(*) FROM t").await[0]
+        .as_deref()
+        .and_then(|n| n.parse().ok())
+}
+
+/// Waits (up to 60 s) until the rows of `t` on `db` satisfy `done`.
+async fn until_rows(db: &TestDb, what: &str, done: impl Fn(Option<u64>) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done(rows_of_t(db).await) {
+        assert!(Instant::now() < deadline, "{what} within 60 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Sends SIGTERM to process `pid`.
+fn sigterm(pid: u32) {
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("running kill");
+    assert!(status.success(), "kill -TERM {pid}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_closed_or_full_standard_error_neither_hangs_nor_panics() {
     let (source, target) = pair("faults_stderr").await;
@@ -110,24 +138,8 @@ async fn interrupted(command: &str, source: &TestDb, target: &TestDb) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .expect("starting reshard");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let rows = target
-            .query_column("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't'")
-            .await;
-        if rows[0].as_deref() == Some("1")
-            && target.query_column("SELECT COUNT(*) FROM t").await[0].as_deref() != Some("0")
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the copy never wrote a row");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    until_rows(target, "the copy wrote a row", |rows| rows.unwrap_or(0) > 0).await;
+    sigterm(child.id());
     tokio::task::spawn_blocking(move || {
         let deadline = Instant::now() + Duration::from_secs(45);
         let mut child = child;
@@ -324,20 +336,12 @@ async fn a_second_run_into_a_target_another_run_writes_is_refused() {
             .stderr_has("its lock is held by connection");
     }
     // Stopped once its copy is done, the first run exits 0.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while target.query_column("SELECT COUNT(*) FROM t").await[0].as_deref() != Some("5000") {
-        assert!(
-            Instant::now() < deadline,
-            "the first run never copied the table"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_rows(&target, "the first run copied the table", |rows| {
+        rows == Some(5000)
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let status = Command::new("kill")
-        .args(["-TERM", &first.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    sigterm(first.id());
     tokio::task::spawn_blocking(move || first.finish(Duration::from_secs(60)))
         .await
         .unwrap()
@@ -400,17 +404,13 @@ async fn passwords_stay_out_of_the_process_arguments() {
     crate::moves::until_set_up(&target, "t").await;
     let cmdline = std::fs::read(format!("/proc/{}/cmdline", mover.id())).unwrap();
     // Stopped once its copy is done, a move exits 0.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while target.query_column("SELECT COUNT(*) FROM t").await[0].as_deref() != Some("1000") {
-        assert!(Instant::now() < deadline, "the move never copied the table");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_rows(&target, "the move copied the table", |rows| {
+        rows == Some(1000)
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-    Command::new("kill")
-        .args(["-TERM", &mover.id().to_string()])
-        .status()
-        .unwrap();
+    sigterm(mover.id());
     let code = tokio::task::spawn_blocking(move || mover.wait_with_output().unwrap().status.code())
         .await
         .unwrap();
@@ -518,17 +518,10 @@ async fn a_move_survives_its_target_and_its_source_restarting() {
         .spawn()
         .unwrap();
     // The target dies while the copy writes to it, and comes back 2 s later.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let tables = target.tables().await;
-        if tables.iter().any(|t| t == "t")
-            && target.query_column("SELECT COUNT(*) FROM t").await[0].as_deref() != Some("0")
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the move never wrote a row");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_rows(&target, "the move wrote a row", |rows| {
+        rows.unwrap_or(0) > 0
+    })
+    .await;
     let target_server = crash_and_restart(target_server).await;
     // Changes while the target is back, then the source dies and comes back.
     source

@@ -31,11 +31,12 @@
 //! retried after its statement may have committed), and the copy can overlap with changes the
 //! binlog applier writes later, without either clobbering the other.
 //!
-//! **Transient errors retry.** A lost connection, a killed connection, a deadlock or a lock wait
-//! timeout is retried on a fresh connection after a backoff ([`crate::retry`]), up to
-//! [`MAX_ATTEMPTS`] times; a read retries its whole chunk, a write its batch. Any other error
-//! stops the copy: every worker stops at its next batch, and the first error is returned, naming
-//! the table, the chunk and the server.
+//! **Transient errors retry.** A refused, lost or killed connection, a killed query, a deadlock
+//! or a lock wait timeout is retried on a fresh connection with backoff for the policy's time
+//! ([`crate::retry`], `--retry-for`); a read retries its whole chunk, a write its batch. Any other
+//! error stops the copy: the first error closes every worker's connection (`Stop`), so even a
+//! statement blocked in a server ends, and is returned naming the table, the chunk and the
+//! server.
 //!
 //! The threads are OS threads, not async tasks: the data connections ([`reshard_mysql::wire::RawConn`]) are blocking,
 //! and each worker spends its time either waiting on its socket or decoding/encoding on its core.

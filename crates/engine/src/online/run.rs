@@ -37,7 +37,7 @@ pub struct MoveOptions {
     /// Return (instead of running until interrupted) once the copy is done and the targets have
     /// applied everything up to the sources' binlog ends read after it, and no change of a moved
     /// table has come in for this long (zero: return at the first ends reached). The targets then
-    /// equal the sources as of the applied positions ([`super::SourceLag::applied_position`]).
+    /// equal the sources as of the applied positions (`MoveProgress::changes`).
     /// That the application has stopped writing cannot be known; a quiet time is what can be.
     pub stop_when_caught_up: Option<Duration>,
     /// The replica server id of source 1's stream; source `i` uses `server_id + i`. Must not
