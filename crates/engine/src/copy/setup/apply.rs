@@ -1,0 +1,130 @@
+//! What setup writes, once every check of every table passed: target tables created (without
+//! secondary indexes when they are deferred), forced ones emptied, missing indexes added; and
+//! after the copy, deferred indexes added back and row counts checked.
+
+use reshard_mysql::Session;
+use reshard_mysql::connect;
+use reshard_mysql::tables::{self, count_rows, run_ddl};
+use reshard_types::{Dsn, TableSchema};
+
+use super::{CopySetup, PreparedTable, SetupOptions, TargetTable};
+use crate::copy::{CopyTable, in_database};
+use crate::error::CopyError;
+use crate::topology::Topology;
+
+/// A table that passed every check, and what to do on each target that receives it.
+#[derive(Debug, Clone)]
+pub(super) struct Planned {
+    /// The table, its key and placement.
+    pub table: CopyTable,
+    /// The sources' estimate of its rows.
+    pub estimated_rows: u64,
+    /// Per receiving target: create, empty, add indexes.
+    pub on_targets: Vec<TargetTable>,
+    /// The `CREATE TABLE` for targets that lack it.
+    pub create: String,
+}
+
+/// Creates, empties and completes the target tables of `planned` (`targets[t]` is a session on
+/// target `t`).
+pub(super) async fn apply(
+    topology: &Topology,
+    options: &SetupOptions,
+    targets: &mut [Session],
+    planned: Vec<Planned>,
+) -> Result<Vec<PreparedTable>, CopyError> {
+    // Tables are created in any order, so a foreign key may name a parent not created yet:
+    // allowed with the checks off.
+    for session in targets.iter_mut() {
+        run_ddl(session, "SET SESSION foreign_key_checks = 0").await?;
+    }
+    let mut prepared = Vec::with_capacity(planned.len());
+    for Planned {
+        table,
+        estimated_rows,
+        mut on_targets,
+        create,
+    } in planned
+    {
+        for on in &mut on_targets {
+            let target = &topology.targets[on.target].dsn;
+            let target_schema = in_database(&table.schema, target);
+            let session = &mut targets[on.target];
+            if on.created {
+                run_ddl(session, &create).await?;
+                tracing::info!(table = %target_schema.qualified_name(), target = %target, deferred = on.add_back.len(), "created the target table");
+                continue;
+            }
+            if on.emptied {
+                tables::truncate(session, &target_schema).await?;
+                tracing::warn!(table = %target_schema.qualified_name(), target = %target, "emptied the target table (--force)");
+            }
+            if !options.defer_secondary_indexes && !on.add_back.is_empty() {
+                add_indexes(session, &target_schema, &on.add_back).await?;
+                on.add_back.clear();
+            }
+        }
+        prepared.push(PreparedTable {
+            table,
+            estimated_rows,
+            targets: on_targets,
+        });
+    }
+    Ok(prepared)
+}
+
+/// Adds indexes and foreign keys (`ADD ...` clauses) to a target table in one `ALTER TABLE`.
+async fn add_indexes(
+    session: &mut Session,
+    table: &TableSchema,
+    clauses: &[String],
+) -> Result<(), CopyError> {
+    let sql = format!(
+        "ALTER TABLE {} {}",
+        reshard_mysql::reader::table_sql(table),
+        clauses.join(", ")
+    );
+    tracing::info!(table = %table.qualified_name(), target = %session.dsn(), indexes = clauses.len(), "adding indexes");
+    run_ddl(session, &sql).await?;
+    Ok(())
+}
+
+/// After the copy: adds deferred indexes back, then checks that every target table holds as
+/// many rows as were routed to it (`rows_per_target[table][target]`): for an offline copy
+/// (sources quiet) anything else is a lost or extra row.
+pub async fn finish_targets(
+    targets: &[Dsn],
+    setup: &CopySetup,
+    rows_per_target: &[Vec<u64>],
+) -> Result<(), CopyError> {
+    for (t, target) in targets.iter().enumerate() {
+        let mut dst: Session = connect(target).await?;
+        for prepared in &setup.tables {
+            let Some(on) = prepared.targets.iter().find(|on| on.target == t) else {
+                continue;
+            };
+            if !on.add_back.is_empty() {
+                let schema = in_database(&prepared.table.schema, target);
+                add_indexes(&mut dst, &schema, &on.add_back).await?;
+            }
+        }
+        for (prepared, routed) in setup.tables.iter().zip(rows_per_target) {
+            if !prepared.targets.iter().any(|on| on.target == t) {
+                continue;
+            }
+            let schema = in_database(&prepared.table.schema, target);
+            let count = count_rows(&mut dst, &schema).await?;
+            let expected = routed[t];
+            if count != expected {
+                return Err(CopyError::Mismatch(format!(
+                    "target table {} on {target} holds {count} rows, but {expected} were read for it from the sources; \
+                     was a source or the target written to during the copy, or do two sources hold rows with the same key? \
+                     (reshard copy needs quiet sources with disjoint rows; use reshard move for live ones)",
+                    schema.qualified_name()
+                )));
+            }
+        }
+        let _ = dst.close().await;
+    }
+    Ok(())
+}
