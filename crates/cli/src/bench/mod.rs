@@ -21,10 +21,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reshard_convert::encode::load_data::quote_identifier;
-use reshard_engine::copy::{
-    CopyEnd, SetupOptions, finish_targets, lock_targets, prepare_copy, run_copy,
-};
-use reshard_engine::progress::{CopyProgress, TableProgress};
+use reshard_engine::copy::{CopyEnd, TargetLocks, lock_targets};
+use reshard_engine::job::{CopyJob, Event, Observer};
+use reshard_engine::progress::CopyProgress;
 use reshard_engine::topology::{Topology, TopologyInput};
 use reshard_mysql::wire::RawConn;
 use reshard_mysql::wire::text::first_row;
@@ -79,7 +78,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), Failure> {
     })
     .map_err(|e| Failure::BadInput(e.to_string()))?;
     // Held until this function returns, cleanup included: no other run writes into the targets.
-    let _locks = lock_targets(&topology)
+    let locks = lock_targets(&topology)
         .await
         .map_err(crate::failures::failure)?;
     let source = topology.sources[0].clone();
@@ -142,7 +141,16 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), Failure> {
         },
         table: table.clone(),
     };
-    let outcome = copy_and_report(&args, &topology, profile, rows, reuse, generate_seconds).await;
+    let outcome = copy_and_report(
+        &args,
+        &topology,
+        &locks,
+        profile,
+        rows,
+        reuse,
+        generate_seconds,
+    )
+    .await;
     let cleaned = blocking(move || owned.drop_all()).await;
     let report = outcome?;
     cleaned?;
@@ -172,59 +180,108 @@ impl Owned {
     }
 }
 
-/// Sets up the targets, copies with measurements, checks the targets, and builds the report.
+/// What bench measures around the copy itself: CPU of reshard and of the servers when the copy
+/// starts and when it ends (setup and the row-count check are not measured), and the display.
+struct Measure {
+    servers: Vec<Server>,
+    show_progress: bool,
+    at_copy: std::sync::Mutex<Option<Reading>>,
+    at_end: std::sync::Mutex<Option<Reading>>,
+    progress: std::sync::Mutex<Option<Arc<CopyProgress>>>,
+    display: std::sync::Mutex<Option<ProgressDisplay>>,
+}
+
+/// CPU used so far by reshard and by each server, at an instant.
+struct Reading {
+    at: Instant,
+    reshard: Result<Duration, String>,
+    servers: Vec<Result<Duration, String>>,
+}
+
+impl Measure {
+    fn read(&self) -> Reading {
+        Reading {
+            at: Instant::now(),
+            reshard: measure::process_cpu("self"),
+            servers: servers_cpu(&self.servers),
+        }
+    }
+
+    /// Stops the display; `completed` says whether the copy finished.
+    fn finish(&self, completed: bool) {
+        if let Some(display) = self.display.lock().expect("bench lock").take() {
+            display.finish(completed);
+        }
+    }
+}
+
+impl Observer for Measure {
+    fn event(&self, event: &Event<'_>) {
+        match event {
+            Event::Copying(progress) => {
+                *self.progress.lock().expect("bench lock") = Some(Arc::clone(progress));
+                if self.show_progress {
+                    *self.display.lock().expect("bench lock") =
+                        Some(ProgressDisplay::start(Arc::clone(progress)));
+                }
+                *self.at_copy.lock().expect("bench lock") = Some(self.read());
+            }
+            Event::Finishing => *self.at_end.lock().expect("bench lock") = Some(self.read()),
+            _ => {}
+        }
+    }
+}
+
+/// Sets up the targets, copies with measurements, checks the targets (a copy job under the
+/// locks bench holds), and builds the report.
 async fn copy_and_report(
     args: &BenchArgs,
     topology: &Topology,
+    locks: &TargetLocks,
     profile: Profile,
     table_rows: u64,
     reused: bool,
     generate_seconds: f64,
 ) -> Result<Report, Failure> {
-    let unfit = |e: reshard_engine::CopyError| Failure::Unfit(e.to_string());
-    let setup = prepare_copy(topology, &SetupOptions::default())
-        .await
-        .map_err(crate::failures::failure)?;
-    let plan = setup.plan(topology);
     let options = args.tuning.copy_options();
-    let targets = plan.targets.clone();
-    let progress = Arc::new(CopyProgress::with_stage_timing(
-        setup
-            .tables
-            .iter()
-            .map(|p| TableProgress::new(p.table.schema.qualified_name(), table_rows, targets.len()))
-            .collect(),
-        !args.no_stage_timing,
-    ));
-    let servers = server_pids(topology).await;
-    let cpu_before = (measure::process_cpu("self"), servers_cpu(&servers));
-    let display = (!args.json).then(|| ProgressDisplay::start(Arc::clone(&progress)));
-    let started = Instant::now();
-    let copy_progress = Arc::clone(&progress);
-    let interrupt = crate::signals::watch("stopping the benchmark's copy");
-    let outcome = tokio::task::spawn_blocking(move || {
-        run_copy(&plan, options, &copy_progress, interrupt.flag())
-    })
-    .await
-    .map_err(|e| Failure::Unfit(format!("the copy stopped unexpectedly: {e}")));
-    let wall = started.elapsed();
-    let cpu_after = (measure::process_cpu("self"), servers_cpu(&servers));
-    let end = outcome.and_then(|r| r.map_err(unfit));
-    if let Some(display) = display {
-        display.finish(matches!(end, Ok(CopyEnd::Done)));
+    let job = CopyJob::new(topology.clone())
+        .options(options)
+        .stage_timing(!args.no_stage_timing);
+    let measure = Measure {
+        servers: server_pids(topology).await,
+        show_progress: !args.json,
+        at_copy: std::sync::Mutex::new(None),
+        at_end: std::sync::Mutex::new(None),
+        progress: std::sync::Mutex::new(None),
+        display: std::sync::Mutex::new(None),
+    };
+    let cancel = crate::signals::watch("stopping the benchmark's copy");
+    let outcome = job.run_locked(locks, &cancel, &measure).await;
+    measure.finish(matches!(&outcome, Ok(report) if report.end == CopyEnd::Done));
+    let report = outcome.map_err(|e| {
+        let failure = crate::failures::failure(e);
+        match measure.progress.lock().expect("bench lock").as_ref() {
+            Some(progress) => crate::failures::with_leftovers(failure, progress),
+            None => failure,
+        }
+    })?;
+    let progress = &report.progress;
+    if report.end == CopyEnd::Interrupted {
+        return Err(Failure::Interrupted(crate::failures::unfinished(progress)));
     }
-    if end? == CopyEnd::Interrupted {
-        return Err(Failure::Interrupted(crate::failures::unfinished(&progress)));
-    }
+    let (Some(before), Some(after)) = (
+        measure.at_copy.lock().expect("bench lock").take(),
+        measure.at_end.lock().expect("bench lock").take(),
+    ) else {
+        return Err(Failure::Unfit(String::from(
+            "the copy ended without reporting its start and end; nothing was measured",
+        )));
+    };
+    let servers = measure.servers;
+    let cpu_before = (before.reshard, before.servers);
+    let cpu_after = (after.reshard, after.servers);
+    let wall = after.at.duration_since(before.at);
     let snapshot = &progress.snapshot()[0];
-    finish_targets(
-        &targets,
-        &setup,
-        std::slice::from_ref(&snapshot.rows_per_target),
-    )
-    .await
-    .map_err(unfit)?;
-
     let stages = progress.stages.snapshot();
     let wall_seconds = wall.as_secs_f64();
     #[allow(clippy::cast_precision_loss)] // report figures

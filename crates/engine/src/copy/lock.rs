@@ -2,18 +2,36 @@
 //! the run ends (see `reshard_mysql::lock` for why a server-side named lock).
 
 use reshard_mysql::lock::TargetLock;
+use reshard_types::Dsn;
 
 use crate::error::CopyError;
 use crate::topology::Topology;
 
 /// The locks of a run's target databases.
 #[derive(Debug)]
-pub struct TargetLocks(Vec<TargetLock>);
+pub struct TargetLocks {
+    locks: Vec<TargetLock>,
+    /// The target databases locked, in the topology's order.
+    targets: Vec<Dsn>,
+}
 
 impl TargetLocks {
+    /// Refuses a topology whose targets are not the ones these locks were taken for (a job run
+    /// under locks the caller took for other servers would write unguarded).
+    pub fn cover(&self, topology: &Topology) -> Result<(), CopyError> {
+        let wanted: Vec<&Dsn> = topology.targets.iter().map(|t| &t.dsn).collect();
+        if wanted.iter().copied().eq(self.targets.iter()) {
+            return Ok(());
+        }
+        Err(CopyError::BadInput(String::from(
+            "the target locks given to the job were taken for other targets than the job's; \
+             take them with lock_targets on the job's own topology",
+        )))
+    }
+
     /// Releases every lock (dropping them does too, when their connections close).
     pub async fn release(self) {
-        for lock in self.0 {
+        for lock in self.locks {
             lock.release().await;
         }
     }
@@ -50,5 +68,8 @@ pub async fn lock_targets(topology: &Topology) -> Result<TargetLocks, CopyError>
             }
         }
     }
-    Ok(TargetLocks(locks))
+    Ok(TargetLocks {
+        locks,
+        targets: topology.targets.iter().map(|t| t.dsn.clone()).collect(),
+    })
 }

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
+use super::settings::{JobSettings, shared_setters};
 use super::{Cancel, Event, Observer};
 use crate::CopyError;
 use crate::copy::{
-    CopyEnd, CopyOptions, CopySetup, SetupOptions, finish_targets, lock_targets, prepare_copy,
-    run_copy,
+    CopyEnd, CopySetup, TargetLocks, finish_targets, lock_targets, prepare_copy, run_copy,
 };
 use crate::progress::{CopyProgress, TableProgress};
 use crate::topology::Topology;
@@ -14,10 +14,7 @@ use crate::topology::Topology;
 /// A copy of whole tables from the sources to the targets of a topology, for quiet sources.
 #[derive(Debug, Clone)]
 pub struct CopyJob {
-    topology: Topology,
-    options: CopyOptions,
-    force: bool,
-    defer_secondary_indexes: bool,
+    settings: JobSettings,
 }
 
 /// How a copy job ended (without an error).
@@ -29,43 +26,23 @@ pub struct CopyReport {
     pub progress: Arc<CopyProgress>,
 }
 
+shared_setters!(CopyJob);
+
 impl CopyJob {
     /// A copy between the servers of `topology`, with default tuning, refusing target tables
     /// that hold rows, creating missing ones with their indexes.
     pub fn new(topology: Topology) -> CopyJob {
         CopyJob {
-            topology,
-            options: CopyOptions::default(),
-            force: false,
-            defer_secondary_indexes: false,
+            settings: JobSettings::new(topology),
         }
-    }
-
-    /// Threads, chunk size, retries.
-    #[must_use]
-    pub fn options(mut self, options: CopyOptions) -> CopyJob {
-        self.options = options;
-        self
-    }
-
-    /// Empty target tables that hold rows instead of refusing them.
-    #[must_use]
-    pub fn force(mut self, force: bool) -> CopyJob {
-        self.force = force;
-        self
     }
 
     /// Create missing target tables without secondary indexes and foreign keys, and add them
     /// after the copy.
     #[must_use]
     pub fn defer_secondary_indexes(mut self, defer: bool) -> CopyJob {
-        self.defer_secondary_indexes = defer;
+        self.settings.defer_secondary_indexes = defer;
         self
-    }
-
-    /// The servers and rules it copies by.
-    pub fn topology(&self) -> &Topology {
-        &self.topology
     }
 
     /// Runs the copy. Safe inside a tokio runtime: the blocking work runs on `spawn_blocking`
@@ -76,23 +53,31 @@ impl CopyJob {
         cancel: &Cancel,
         observer: &dyn Observer,
     ) -> Result<CopyReport, CopyError> {
-        let locks = lock_targets(&self.topology).await?;
-        let setup = prepare_copy(
-            &self.topology,
-            &SetupOptions {
-                force: self.force,
-                defer_secondary_indexes: self.defer_secondary_indexes,
-                online: false,
-            },
-        )
-        .await?;
+        let locks = lock_targets(self.topology()).await?;
+        let report = self.run_locked(&locks, cancel, observer).await;
+        locks.release().await;
+        report
+    }
+
+    /// [`CopyJob::run`] under locks of the targets the caller took with [`lock_targets`] for
+    /// this job's topology, and holds across work of its own before and after the job (as
+    /// `reshard bench` does to generate and drop its table).
+    pub async fn run_locked(
+        &self,
+        locks: &TargetLocks,
+        cancel: &Cancel,
+        observer: &dyn Observer,
+    ) -> Result<CopyReport, CopyError> {
+        locks.cover(self.topology())?;
+        let settings = &self.settings;
+        let setup = prepare_copy(&settings.topology, &settings.setup(false)).await?;
         observer.event(&Event::Planned(&setup.tables));
-        let plan = setup.plan(&self.topology);
+        let plan = setup.plan(&settings.topology);
         let targets = plan.targets.clone();
-        let progress = Arc::new(progress_for(&setup, targets.len()));
+        let progress = Arc::new(progress_for(&setup, targets.len(), settings.stage_timing));
         observer.event(&Event::Copying(&progress));
         let (counters, cancel_handle, options) =
-            (Arc::clone(&progress), cancel.clone(), self.options);
+            (Arc::clone(&progress), cancel.clone(), settings.options);
         let end = tokio::task::spawn_blocking(move || {
             run_copy(&plan, options, &counters, cancel_handle.flag())
         })
@@ -107,7 +92,6 @@ impl CopyJob {
                 .collect();
             finish_targets(&targets, &setup, &rows_per_target).await?;
         }
-        locks.release().await;
         Ok(CopyReport { end, progress })
     }
 
@@ -124,12 +108,13 @@ impl CopyJob {
 }
 
 /// Counters for the tables of `setup`, copied to `targets` targets.
-pub(super) fn progress_for(setup: &CopySetup, targets: usize) -> CopyProgress {
-    CopyProgress::new(
+pub(super) fn progress_for(setup: &CopySetup, targets: usize, stage_timing: bool) -> CopyProgress {
+    CopyProgress::with_stage_timing(
         setup
             .tables
             .iter()
             .map(|p| TableProgress::new(p.table.schema.qualified_name(), p.estimated_rows, targets))
             .collect(),
+        stage_timing,
     )
 }

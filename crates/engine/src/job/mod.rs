@@ -21,6 +21,7 @@ mod cancel;
 mod copy_job;
 mod move_job;
 mod observer;
+mod settings;
 
 pub use cancel::Cancel;
 pub use copy_job::{CopyJob, CopyReport};

@@ -9,18 +9,17 @@ use reshard_mysql::{Role, ServerFacts, Verdict, assess};
 use reshard_types::{Dsn, Flavor};
 
 use super::copy_job::progress_for;
+use super::settings::{JobSettings, shared_setters};
 use super::{Cancel, Event, Observer};
 use crate::CopyError;
-use crate::copy::{CopyOptions, SetupOptions, lock_targets, prepare_copy};
+use crate::copy::{lock_targets, prepare_copy};
 use crate::online::{MoveEnd, MoveOptions, MoveProgress, SourceLag, run_move, start_positions};
 use crate::topology::Topology;
 
 /// An online move of the tables of a topology: MariaDB sources that keep taking writes.
 #[derive(Debug, Clone)]
 pub struct MoveJob {
-    topology: Topology,
-    options: CopyOptions,
-    force: bool,
+    settings: JobSettings,
     stop_when_caught_up: Option<Duration>,
     server_id: Option<u32>,
 }
@@ -35,30 +34,16 @@ pub struct MoveReport {
     pub progress: Arc<MoveProgress>,
 }
 
+shared_setters!(MoveJob);
+
 impl MoveJob {
     /// A move between the servers of `topology` that runs until cancelled, with default tuning.
     pub fn new(topology: Topology) -> MoveJob {
         MoveJob {
-            topology,
-            options: CopyOptions::default(),
-            force: false,
+            settings: JobSettings::new(topology),
             stop_when_caught_up: None,
             server_id: None,
         }
-    }
-
-    /// Threads, chunk size, retries.
-    #[must_use]
-    pub fn options(mut self, options: CopyOptions) -> MoveJob {
-        self.options = options;
-        self
-    }
-
-    /// Empty target tables that hold rows instead of refusing them.
-    #[must_use]
-    pub fn force(mut self, force: bool) -> MoveJob {
-        self.force = force;
-        self
     }
 
     /// End once caught up (see [`MoveOptions::stop_when_caught_up`]) instead of running until
@@ -77,11 +62,6 @@ impl MoveJob {
         self
     }
 
-    /// The servers and rules it moves by.
-    pub fn topology(&self) -> &Topology {
-        &self.topology
-    }
-
     /// Runs the move. Safe inside a tokio runtime: the streams' own runtime and the workers run
     /// on `spawn_blocking` threads.
     pub async fn run(
@@ -89,7 +69,7 @@ impl MoveJob {
         cancel: &Cancel,
         observer: &dyn Observer,
     ) -> Result<MoveReport, CopyError> {
-        let topology = &self.topology;
+        let topology = self.topology();
         let locks = lock_targets(topology).await?;
         for source in &topology.sources {
             check_source(source).await?;
@@ -111,19 +91,11 @@ impl MoveJob {
                 .await
                 .map_err(|e| CopyError::Refused(format!("nothing was written: {e}")))?;
         }
-        let setup = prepare_copy(
-            topology,
-            &SetupOptions {
-                force: self.force,
-                defer_secondary_indexes: false,
-                online: true,
-            },
-        )
-        .await?;
+        let setup = prepare_copy(topology, &self.settings.setup(true)).await?;
         observer.event(&Event::Planned(&setup.tables));
         let plan = setup.plan(topology);
         let progress = Arc::new(MoveProgress::new(
-            progress_for(&setup, plan.targets.len()),
+            progress_for(&setup, plan.targets.len(), self.settings.stage_timing),
             plan.sources
                 .iter()
                 .zip(positions)
@@ -135,7 +107,7 @@ impl MoveJob {
         ));
         observer.event(&Event::Moving(&progress));
         let options = MoveOptions {
-            copy: self.options,
+            copy: self.settings.options,
             stop_when_caught_up: self.stop_when_caught_up,
             server_id,
             tables_already_copied: false,

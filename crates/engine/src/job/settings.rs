@@ -1,0 +1,74 @@
+//! What every job is given: the servers and rules, the tuning, and what to do with target tables
+//! that exist. Both jobs hold a [`JobSettings`] and share its setters (`shared_setters!`).
+
+use crate::copy::{CopyOptions, SetupOptions};
+use crate::topology::Topology;
+
+/// The settings every job has.
+#[derive(Debug, Clone)]
+pub(super) struct JobSettings {
+    pub topology: Topology,
+    pub options: CopyOptions,
+    pub force: bool,
+    pub defer_secondary_indexes: bool,
+    pub stage_timing: bool,
+}
+
+impl JobSettings {
+    /// Default tuning, refusing target tables that hold rows, creating missing ones with their
+    /// indexes, timing the copy's stages.
+    pub fn new(topology: Topology) -> JobSettings {
+        JobSettings {
+            topology,
+            options: CopyOptions::default(),
+            force: false,
+            defer_secondary_indexes: false,
+            stage_timing: true,
+        }
+    }
+
+    /// What setup does with the target tables; `online` for a move.
+    pub fn setup(&self, online: bool) -> SetupOptions {
+        SetupOptions {
+            force: self.force,
+            defer_secondary_indexes: self.defer_secondary_indexes,
+            online,
+        }
+    }
+}
+
+/// The setters of [`JobSettings`] on a job type with a `settings` field.
+macro_rules! shared_setters {
+    ($job:ident) => {
+        impl $job {
+            /// Threads, chunk size, retries.
+            #[must_use]
+            pub fn options(mut self, options: $crate::copy::CopyOptions) -> $job {
+                self.settings.options = options;
+                self
+            }
+
+            /// Empty target tables that hold rows instead of refusing them.
+            #[must_use]
+            pub fn force(mut self, force: bool) -> $job {
+                self.settings.force = force;
+                self
+            }
+
+            /// Whether the copy measures the time of each stage (read, route, write, ...;
+            /// on by default), as the progress's `stages` report; off measures what the
+            /// measuring costs.
+            #[must_use]
+            pub fn stage_timing(mut self, timed: bool) -> $job {
+                self.settings.stage_timing = timed;
+                self
+            }
+
+            /// The servers and rules it works by.
+            pub fn topology(&self) -> &$crate::topology::Topology {
+                &self.settings.topology
+            }
+        }
+    };
+}
+pub(super) use shared_setters;
