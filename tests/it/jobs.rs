@@ -3,20 +3,22 @@
 
 use std::time::Duration;
 
+use reshard_engine::config::TopologyInput;
 use reshard_engine::copy::{CopyEnd, CopyOptions};
 use reshard_engine::job::{Cancel, CopyJob, MoveJob, Quiet};
 use reshard_engine::online::MoveEnd;
-use reshard_engine::topology::{Topology, TopologyInput};
+use reshard_engine::topology::Topology;
 use reshard_testkit::{TestDb, assert_same};
 
 use crate::copy::pair;
 
 fn topology(source: &TestDb, target: &TestDb) -> Topology {
-    Topology::build(&TopologyInput {
+    TopologyInput {
         sources: vec![source.dsn()],
         targets: vec![target.dsn()],
         ..TopologyInput::default()
-    })
+    }
+    .topology()
     .expect("a valid topology")
 }
 

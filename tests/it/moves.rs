@@ -14,12 +14,12 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
+use reshard_engine::config::TopologyInput;
 use reshard_engine::copy::{CopyOptions, SetupOptions, prepare_copy};
 use reshard_engine::online::{
     MoveEnd, MoveOptions, MoveProgress, SourceLag, run_move, start_positions,
 };
 use reshard_engine::progress::{CopyProgress, TableProgress};
-use reshard_engine::topology::{Topology, TopologyInput};
 use reshard_mysql::reader::BatchLimits;
 use reshard_testkit::{TestDb, assert_same};
 use reshard_types::BinlogPosition;
@@ -220,14 +220,15 @@ async fn move_under_load(test: &str, n_sources: usize, n_targets: usize, vindex:
     for i in 0..n_targets {
         targets.push(TestDb::create(&format!("{test}_t{i}"), 2 + i % 3).await);
     }
-    let topology = Topology::build(&TopologyInput {
+    let topology = TopologyInput {
         sources: sources.iter().map(TestDb::dsn).collect(),
         targets: targets.iter().map(TestDb::dsn).collect(),
         shard_by: vindex
             .map(|v| TABLES.iter().map(|(t, c)| format!("{t}={c}:{v}")).collect())
             .unwrap_or_default(),
         ..TopologyInput::default()
-    })
+    }
+    .topology()
     .expect("a valid topology");
     let source_dsns = topology.sources.clone();
     let positions = tokio::task::spawn_blocking(move || start_positions(&source_dsns))

@@ -9,11 +9,12 @@
 use std::sync::Arc;
 
 use reshard_engine::CopyError;
+use reshard_engine::config::TopologyInput;
 use reshard_engine::copy::{CopyEnd, CopyTable, TableRoute};
 use reshard_engine::job::{CopyJob, Event, Observer};
 use reshard_engine::online::MoveProgress;
 use reshard_engine::progress::CopyProgress;
-use reshard_engine::topology::{Topology, TopologyInput};
+use reshard_engine::topology::Topology;
 
 use crate::Failure;
 use crate::args::{CopyArgs, TopologyArgs};
@@ -143,7 +144,7 @@ impl Observer for Display {
 
 /// The validated topology, or a bad-input failure (nothing has connected).
 pub(crate) fn topology(args: &TopologyArgs) -> Result<Topology, Failure> {
-    Topology::build(&TopologyInput {
+    TopologyInput {
         sources: args.sources.clone(),
         targets: args.targets.clone(),
         config: args.config.clone(),
@@ -154,7 +155,8 @@ pub(crate) fn topology(args: &TopologyArgs) -> Result<Topology, Failure> {
         tables: args.tables.clone(),
         source_password: role_password(args.source_password_file.as_deref(), SOURCE_PASSWORD_ENV)?,
         target_password: role_password(args.target_password_file.as_deref(), TARGET_PASSWORD_ENV)?,
-    })
+    }
+    .topology()
     .map_err(|e| Failure::BadInput(e.to_string()))
 }
 

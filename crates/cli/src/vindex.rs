@@ -13,7 +13,7 @@ use crate::output::out;
 
 pub(crate) fn run(args: &VindexArgs) -> Result<(), Failure> {
     let bad = |m: String| Failure::BadInput(m);
-    let vindex = reshard_engine::topology::vindex_named(&args.vindex, "--vindex")
+    let vindex = reshard_engine::config::vindex_named(&args.vindex, "--vindex")
         .map_err(|e| bad(e.to_string()))?;
     let ranges = match &args.key_ranges {
         None => None,

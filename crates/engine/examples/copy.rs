@@ -11,9 +11,9 @@
 
 use std::error::Error;
 
+use reshard_engine::config::TopologyInput;
 use reshard_engine::copy::CopyEnd;
 use reshard_engine::job::{Cancel, CopyJob, Quiet};
-use reshard_engine::topology::{Topology, TopologyInput};
 
 /// Copies from `source` to `targets`, sharding tables by `rules` (`TABLE=COLUMN:VINDEX`; other
 /// tables go whole to every target); returns the rows copied.
@@ -23,7 +23,7 @@ pub fn copy(
     rules: &[String],
     passwords: (Option<String>, Option<String>),
 ) -> Result<u64, Box<dyn Error>> {
-    let topology = Topology::build(&TopologyInput {
+    let topology = TopologyInput {
         sources: vec![source.to_owned()],
         targets: targets.to_vec(),
         shard_by: rules.to_vec(),
@@ -31,7 +31,8 @@ pub fn copy(
         source_password: passwords.0,
         target_password: passwords.1,
         ..TopologyInput::default()
-    })?;
+    }
+    .topology()?;
     let report = CopyJob::new(topology).run_blocking(&Cancel::new(), &Quiet)?;
     if report.end != CopyEnd::Done {
         return Err("the copy was cancelled".into());

@@ -10,9 +10,9 @@ use std::error::Error;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use reshard_engine::config::TopologyInput;
 use reshard_engine::job::{Cancel, Event, MoveJob, MoveReport, Observer};
 use reshard_engine::online::MoveProgress;
-use reshard_engine::topology::{Topology, TopologyInput};
 
 /// Prints a line per step, and keeps the move's counters to report from while it runs.
 #[derive(Default)]
@@ -40,13 +40,14 @@ pub async fn move_until(
     target: &str,
     limit: Duration,
 ) -> Result<MoveReport, Box<dyn Error>> {
-    let topology = Topology::build(&TopologyInput {
+    let topology = TopologyInput {
         sources: vec![source.to_owned()],
         targets: vec![target.to_owned()],
         source_password: std::env::var("RESHARD_SOURCE_PASSWORD").ok(),
         target_password: std::env::var("RESHARD_TARGET_PASSWORD").ok(),
         ..TopologyInput::default()
-    })?;
+    }
+    .topology()?;
     let job = MoveJob::new(topology).stop_when_caught_up(Some(Duration::ZERO));
     let (cancel, printer) = (Cancel::new(), Arc::new(Printer::default()));
     let timer = {

@@ -16,6 +16,7 @@
 //!   batches into a table, and a router that splits batches by shard.
 
 pub mod chunker;
+pub mod config;
 pub mod copy;
 mod error;
 pub mod job;

@@ -21,10 +21,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reshard_convert::encode::load_data::quote_identifier;
+use reshard_engine::config::TopologyInput;
 use reshard_engine::copy::{CopyEnd, TargetLocks, lock_targets};
 use reshard_engine::job::{CopyJob, Event, Observer};
 use reshard_engine::progress::CopyProgress;
-use reshard_engine::topology::{Topology, TopologyInput};
+use reshard_engine::topology::Topology;
 use reshard_mysql::wire::RawConn;
 use reshard_mysql::wire::text::first_row;
 use reshard_types::Dsn;
@@ -66,7 +67,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), Failure> {
         return Err(Failure::BadInput(String::from("--rows must be at least 1")));
     }
     let table = profile.table_name();
-    let topology = Topology::build(&TopologyInput {
+    let topology = TopologyInput {
         sources: vec![args.source.clone()],
         targets: args.targets.clone(),
         shard_by: vec![format!("{table}=id:{}", args.vindex)],
@@ -75,7 +76,8 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), Failure> {
         source_password: crate::secrets::role_password(None, crate::secrets::SOURCE_PASSWORD_ENV)?,
         target_password: crate::secrets::role_password(None, crate::secrets::TARGET_PASSWORD_ENV)?,
         ..TopologyInput::default()
-    })
+    }
+    .topology()
     .map_err(|e| Failure::BadInput(e.to_string()))?;
     // Held until this function returns, cleanup included: no other run writes into the targets.
     let locks = lock_targets(&topology)

@@ -1,4 +1,4 @@
-//! A [`Topology`] from typed parts: what embedders use, and what [`Topology::build`] turns flags
+//! A [`Topology`] from typed parts: what embedders use, and what [`crate::config`] turns flags
 //! and files into. Everything is checked in [`TopologyBuilder::build`], before anything connects.
 //!
 //! ```

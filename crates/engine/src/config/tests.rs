@@ -5,6 +5,7 @@ use std::io::Write;
 use reshard_kernels::vindex::VindexKind;
 
 use super::*;
+use crate::topology::TableRule;
 
 fn dsn(port: u16) -> String {
     format!("mysql://root@127.0.0.1:{port}/shop")
@@ -22,12 +23,12 @@ fn input(targets: usize) -> TopologyInput {
 
 #[test]
 fn targets_without_ranges_get_even_ranges_in_order() {
-    let t = Topology::build(&input(4)).unwrap();
+    let t = TopologyInput::topology(&input(4)).unwrap();
     let names: Vec<&str> = t.targets.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["-40", "40-80", "80-c0", "c0-"]);
     assert_eq!(t.router.target_of_u64(0xc1 << 56), 3);
     assert!(t.unsharded.is_none(), "several targets: no default place");
-    let one = Topology::build(&input(1)).unwrap();
+    let one = TopologyInput::topology(&input(1)).unwrap();
     assert_eq!(one.targets[0].name, "-");
     assert_eq!(one.unsharded, Some(TableRule::To(0)));
 }
@@ -36,7 +37,7 @@ fn targets_without_ranges_get_even_ranges_in_order() {
 fn key_ranges_override_and_are_checked() {
     let mut i = input(4);
     i.key_ranges = Some(String::from("-40,40-a0,a0-c0,c0-"));
-    let t = Topology::build(&i).unwrap();
+    let t = TopologyInput::topology(&i).unwrap();
     assert_eq!(t.targets[1].name, "40-a0");
     assert_eq!(t.router.target_of_u64(0x9f << 56), 1);
 
@@ -48,7 +49,7 @@ fn key_ranges_override_and_are_checked() {
         ("-40,40-a0,xx-c0,c0-", "not a key range"),
     ] {
         i.key_ranges = Some(ranges.to_owned());
-        let err = Topology::build(&i).unwrap_err().0;
+        let err = TopologyInput::topology(&i).unwrap_err().0;
         assert!(err.contains(says), "{ranges}: {err}");
     }
 }
@@ -68,7 +69,7 @@ fn shard_by_overrides_the_vschema_and_unknown_vindexes_are_refused() {
     i.vschema = Some(vschema.0.clone());
     i.shard_by = vec![String::from("b=name:xxhash")];
     i.unsharded_target = Some(String::from("80-"));
-    let t = Topology::build(&i).unwrap();
+    let t = TopologyInput::topology(&i).unwrap();
     assert_eq!(
         t.rule_for("a"),
         Some(&TableRule::Shard {
@@ -87,7 +88,7 @@ fn shard_by_overrides_the_vschema_and_unknown_vindexes_are_refused() {
 
     i.shard_by = vec![String::from("b=name:murmur")];
     assert!(
-        Topology::build(&i)
+        TopologyInput::topology(&i)
             .unwrap_err()
             .0
             .contains("'murmur' is not a vindex")
@@ -95,7 +96,7 @@ fn shard_by_overrides_the_vschema_and_unknown_vindexes_are_refused() {
     i.shard_by.clear();
     i.vschema = Some(PathBuf::from("/nonexistent/vschema.json"));
     assert!(
-        Topology::build(&i)
+        TopologyInput::topology(&i)
             .unwrap_err()
             .0
             .contains("cannot read it")
@@ -137,10 +138,11 @@ countries = "all"
         dsn(3302)
     )
     .unwrap();
-    let t = Topology::build(&TopologyInput {
+    let t = TopologyInput {
         config: Some(path.clone()),
         ..TopologyInput::default()
-    })
+    }
+    .topology()
     .unwrap();
     assert_eq!(t.sources.len(), 2);
     assert_eq!(t.targets[1].name, "east");
@@ -149,11 +151,12 @@ countries = "all"
     assert_eq!(t.tables.as_ref().unwrap().len(), 3);
 
     // Sources in the file and on the command line: refused, not merged.
-    let err = Topology::build(&TopologyInput {
+    let err = TopologyInput {
         config: Some(path.clone()),
         sources: vec![dsn(3300)],
         ..TopologyInput::default()
-    })
+    }
+    .topology()
     .unwrap_err()
     .0;
     assert!(err.contains("both in --config and with --source"), "{err}");
@@ -167,7 +170,7 @@ countries = "all"
         ("[[sources]]\ndsn = 3\n", "invalid type"),
         ("[shard_by]\nt = \"id\"\n", "TABLE=COLUMN:VINDEX"),
     ] {
-        let err = config_file::parse(text).unwrap_err().0;
+        let err = file::parse(text).unwrap_err().0;
         assert!(err.contains(says), "{text}: {err}");
     }
 }
@@ -177,17 +180,22 @@ fn a_missing_source_or_target_or_a_bad_dsn_is_named() {
     let mut i = input(2);
     i.sources.clear();
     assert!(
-        Topology::build(&i)
+        TopologyInput::topology(&i)
             .unwrap_err()
             .0
             .contains("no source given")
     );
     let mut i = input(2);
     i.targets[1] = String::from("mysql//nope");
-    assert!(Topology::build(&i).unwrap_err().0.starts_with("target"));
+    assert!(
+        TopologyInput::topology(&i)
+            .unwrap_err()
+            .0
+            .starts_with("target")
+    );
     let mut i = input(2);
     i.sources[0] = String::from("mysql://root:secret@127.0.0.1:3300");
-    let err = Topology::build(&i).unwrap_err().0;
+    let err = TopologyInput::topology(&i).unwrap_err().0;
     assert!(
         err.starts_with("the source DSN mysql://root:***@127.0.0.1:3300/ names no database"),
         "{err}"
@@ -195,7 +203,7 @@ fn a_missing_source_or_target_or_a_bad_dsn_is_named() {
     let mut i = input(2);
     i.tables = Some(vec![String::from("a")]);
     i.shard_by = vec![String::from("b=id:hash")];
-    let err = Topology::build(&i).unwrap_err().0;
+    let err = TopologyInput::topology(&i).unwrap_err().0;
     assert!(
         err.contains("--shard-by 'b=id:hash': 'b' is not one of the moved tables (a)"),
         "{err}"
@@ -210,7 +218,7 @@ fn patterns_place_many_tables_and_names_beat_patterns() {
         String::from("sbtest9=k:hash"),
         String::from("sb??st1=c:hash"),
     ];
-    let t = Topology::build(&i).unwrap();
+    let t = TopologyInput::topology(&i).unwrap();
     let rule = |column: &str, vindex| {
         Some(TableRule::Shard {
             column: column.to_owned(),
@@ -238,7 +246,7 @@ fn a_rule_or_pattern_that_places_no_moved_table_is_refused() {
         String::from("sbtest*=id:xxhash"),
     ];
     // Without --tables the check waits for the list of tables the setup reads.
-    let t = Topology::build(&i).unwrap();
+    let t = TopologyInput::topology(&i).unwrap();
     let unmatched = t.unmatched_rules(&[String::from("orders"), String::from("customers")]);
     assert_eq!(unmatched.len(), 2, "{unmatched:?}");
     assert!(
@@ -253,7 +261,7 @@ fn a_rule_or_pattern_that_places_no_moved_table_is_refused() {
     );
     // With --tables, before anything connects.
     i.tables = Some(vec![String::from("orders")]);
-    let err = Topology::build(&i).unwrap_err().0;
+    let err = TopologyInput::topology(&i).unwrap_err().0;
     assert!(
         err.contains("'ordrs' is not one of the moved tables (orders)"),
         "{err}"
@@ -264,7 +272,7 @@ fn a_rule_or_pattern_that_places_no_moved_table_is_refused() {
 fn a_table_named_twice_is_refused() {
     let mut i = input(1);
     i.tables = Some(vec![String::from("countries"), String::from("countries")]);
-    let err = Topology::build(&i).unwrap_err().0;
+    let err = TopologyInput::topology(&i).unwrap_err().0;
     assert_eq!(
         err,
         "--tables names 'countries' twice; name each table once"

@@ -9,7 +9,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{TableRule, TopologyError, vindex_named};
+use super::vindex_named;
+use crate::topology::{TableRule, TopologyError};
 
 #[derive(Debug, Deserialize)]
 struct VSchema {

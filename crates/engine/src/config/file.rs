@@ -31,8 +31,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::rules::{TableRule, TargetRef, parse_shard_by};
-use super::{Target, TopologyError};
+use super::parse_shard_by;
+use crate::topology::{TableRule, TargetRef};
+use crate::topology::{Target, TopologyError};
 
 /// A server as the file lists it.
 #[derive(Debug, Clone, Deserialize)]
