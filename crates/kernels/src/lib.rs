@@ -14,12 +14,16 @@
 //! - [`changes`]: the change applier's plan for a run of row changes: the last image of each key
 //!   wins, and the key is deleted on every other shard any of its images routed to.
 //!
-//! To come: row hashing for checksums and row diffs. This crate owns the criterion
+//! - [`rowhash`]: row hashes (XXH3-128 of the canonical encoding), key ids, and chunk digests
+//!   (count and a sum that does not cancel) for verification.
+//!
+//! This crate owns the criterion
 //! micro-benchmarks of its kernels (`benches/`).
 
 pub mod changes;
 pub mod column;
 pub mod route;
+pub mod rowhash;
 pub mod split;
 pub mod unicode_loose;
 pub mod vindex;
