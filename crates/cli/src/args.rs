@@ -44,6 +44,18 @@ pub(crate) enum Command {
     /// bytes) the targets are. The sources must be MariaDB and log in ROW format with
     /// binlog_row_image=FULL.
     Move(MoveArgs),
+    /// Compare the sources' tables with the targets', row by row, and name every row that differs.
+    ///
+    /// Takes the topology options of copy. For each table, the key space is cut into chunks;
+    /// each chunk is read on every source and every target that receives the table, in
+    /// parallel, and compared by row hashes (byte-exact, no collation): rows missing from a
+    /// target, extra on it, different on it, or misplaced (on a target whose key range does not
+    /// hold their keyspace id) are named by their key. Reads only, takes no lock. Meant for
+    /// quiet sources (after copy, or with writes stopped): when a source's binary log moves
+    /// while it runs, the report says its differences may be changes in flight. Exits 0 when
+    /// every table is equal, 1 when rows differ (or anything fails), 2 on bad input, 3 when
+    /// interrupted.
+    Verify(VerifyArgs),
     /// Print the keyspace id of each value under a vindex and, given key ranges, its shard.
     Vindex(VindexArgs),
     /// Measure copy throughput between these servers, and what limits it.
@@ -114,6 +126,20 @@ pub(crate) struct CopyArgs {
     /// Empty target tables that hold rows before copying, instead of refusing.
     #[arg(long)]
     pub(crate) force: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    #[command(flatten)]
+    pub(crate) topology: TopologyArgs,
+    #[command(flatten)]
+    pub(crate) tuning: TuningArgs,
+    /// Differing rows listed per table at most (every one is counted).
+    #[arg(long = "max-rows-listed", value_name = "N", default_value_t = 100)]
+    pub(crate) max_rows_listed: usize,
+    /// Print the report as JSON on standard output.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

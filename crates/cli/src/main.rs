@@ -18,6 +18,7 @@ mod output;
 mod progress_display;
 mod secrets;
 mod signals;
+mod verify;
 mod vindex;
 
 use std::process::ExitCode;
@@ -60,6 +61,7 @@ fn main() -> ExitCode {
             Command::Check(args) => check::run(args).await,
             Command::Copy(args) => copy::run(args).await,
             Command::Move(args) => moves::run(args).await,
+            Command::Verify(args) => verify::run(args).await,
             Command::Vindex(args) => vindex::run(&args),
         }
     });

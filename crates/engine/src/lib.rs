@@ -27,5 +27,6 @@ pub mod retry;
 pub mod stages;
 pub mod table;
 pub mod topology;
+pub mod verify;
 
 pub use error::{CopyError, Refusal};

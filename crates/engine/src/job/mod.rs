@@ -7,7 +7,8 @@
 //! [`MoveJob`] also checks that each source's binary log can be followed, takes the sources'
 //! binlog positions before discovering the tables (so that a DDL after that point stops the move
 //! instead of going unseen), opens each stream before anything is written, then copies while
-//! applying changes until cancelled or caught up.
+//! applying changes until cancelled or caught up. A [`VerifyJob`] compares the sources' rows with
+//! the targets', reading only.
 //!
 //! Both run from async code (`run`: the blocking parts go to `spawn_blocking`, nothing blocks the
 //! caller's runtime and no runtime is nested) or from a blocking thread (`run_blocking`: a plain
@@ -22,11 +23,13 @@ mod copy_job;
 mod move_job;
 mod observer;
 mod settings;
+mod verify_job;
 
 pub use cancel::Cancel;
 pub use copy_job::{CopyJob, CopyReport};
 pub use move_job::{MoveJob, MoveReport};
 pub use observer::{Event, Observer, Quiet};
+pub use verify_job::VerifyJob;
 
 /// Runs `future` to its end on a runtime of its own, on a thread of its own: so it works from a
 /// plain thread and from a thread of another runtime (`spawn_blocking`), where starting a runtime

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::copy::PreparedTable;
 use crate::online::MoveProgress;
 use crate::progress::CopyProgress;
+use crate::verify::VerifyProgress;
 
 /// A step of a job. New kinds may be added.
 #[derive(Debug)]
@@ -16,6 +17,8 @@ pub enum Event<'a> {
     Copying(&'a Arc<CopyProgress>),
     /// A move began; its counters (the copy's and the change side's), live until the job ends.
     Moving(&'a Arc<MoveProgress>),
+    /// A verification began; its counters, live until the job ends.
+    Verifying(&'a Arc<VerifyProgress>),
     /// The copy (of a copy job) is over and the targets are being finished: deferred indexes
     /// added back, row counts checked.
     Finishing,

@@ -234,6 +234,80 @@ async fn plan_table(
     }))
 }
 
+/// The tables to verify, read-only: discovered and checked on the sources as a copy's are
+/// (same columns and key everywhere, a key, a placement rule), and on every target that
+/// receives them, present with the source's columns (what the row hashes cover). Indexes and
+/// emptiness do not matter here. Writes nothing.
+pub async fn plan_verify(topology: &Topology) -> Result<Vec<CopyTable>, CopyError> {
+    let mut databases = Vec::with_capacity(topology.sources.len());
+    for source in &topology.sources {
+        databases.push(database_of(source, "source")?.to_owned());
+    }
+    let mut sources = Vec::with_capacity(topology.sources.len());
+    for source in &topology.sources {
+        sources.push(connect(source).await?);
+    }
+    let mut targets = Vec::with_capacity(topology.targets.len());
+    for target in &topology.targets {
+        database_of(&target.dsn, "target")?;
+        targets.push(connect(&target.dsn).await?);
+    }
+    let names = match &topology.tables {
+        Some(names) => names.clone(),
+        None => tables::list_tables(&mut sources[0], &databases[0]).await?,
+    };
+    let mut problems = Vec::new();
+    let mut planned = Vec::new();
+    'tables: for name in &names {
+        let facts = discover::on_sources(&mut sources, &databases, name).await?;
+        let plan = match check::check_sources(topology, &SetupOptions::default(), &facts) {
+            Ok(plan) => plan,
+            Err(refusals) => {
+                problems.extend(refusals);
+                continue;
+            }
+        };
+        for &t in &plan.receiving {
+            let dsn = &topology.targets[t].dsn;
+            let database = database_of(dsn, "target")?;
+            let problem = match discover::on_target(&mut targets[t], database, name).await? {
+                None => Some(format!(
+                    "target {} ({dsn}) has no table `{database}`.`{name}`, which receives rows of the source's: nothing to compare; copy it first, or leave it out with --tables",
+                    t + 1
+                )),
+                Some(found) => {
+                    let differences = tables::schema_differences(&plan.schema, &found.schema);
+                    (!differences.is_empty()).then(|| format!(
+                        "target table `{database}`.`{name}` on {dsn} has other columns than the source's, so its rows cannot be compared:\n  - {}",
+                        differences.join("\n  - ")
+                    ))
+                }
+            };
+            if let Some(message) = problem {
+                problems.push(check::refusal(&databases[0], name, message));
+                continue 'tables;
+            }
+        }
+        planned.push(CopyTable {
+            schema: plan.schema,
+            key: plan.key,
+            route: plan.route,
+            other_unique_keys: Vec::new(),
+        });
+    }
+    for session in sources.into_iter().chain(targets) {
+        let _ = session.close().await;
+    }
+    if !problems.is_empty() {
+        let lines: Vec<String> = problems.into_iter().map(|p| p.message).collect();
+        return Err(CopyError::Refused(format!(
+            "nothing was verified:\n- {}",
+            lines.join("\n- ")
+        )));
+    }
+    Ok(planned)
+}
+
 /// Refuses a database given twice among the sources and targets (by the servers' own identity,
 /// so `localhost` and `127.0.0.1` are the same): a target that is a source would be written to,
 /// and two targets that are one database would receive each other's rows.
