@@ -18,6 +18,7 @@ mod reshard;
 mod roundtrip;
 mod safety;
 mod testkit;
+mod verify;
 mod wire;
 
 use std::process::{Command, Output};

@@ -36,9 +36,8 @@ pub(crate) async fn run(args: VerifyArgs) -> Result<(), Failure> {
     if differences == 0 {
         return Ok(());
     }
-    let mut message = format!(
-        "{differences} row(s) differ between the sources and the targets (listed above)"
-    );
+    let mut message =
+        format!("{differences} row(s) differ between the sources and the targets (listed above)");
     for written in &report.sources_written {
         message.push_str(&format!(
             "; source {} took writes while it was read (binlog {} → {}), so some of these may be changes in flight: verify with the writes stopped, or let reshard move verify (it brings the targets to each snapshot's position)",

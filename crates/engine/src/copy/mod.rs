@@ -50,8 +50,7 @@ mod write;
 
 pub use lock::{TargetLocks, lock_targets};
 pub use setup::{
-    CopySetup, PreparedTable, SetupOptions, TargetTable, finish_targets, plan_verify,
-    prepare_copy,
+    CopySetup, PreparedTable, SetupOptions, TargetTable, finish_targets, plan_verify, prepare_copy,
 };
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};

@@ -83,7 +83,9 @@ impl VerifyJob {
             })
         })
         .await
-        .map_err(|e| CopyError::Internal(format!("the verification stopped unexpectedly: {e}")))??;
+        .map_err(|e| {
+            CopyError::Internal(format!("the verification stopped unexpectedly: {e}"))
+        })??;
         report.cancelled |= cancel.is_cancelled();
         Ok(report)
     }

@@ -152,7 +152,7 @@ pub(crate) fn compare(sources: &[SideRows], targets: &[Option<SideRows>]) -> Chu
     }
     // Narrow: every source row by key id.
     let mut by_key: AHashMap<u128, (usize, usize)> =
-        AHashMap::with_capacity(out.source_rows as usize);
+        AHashMap::with_capacity(sources.iter().map(|s| s.rows.len()).sum());
     for (s, side) in sources.iter().enumerate() {
         for (i, row) in side.rows.iter().enumerate() {
             by_key.entry(row.key).or_insert((s, i));

@@ -36,7 +36,10 @@ fn on_target(keys: &[u128]) -> Option<SideRows> {
 }
 
 /// (kind, target, belongs, key) of each difference, sorted.
-fn kinds(sources: &[SideRows], targets: &[Option<SideRows>]) -> Vec<(DifferenceKind, usize, Option<usize>, u128)> {
+fn kinds(
+    sources: &[SideRows],
+    targets: &[Option<SideRows>],
+) -> Vec<(DifferenceKind, usize, Option<usize>, u128)> {
     let result = compare(sources, targets);
     let mut out: Vec<_> = result
         .found
@@ -91,7 +94,10 @@ fn a_row_on_the_wrong_shard_is_one_misplaced_row() {
 
 #[test]
 fn rows_of_several_sources_are_compared_together() {
-    let a = side(vec![row(1, 0, Placement::One(0)), row(2, 0, Placement::One(0))]);
+    let a = side(vec![
+        row(1, 0, Placement::One(0)),
+        row(2, 0, Placement::One(0)),
+    ]);
     let b = side(vec![row(3, 0, Placement::One(0))]);
     assert!(kinds(&[a, b], &[on_target(&[3, 2, 1])]).is_empty());
     let a = side(vec![row(1, 0, Placement::One(0))]);

@@ -97,19 +97,22 @@ impl ChunkReader {
             &mut self.keys,
             &mut self.targets,
         );
-        self.reader.read_once(&sql, |batch, batch_bytes| {
-            bytes += batch_bytes;
-            if let Err(e) = add_batch(table, &batch, placing, hasher, hashes, keys, targets, &mut side) {
-                failed = Some(e);
-                return Err(MysqlError::Unexpected {
-                    server: String::new(),
-                    doing: "verifying a chunk",
-                    detail: String::from("stopped after an error of the batch"),
-                });
-            }
-            Ok(())
-        })
-        .map_err(|e| failed.take().unwrap_or_else(|| e.into()))?;
+        self.reader
+            .read_once(&sql, |batch, batch_bytes| {
+                bytes += batch_bytes;
+                if let Err(e) = add_batch(
+                    table, &batch, placing, hasher, hashes, keys, targets, &mut side,
+                ) {
+                    failed = Some(e);
+                    return Err(MysqlError::Unexpected {
+                        server: String::new(),
+                        doing: "verifying a chunk",
+                        detail: String::from("stopped after an error of the batch"),
+                    });
+                }
+                Ok(())
+            })
+            .map_err(|e| failed.take().unwrap_or_else(|| e.into()))?;
         Ok((side, bytes))
     }
 }
@@ -158,9 +161,9 @@ fn add_batch(
             }
         })?;
     }
-    let key_batch = batch.project(&table.key.columns).map_err(|e| {
-        CopyError::Internal(format!("the key columns of {name}: {e}"))
-    })?;
+    let key_batch = batch
+        .project(&table.key.columns)
+        .map_err(|e| CopyError::Internal(format!("the key columns of {name}: {e}")))?;
     let batch_index = u32::try_from(side.keys.len()).expect("fewer than 2^32 batches a chunk");
     side.rows.reserve(batch.num_rows());
     for r in 0..batch.num_rows() {

@@ -306,15 +306,17 @@ fn read_everywhere(
         let sources: Vec<_> = readers
             .sources
             .iter_mut()
-            .map(|reader| scope.spawn(move || reader.read(table, predicate, Placing::Source(router))))
+            .map(|reader| {
+                scope.spawn(move || reader.read(table, predicate, Placing::Source(router)))
+            })
             .collect();
         let targets: Vec<_> = readers
             .targets
             .iter_mut()
             .map(|reader| {
-                reader
-                    .as_mut()
-                    .map(|reader| scope.spawn(move || reader.read(table, predicate, Placing::Target)))
+                reader.as_mut().map(|reader| {
+                    scope.spawn(move || reader.read(table, predicate, Placing::Target))
+                })
             })
             .collect();
         let mut first_bytes = 0;

@@ -1,0 +1,253 @@
+//! `reshard verify` on real servers: after a copy it finds the targets equal; differences
+//! injected behind reshard's back (a missing row, an extra row, one bit of a 3 MB BLOB, NULL
+//! against '', a trailing space, a microsecond, a DECIMAL's last digit, a row on the wrong shard,
+//! two identical rows changed identically, a row on two targets) are each named by key and
+//! kind, and nothing else is.
+
+use std::collections::BTreeSet;
+
+use reshard_testkit::TestDb;
+
+use crate::Run;
+use crate::moves::servers;
+use crate::reshard::targets;
+
+async fn verify(sources: &[&TestDb], targets: &[&TestDb], extra: &[&str]) -> Run {
+    let mut args = vec![String::from("verify")];
+    args.extend(servers(sources, targets));
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    crate::reshard::run(args).await
+}
+
+async fn copy(sources: &[&TestDb], targets: &[&TestDb], extra: &[&str]) {
+    let mut args = vec![String::from("copy")];
+    args.extend(servers(sources, targets));
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    crate::reshard::run(args).await.expect_code(0);
+}
+
+/// (kind, target, belongs_on, key) of every listed row of the JSON report.
+fn listed(run: &Run) -> BTreeSet<(String, String, String, String)> {
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("a JSON report");
+    let field =
+        |row: &serde_json::Value, name: &str| row[name].as_str().unwrap_or_default().to_owned();
+    report["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .flat_map(|t| t["rows"].as_array().expect("rows").clone())
+        .map(|row| {
+            (
+                field(&row, "kind"),
+                field(&row, "target"),
+                field(&row, "belongs_on"),
+                field(&row, "key"),
+            )
+        })
+        .collect()
+}
+
+/// Which of `targets` holds the row `id` of `t`.
+async fn holder(targets: &[TestDb], id: u64) -> usize {
+    for (i, t) in targets.iter().enumerate() {
+        let n = t
+            .query_column(&format!("SELECT COUNT(*) FROM t WHERE id = {id}"))
+            .await;
+        if n[0].as_deref() == Some("1") {
+            return i;
+        }
+    }
+    panic!("no target holds row {id}");
+}
+
+fn expected(
+    rows: &[(&str, usize, Option<usize>, u64)],
+) -> BTreeSet<(String, String, String, String)> {
+    let names = ["-80", "80-"];
+    rows.iter()
+        .map(|(kind, target, belongs, id)| {
+            (
+                (*kind).to_owned(),
+                names[*target].to_owned(),
+                belongs.map(|b| names[b].to_owned()).unwrap_or_default(),
+                format!("`id`={id}"),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_names_each_injected_difference_by_key_and_kind_and_nothing_else() {
+    let source = TestDb::create("verify_injected", 1).await;
+    source
+        .exec(
+            "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, note VARCHAR(20) NULL, vb VARBINARY(20),
+                             dt DATETIME(6), amount DECIMAL(12,4), body LONGBLOB);
+             INSERT INTO t SELECT seq, IF(seq = 2, NULL, CONCAT('n', seq)), 'x', '2024-02-29 12:00:00.250000',
+                                  seq / 7, REPEAT('b', seq % 100) FROM seq_1_to_3000;
+             UPDATE t SET note = 'same', vb = 'same', amount = 1, body = 'same' WHERE id IN (8, 9);
+             UPDATE t SET body = REPEAT(X'5A', 3 * 1024 * 1024) WHERE id = 500;",
+        )
+        .await;
+    let t = targets("verify_injected", 2).await;
+    let target_refs: Vec<&TestDb> = t.iter().collect();
+    let shard = ["--shard-by", "t=id:hash"];
+    copy(&[&source], &target_refs, &shard).await;
+    let clean = verify(&[&source], &target_refs, &shard).await;
+    clean
+        .expect_code(0)
+        .stdout_has("`.`t`: equal (3000 source rows")
+        .stdout_has("the targets hold exactly the sources' rows");
+
+    let at = |id: u64| {
+        let t = &t;
+        async move { holder(t, id).await }
+    };
+    let (h1, h2, h3, h4, h6, h7, h8, h9, h10, h500) = (
+        at(1).await,
+        at(2).await,
+        at(3).await,
+        at(4).await,
+        at(6).await,
+        at(7).await,
+        at(8).await,
+        at(9).await,
+        at(10).await,
+        at(500).await,
+    );
+    t[h1].exec("DELETE FROM t WHERE id = 1").await;
+    t[0].exec("INSERT INTO t VALUES (5000000, 'extra', 'x', NULL, 0, '')")
+        .await;
+    t[h500]
+        .exec("UPDATE t SET body = CONCAT(LEFT(body, 1000000), X'5B', SUBSTRING(body, 1000002)) WHERE id = 500")
+        .await;
+    t[h2].exec("UPDATE t SET note = '' WHERE id = 2").await;
+    t[h3].exec("UPDATE t SET vb = 'x ' WHERE id = 3").await;
+    t[h4]
+        .exec("UPDATE t SET dt = '2024-02-29 12:00:00.250001' WHERE id = 4")
+        .await;
+    t[h6]
+        .exec("UPDATE t SET amount = amount + 0.0001 WHERE id = 6")
+        .await;
+    // Row 7 moves to the other shard; row 10 is copied there as well.
+    for (id, holder, remove) in [(7, h7, true), (10, h10, false)] {
+        let values = t[holder]
+            .query_column(&format!(
+                "SELECT CONCAT_WS(',', id, QUOTE(note), QUOTE(vb), QUOTE(dt), amount, QUOTE(body)) FROM t WHERE id = {id}"
+            ))
+            .await
+            .remove(0)
+            .expect("the row");
+        t[1 - holder]
+            .exec(&format!("INSERT INTO t VALUES ({values})"))
+            .await;
+        if remove {
+            t[holder]
+                .exec(&format!("DELETE FROM t WHERE id = {id}"))
+                .await;
+        }
+    }
+    // Rows 8 and 9 hold the same values; both change the same way (a bare XOR of their hashes
+    // would not see it if their hashes were equal; their keys make them differ anyway).
+    t[h8].exec("UPDATE t SET note = 'other' WHERE id = 8").await;
+    t[h9].exec("UPDATE t SET note = 'other' WHERE id = 9").await;
+
+    let run = verify(&[&source], &target_refs, &[shard[0], shard[1], "--json"]).await;
+    run.expect_code(1).stderr_has("row(s) differ");
+    assert_eq!(
+        listed(&run),
+        expected(&[
+            ("missing", h1, None, 1),
+            ("extra", 0, None, 5_000_000),
+            ("different", h500, None, 500),
+            ("different", h2, None, 2),
+            ("different", h3, None, 3),
+            ("different", h4, None, 4),
+            ("different", h6, None, 6),
+            ("misplaced", 1 - h7, Some(h7), 7),
+            ("different", h8, None, 8),
+            ("different", h9, None, 9),
+            ("misplaced", 1 - h10, Some(h10), 10),
+        ])
+    );
+    // The human report says the same, and the listing cap keeps the counts exact.
+    let capped = verify(
+        &[&source],
+        &target_refs,
+        &[shard[0], shard[1], "--max-rows-listed", "3"],
+    )
+    .await;
+    capped
+        .expect_code(1)
+        .stdout_has("11 row(s) differ")
+        .stdout_has("... and 8 more (raise --max-rows-listed to list them)");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_sources_reference_and_unsharded_tables_verify_against_their_targets() {
+    let a = TestDb::create("verify_two_sources_a", 1).await;
+    let b = TestDb::create("verify_two_sources_b", 2).await;
+    for (db, parity) in [(&a, 0), (&b, 1)] {
+        db.exec(&format!(
+            "CREATE TABLE t (id INT NOT NULL PRIMARY KEY, v VARCHAR(10));
+             INSERT INTO t SELECT seq, CONCAT('v', seq) FROM seq_1_to_4000 WHERE seq % 2 = {parity};
+             CREATE TABLE countries (code CHAR(2) NOT NULL PRIMARY KEY, name VARCHAR(20));
+             CREATE TABLE audit (id INT NOT NULL PRIMARY KEY, what VARCHAR(10));"
+        ))
+        .await;
+    }
+    a.exec("INSERT INTO countries VALUES ('fr', 'France'), ('de', 'Germany'); INSERT INTO audit VALUES (1, 'x')")
+        .await;
+    let t = targets("verify_two_sources", 2).await;
+    let target_refs: Vec<&TestDb> = t.iter().collect();
+    let rules = [
+        "--shard-by",
+        "t=id:xxhash",
+        "--tables",
+        "t,countries",
+        "--unsharded-target",
+        "all",
+    ];
+    copy(&[&a, &b], &target_refs, &rules).await;
+    verify(&[&a, &b], &target_refs, &rules)
+        .await
+        .expect_code(0)
+        .stdout_has("`countries`: equal (2 source rows");
+    // A reference table must be whole on every target.
+    t[1].exec("DELETE FROM countries WHERE code = 'de'").await;
+    let run = verify(
+        &[&a, &b],
+        &target_refs,
+        &[
+            rules[0], rules[1], rules[2], rules[3], rules[4], rules[5], "--json",
+        ],
+    )
+    .await;
+    run.expect_code(1);
+    assert_eq!(
+        listed(&run),
+        BTreeSet::from([(
+            String::from("missing"),
+            String::from("80-"),
+            String::new(),
+            String::from("`code`='de'")
+        )])
+    );
+    // A table the targets lack is refused before anything is compared, naming it.
+    verify(
+        &[&a, &b],
+        &target_refs,
+        &[
+            "--shard-by",
+            "t=id:xxhash",
+            "--tables",
+            "t,audit",
+            "--unsharded-target",
+            "1",
+        ],
+    )
+    .await
+    .expect_code(1)
+    .stderr_has("nothing was verified")
+    .stderr_has("has no table");
+}
