@@ -266,6 +266,7 @@ async fn move_under_load(test: &str, n_sources: usize, n_targets: usize, vindex:
         stop_when_caught_up: None,
         server_id: server_id(),
         tables_already_copied: false,
+        verify: None,
     };
     let mover = {
         let (progress, interrupt) = (Arc::clone(&progress), Arc::clone(&interrupt));

@@ -71,6 +71,41 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
             );
         }
     }
+    if let Some(verification) = progress.verification() {
+        let repairs = verification.repairs();
+        out!(
+            "  verified {} table(s), {} rows, each chunk at one binlog position per source: {}{}",
+            verification.tables.len(),
+            verification
+                .tables
+                .iter()
+                .map(|t| t.source_rows)
+                .sum::<u64>(),
+            if verification.equal() {
+                "the targets hold exactly the sources' rows"
+            } else if verification.cancelled {
+                "interrupted before every table was verified"
+            } else {
+                "rows differ"
+            },
+            if repairs > 0 {
+                format!(
+                    "; {repairs} row(s) were repaired first (a writer other than reshard on a target, or a bug in reshard): {}",
+                    verification
+                        .tables
+                        .iter()
+                        .flat_map(|t| t
+                            .repaired_rows
+                            .iter()
+                            .map(move |r| format!("{} {} on {}", t.table, r.key, r.target)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
     if !copy_done {
         return Err(Failure::Interrupted(crate::failures::unfinished(
             &progress.copy,

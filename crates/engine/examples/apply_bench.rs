@@ -70,6 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let plan = CopyPlan {
         sources: vec![source.clone()],
         targets: vec![target],
+        target_names: vec![String::from("-")],
         router: Router::single(),
         tables: copy_tables,
     };
@@ -94,6 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         stop_when_caught_up: Some(std::time::Duration::ZERO),
         server_id: 0x5f00_0000 | (std::process::id() & 0xffff),
         tables_already_copied: true,
+        verify: None,
     };
     let started = Instant::now();
     run_move(&plan, options, &progress, &AtomicBool::new(false))?;

@@ -113,6 +113,8 @@ pub struct CopyPlan {
     pub sources: Vec<Dsn>,
     /// The servers rows are written to.
     pub targets: Vec<Dsn>,
+    /// The targets' names for reports (their key ranges, or names given).
+    pub target_names: Vec<String>,
     /// Keyspace ids to targets, for sharded tables.
     pub router: Router,
     /// The tables, in the order progress reports them.

@@ -111,6 +111,13 @@ impl MoveJob {
             stop_when_caught_up: self.stop_when_caught_up,
             server_id,
             tables_already_copied: false,
+            verify: Some(crate::verify::VerifyOptions {
+                threads: 1,
+                target_chunk_bytes: self.settings.options.target_chunk_bytes,
+                batch: self.settings.options.batch,
+                retry: self.settings.options.retry,
+                max_rows_listed: 100,
+            }),
         };
         let (counters, cancel_handle) = (Arc::clone(&progress), cancel.clone());
         let end = tokio::task::spawn_blocking(move || {

@@ -49,10 +49,10 @@ impl VerifyJob {
         let plan = crate::copy::CopyPlan {
             sources: topology.sources.clone(),
             targets: topology.targets.iter().map(|t| t.dsn.clone()).collect(),
+            target_names: topology.targets.iter().map(|t| t.name.clone()).collect(),
             router: topology.router.clone(),
             tables,
         };
-        let names: Vec<String> = topology.targets.iter().map(|t| t.name.clone()).collect();
         let copy = self.settings.options;
         let options = VerifyOptions {
             threads: copy.read_threads,
@@ -67,7 +67,13 @@ impl VerifyJob {
         let mut report = tokio::task::spawn_blocking(move || {
             // Positions are best effort: a source without a binary log has none to compare.
             let before = start_positions(&plan.sources).ok();
-            let report = run_verify(&plan, &names, &options, &counters, cancel_handle.flag());
+            let report = run_verify(
+                &plan,
+                &plan.target_names,
+                &options,
+                &counters,
+                cancel_handle.flag(),
+            );
             let after = start_positions(&plan.sources).ok();
             report.map(|mut report| {
                 if let (Some(before), Some(after)) = (before, after) {

@@ -59,6 +59,7 @@
 //! checkpoint (later work) must store the position together with the copy's completed chunks.
 
 mod apply;
+pub(crate) mod barrier;
 mod classify;
 mod progress;
 mod run;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use reshard_types::BinlogPosition;
 
 use crate::progress::CopyProgress;
+use crate::verify::{VerifyProgress, VerifyReport};
 
 /// One source's stream.
 #[derive(Debug)]
@@ -121,6 +122,9 @@ pub struct MoveProgress {
     cycles: AtomicU64,
     held: AtomicU64,
     copy_done: AtomicBool,
+    /// The verification's counters (a move verifies once its copy is done).
+    pub verify: VerifyProgress,
+    verification: Mutex<Option<VerifyReport>>,
 }
 
 /// The change side of a move at one moment.
@@ -157,7 +161,18 @@ impl MoveProgress {
             cycles: AtomicU64::new(0),
             held: AtomicU64::new(0),
             copy_done: AtomicBool::new(false),
+            verify: VerifyProgress::default(),
+            verification: Mutex::new(None),
         }
+    }
+
+    /// The verification's report, once it has run.
+    pub fn verification(&self) -> Option<VerifyReport> {
+        self.verification.lock().expect("verification lock").clone()
+    }
+
+    pub(crate) fn set_verification(&self, report: VerifyReport) {
+        *self.verification.lock().expect("verification lock") = Some(report);
     }
 
     /// What an applier round did (`stats` empty when it had nothing to apply), and the images

@@ -1,5 +1,6 @@
 //! `run_move`: streams, copy, lag monitor and the applier loop, wired together.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
@@ -13,12 +14,15 @@ use reshard_mysql::wire::RawConn;
 use reshard_types::{BinlogPosition, Dsn};
 
 use super::apply::{Applier, CycleStats};
+use super::barrier::{BarrierRequests, Barriers, FreezeRequest, barriers};
 use super::classify::{Images, UnitView};
 use super::progress::MoveProgress;
 use super::stream::{self, SourceCommit, StreamSpec, now};
 use crate::copy::{CopyOptions, CopyPlan, Stop, copy_with, in_database};
 use crate::error::CopyError;
 use crate::marks::Watermarks;
+use crate::verify::VerifyOptions;
+use crate::verify::in_move::{MAX_REPAIR_ROUNDS, verify_in_move};
 
 /// Row images gathered into one cycle at most (a larger transaction is one cycle of its own).
 const CYCLE_IMAGES: usize = 200_000;
@@ -47,6 +51,10 @@ pub struct MoveOptions {
     /// move whose copy was done before, or a benchmark of change application): no copy runs,
     /// and every change from the start positions on is applied.
     pub tables_already_copied: bool,
+    /// Verify every table once the copy is done, at one binlog position per source, repairing
+    /// what differs ([`crate::verify`]); a caught-up move ends only after a clean pass. `None`:
+    /// no verification.
+    pub verify: Option<VerifyOptions>,
 }
 
 /// How a move ended (without an error).
@@ -115,6 +123,8 @@ pub fn run_move(
     };
     let stop = Stop::default();
     let finished = AtomicBool::new(false);
+    let (barriers, requests) = barriers();
+    let verified = AtomicBool::new(options.verify.is_none());
     let (tx, rx) = crossbeam_channel::bounded::<SourceCommit>(QUEUE);
     let end = std::thread::scope(|scope| {
         for (spec, reader) in specs.iter().zip(readers) {
@@ -141,12 +151,27 @@ pub fn run_move(
                 }
             })
             .expect("spawning the copy thread");
+        if let Some(verify) = options.verify {
+            let verified = &verified;
+            std::thread::Builder::new()
+                .name("reshard-verify".into())
+                .spawn_scoped(scope, move || {
+                    verify_after_copy(
+                        plan, &verify, &barriers, progress, verified, stop, interrupt,
+                    );
+                })
+                .expect("spawning the verify thread");
+        } else {
+            drop(barriers);
+        }
         let finished = &finished;
         std::thread::Builder::new()
             .name("reshard-lag".into())
             .spawn_scoped(scope, move || monitor_lag(plan, progress, finished))
             .expect("spawning the lag thread");
-        let end = apply_loop(plan, options, progress, marks, &rx, stop, interrupt);
+        let end = apply_loop(
+            plan, options, progress, marks, &rx, &requests, &verified, stop, interrupt,
+        );
         finished.store(true, Relaxed);
         match end {
             Ok(end) => {
@@ -168,6 +193,61 @@ pub fn run_move(
     }
 }
 
+/// Once the copy is done: verifies every table at one position per source (repairing what
+/// differs), records the report, and opens the gate (`verified`) after a clean pass; a table
+/// still differing after its repairs stops the move, naming the rows.
+fn verify_after_copy(
+    plan: &CopyPlan,
+    options: &VerifyOptions,
+    barriers: &Barriers,
+    progress: &MoveProgress,
+    verified: &AtomicBool,
+    stop: &Stop,
+    interrupt: &AtomicBool,
+) {
+    while !progress.copy_done() {
+        if stop.stopped() || interrupt.load(Relaxed) {
+            return;
+        }
+        std::thread::sleep(TICK);
+    }
+    tracing::info!("the copy is done; verifying every table at one binlog position per source");
+    match verify_in_move(
+        plan,
+        &plan.target_names,
+        options,
+        barriers,
+        &progress.verify,
+        interrupt,
+    ) {
+        Ok(report) => {
+            let clean = report.equal();
+            let differing: Vec<String> = report
+                .tables
+                .iter()
+                .flat_map(|t| {
+                    t.rows.iter().map(move |r| {
+                        format!("{} {:?} on {}: {}", t.table, r.kind, r.target, r.key)
+                    })
+                })
+                .collect();
+            let differences = report.differences();
+            let cancelled = report.cancelled;
+            progress.set_verification(report);
+            if clean {
+                verified.store(true, Relaxed);
+            } else if !cancelled {
+                stop.fail(CopyError::Mismatch(format!(
+                    "{differences} row(s) still differ between the sources and the targets after {MAX_REPAIR_ROUNDS} rounds of repair \
+                     (a writer other than reshard on a target, or a bug in reshard):\n- {}",
+                    differing.join("\n- ")
+                )));
+            }
+        }
+        Err(e) => stop.fail(e),
+    }
+}
+
 /// The moved tables as the stream of `source` decodes them.
 fn moved_tables(plan: &CopyPlan, source: &Dsn) -> Vec<MovedTable> {
     plan.tables
@@ -184,12 +264,15 @@ fn moved_tables(plan: &CopyPlan, source: &Dsn) -> Vec<MovedTable> {
 }
 
 /// The applier: cycles until interrupted, caught up, or stopped by an error elsewhere.
+#[allow(clippy::too_many_arguments, clippy::too_many_lines)] // the move's shared state
 fn apply_loop(
     plan: &CopyPlan,
     options: MoveOptions,
     progress: &MoveProgress,
     marks: &Watermarks,
     rx: &Receiver<SourceCommit>,
+    requests: &BarrierRequests,
+    verified: &AtomicBool,
     stop: &Stop,
     interrupt: &AtomicBool,
 ) -> Result<MoveEnd, CopyError> {
@@ -213,6 +296,11 @@ fn apply_loop(
     let internal = |e: arrow_schema::ArrowError| {
         CopyError::Internal(format!("sorting changes by what the copy has done: {e}"))
     };
+    // A verification's barrier (see `super::barrier`), and the changes past it, per source.
+    let mut barrier: Option<ActiveBarrier> = None;
+    let mut deferred: Vec<VecDeque<SourceCommit>> =
+        plan.sources.iter().map(|_| VecDeque::new()).collect();
+    let halted = || interrupt.load(Relaxed) || stop.stopped();
     loop {
         if interrupt.load(Relaxed) {
             tracing::info!("interrupted: the last cycle is applied; stopping");
@@ -221,18 +309,49 @@ fn apply_loop(
         if stop.stopped() {
             return Ok(MoveEnd::Interrupted);
         }
+        if let Some(active) = &barrier
+            && let Err(crossbeam_channel::TryRecvError::Disconnected) = active.release.try_recv()
+        {
+            // The verification stopped waiting: run on, the changes held back first.
+            barrier = None;
+        }
+        if barrier.is_none()
+            && let Ok(request) = requests.try_recv()
+        {
+            barrier = ActiveBarrier::pause(request, &applied, &halted);
+        }
         let copy_done = progress.copy_done();
         let mut messages = Vec::new();
-        match rx.recv_timeout(TICK) {
-            Ok(m) => messages.push(m),
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return Ok(MoveEnd::Interrupted),
+        if barrier.is_none() {
+            for queue in &mut deferred {
+                messages.extend(queue.drain(..));
+            }
+        }
+        if messages.is_empty() {
+            match rx.recv_timeout(TICK) {
+                Ok(m) => messages.push(m),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Ok(MoveEnd::Interrupted),
+            }
         }
         let mut images: usize = messages.iter().map(message_rows).sum();
         while images < CYCLE_IMAGES {
             let Ok(m) = rx.try_recv() else { break };
             images += message_rows(&m);
             messages.push(m);
+        }
+        if let Some(active) = &barrier {
+            // Changes past the barrier wait (a source's messages come in order: once one is
+            // past, every later one is).
+            let mut kept = Vec::with_capacity(messages.len());
+            for m in messages {
+                if deferred[m.source].is_empty() && m.position <= active.limit[m.source] {
+                    kept.push(m);
+                } else {
+                    deferred[m.source].push_back(m);
+                }
+            }
+            messages = kept;
         }
         if images > 0 {
             last_change = std::time::Instant::now();
@@ -276,9 +395,16 @@ fn apply_loop(
         }
         let held: usize = views.iter().map(UnitView::held_rows).sum();
         progress.cycle(stats, held as u64);
+        if let Some(active) = &barrier
+            && held == 0
+            && (0..applied.len()).all(|s| applied[s] >= active.limit[s] || !deferred[s].is_empty())
+        {
+            barrier.take().expect("checked").reached(&halted);
+        }
         if let Some(quiet) = options.stop_when_caught_up
             && copy_done
             && held == 0
+            && verified.load(Relaxed)
         {
             // Caught up: every change up to ends read after the copy (so after every chunk's
             // snapshot) is applied, and none of a moved table came in for `quiet`. Changes of
@@ -302,6 +428,50 @@ fn apply_loop(
                         ) => {}
                     Err(e) => return Err(e),
                 },
+            }
+        }
+    }
+}
+
+/// A barrier the applier is running up to (see `super::barrier`).
+struct ActiveBarrier {
+    limit: Vec<BinlogPosition>,
+    reached: crossbeam_channel::Sender<()>,
+    release: Receiver<()>,
+}
+
+impl ActiveBarrier {
+    /// Answers a freeze request with the `applied` positions and waits, paused, for the limit
+    /// (or for the caller to go away, or the move to halt: then nothing is held).
+    fn pause(
+        request: FreezeRequest,
+        applied: &[BinlogPosition],
+        halted: &dyn Fn() -> bool,
+    ) -> Option<ActiveBarrier> {
+        request.frozen.send(applied.to_vec()).ok()?;
+        loop {
+            match request.limit.recv_timeout(TICK) {
+                Ok(limit) => {
+                    return Some(ActiveBarrier {
+                        limit,
+                        reached: request.reached,
+                        release: request.release,
+                    });
+                }
+                Err(RecvTimeoutError::Timeout) if !halted() => {}
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// The targets are at the limit: says so and stays paused until released.
+    fn reached(self, halted: &dyn Fn() -> bool) {
+        if self.reached.send(()).is_err() {
+            return; // the caller gave up waiting
+        }
+        while let Err(RecvTimeoutError::Timeout) = self.release.recv_timeout(TICK) {
+            if halted() {
+                return;
             }
         }
     }

@@ -31,6 +31,7 @@
 //! move's own verification, which brings the targets to each source snapshot's position.
 
 mod compare;
+pub(crate) mod in_move;
 mod read;
 mod report;
 mod run;

@@ -23,6 +23,11 @@ impl VerifyReport {
         self.tables.iter().map(TableReport::differences).sum()
     }
 
+    /// Rows repaired during a move, in all.
+    pub fn repairs(&self) -> u64 {
+        self.tables.iter().map(|t| t.repaired).sum()
+    }
+
     /// Whether every table was compared and no row differs.
     pub fn equal(&self) -> bool {
         !self.cancelled && self.differences() == 0
@@ -66,6 +71,11 @@ pub struct TableReport {
     pub rows: Vec<RowDifference>,
     /// Differing rows beyond the cap (counted, not listed).
     pub rows_not_listed: u64,
+    /// Rows a move's verification found differing and repaired (each one means a bug in
+    /// reshard or a writer other than reshard on a target).
+    pub repaired: u64,
+    /// Those rows, up to the listing cap, as they were found.
+    pub repaired_rows: Vec<RowDifference>,
 }
 
 impl TableReport {

@@ -58,6 +58,8 @@ pub struct VerifyProgress {
     pub rows: AtomicU64,
     /// Differing rows found.
     pub differences: AtomicU64,
+    /// Rows repaired (during a move).
+    pub repairs: AtomicU64,
 }
 
 impl Default for VerifyProgress {
@@ -68,6 +70,7 @@ impl Default for VerifyProgress {
             chunks: AtomicU64::new(0),
             rows: AtomicU64::new(0),
             differences: AtomicU64::new(0),
+            repairs: AtomicU64::new(0),
         }
     }
 }
@@ -103,18 +106,81 @@ pub fn run_verify(
 }
 
 /// What the workers of one table share.
-struct Shared<'a> {
-    plan: &'a CopyPlan,
-    table: &'a CopyTable,
-    receiving: Vec<bool>,
-    options: &'a VerifyOptions,
-    progress: &'a VerifyProgress,
-    cancel: &'a AtomicBool,
-    chunker: Mutex<Chunker>,
+pub(super) struct Shared<'a> {
+    pub(super) plan: &'a CopyPlan,
+    pub(super) table: &'a CopyTable,
+    pub(super) receiving: Vec<bool>,
+    pub(super) options: &'a VerifyOptions,
+    pub(super) progress: &'a VerifyProgress,
+    pub(super) cancel: &'a AtomicBool,
+    pub(super) chunker: Mutex<Chunker>,
     report: Mutex<TableReport>,
     /// Set when a worker failed: the others stop at their next chunk.
     failed: AtomicBool,
     error: Mutex<Option<CopyError>>,
+}
+
+impl<'a> Shared<'a> {
+    pub(super) fn new(
+        plan: &'a CopyPlan,
+        table: &'a CopyTable,
+        target_names: &[String],
+        options: &'a VerifyOptions,
+        progress: &'a VerifyProgress,
+        cancel: &'a AtomicBool,
+    ) -> Shared<'a> {
+        let on_first = in_database(&table.schema, &plan.sources[0]);
+        let walk = KeyWalk::new(&on_first, &table.key).ok();
+        let receiving: Vec<bool> = (0..plan.targets.len())
+            .map(|t| match table.route {
+                TableRoute::To(only) => only == t,
+                TableRoute::Shard { .. } | TableRoute::Everywhere => true,
+            })
+            .collect();
+        Shared {
+            plan,
+            table,
+            options,
+            progress,
+            cancel,
+            chunker: Mutex::new(Chunker::new(
+                &table_sql(&on_first),
+                walk,
+                options.target_chunk_bytes,
+            )),
+            report: Mutex::new(TableReport {
+                table: table.schema.qualified_name(),
+                chunks: 0,
+                source_rows: 0,
+                targets: target_names
+                    .iter()
+                    .zip(&receiving)
+                    .filter(|(_, r)| **r)
+                    .map(|(name, _)| TargetCounts {
+                        target: name.clone(),
+                        ..TargetCounts::default()
+                    })
+                    .collect(),
+                rows: Vec::new(),
+                rows_not_listed: 0,
+                repaired: 0,
+                repaired_rows: Vec::new(),
+            }),
+            receiving,
+            failed: AtomicBool::new(false),
+            error: Mutex::new(None),
+        }
+    }
+
+    /// The table's report, its listed rows in order.
+    pub(super) fn finish(self) -> Result<TableReport, CopyError> {
+        if let Some(e) = self.error.into_inner().expect("verify lock") {
+            return Err(e);
+        }
+        let mut report = self.report.into_inner().expect("verify lock");
+        report.rows.sort();
+        Ok(report)
+    }
 }
 
 fn verify_table(
@@ -125,45 +191,7 @@ fn verify_table(
     progress: &VerifyProgress,
     cancel: &AtomicBool,
 ) -> Result<TableReport, CopyError> {
-    let on_first = in_database(&table.schema, &plan.sources[0]);
-    let walk = KeyWalk::new(&on_first, &table.key).ok();
-    let receiving: Vec<bool> = (0..plan.targets.len())
-        .map(|t| match table.route {
-            TableRoute::To(only) => only == t,
-            TableRoute::Shard { .. } | TableRoute::Everywhere => true,
-        })
-        .collect();
-    let shared = Shared {
-        plan,
-        table,
-        options,
-        progress,
-        cancel,
-        chunker: Mutex::new(Chunker::new(
-            &table_sql(&on_first),
-            walk,
-            options.target_chunk_bytes,
-        )),
-        report: Mutex::new(TableReport {
-            table: table.schema.qualified_name(),
-            chunks: 0,
-            source_rows: 0,
-            targets: target_names
-                .iter()
-                .zip(&receiving)
-                .filter(|(_, r)| **r)
-                .map(|(name, _)| TargetCounts {
-                    target: name.clone(),
-                    ..TargetCounts::default()
-                })
-                .collect(),
-            rows: Vec::new(),
-            rows_not_listed: 0,
-        }),
-        receiving,
-        failed: AtomicBool::new(false),
-        error: Mutex::new(None),
-    };
+    let shared = Shared::new(plan, table, target_names, options, progress, cancel);
     std::thread::scope(|scope| {
         for w in 0..options.threads.max(1) {
             let shared = &shared;
@@ -178,22 +206,17 @@ fn verify_table(
                 .expect("spawning a verify thread");
         }
     });
-    if let Some(e) = shared.error.into_inner().expect("verify lock") {
-        return Err(e);
-    }
-    let mut report = shared.report.into_inner().expect("verify lock");
-    report.rows.sort();
-    Ok(report)
+    shared.finish()
 }
 
 /// A worker's sessions: one per source and per receiving target.
-struct Readers {
-    sources: Vec<ChunkReader>,
-    targets: Vec<Option<ChunkReader>>,
+pub(super) struct Readers {
+    pub(super) sources: Vec<ChunkReader>,
+    pub(super) targets: Vec<Option<ChunkReader>>,
 }
 
 impl Readers {
-    fn open(shared: &Shared<'_>) -> Result<Readers, MysqlError> {
+    pub(super) fn open(shared: &Shared<'_>) -> Result<Readers, MysqlError> {
         let batch = shared.options.batch;
         let sources = shared
             .plan
@@ -282,10 +305,10 @@ fn worker(shared: &Shared<'_>, target_names: &[String]) -> Result<(), CopyError>
     }
 }
 
-type Sides = (Vec<SideRows>, Vec<Option<SideRows>>, u64);
+pub(super) type Sides = (Vec<SideRows>, Vec<Option<SideRows>>, u64);
 
 /// Reads `chunk` on every source and receiving target, one thread per server.
-fn read_everywhere(
+pub(super) fn read_everywhere(
     shared: &Shared<'_>,
     readers: &mut Readers,
     chunk: &Chunk,
@@ -349,7 +372,7 @@ fn read_everywhere(
 }
 
 /// Adds a chunk's comparison to the table's report, naming the differing rows by their key.
-fn record(
+pub(super) fn record(
     shared: &Shared<'_>,
     target_names: &[String],
     comparison: &ChunkComparison,

@@ -78,6 +78,7 @@ impl CopySetup {
         super::CopyPlan {
             sources: topology.sources.clone(),
             targets: topology.targets.iter().map(|t| t.dsn.clone()).collect(),
+            target_names: topology.targets.iter().map(|t| t.name.clone()).collect(),
             router: topology.router.clone(),
             tables: self.tables.iter().map(|p| p.table.clone()).collect(),
         }

@@ -1,0 +1,129 @@
+//! Holding the applier at an exact binlog position, for the move's verification.
+//!
+//! Verification compares a source snapshot taken at binlog position `P` with target snapshots;
+//! that is only a comparison of equals if the targets hold exactly the changes up to `P` when
+//! their snapshots open. The applier is the only writer of changes, so it is asked, between two
+//! cycles (nothing in flight, every cycle committed on every target):
+//!
+//! 1. [`Barriers::freeze`]: pause. The caller then opens the source snapshots; each stands at
+//!    or after the binlog end when it opened ([`start_snapshot_covering`]), so at or after every
+//!    position the applier has applied: the targets are not ahead of the snapshots.
+//! 2. [`Frozen::advance_to`]: apply every change at or before `P` (per source) and none after
+//!    (later ones wait in a queue), then pause again. A source's changes reach the applier in
+//!    binlog order and a message's position covers everything before it, so "at or before `P`
+//!    applied" holds once the applied position reaches `P`, or once a message past `P` has
+//!    arrived (an idle source's stream sends its position every heartbeat, so that happens).
+//! 3. The caller opens the target snapshots, then drops the [`AtPosition`]: the applier resumes
+//!    with the queued changes first.
+//!
+//! The applier pauses only while snapshots open; if the caller goes away (or the move stops),
+//! the applier resumes on its own.
+//!
+//! [`start_snapshot_covering`]: reshard_mysql::binlog::snapshot::start_snapshot_covering
+
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+use reshard_types::BinlogPosition;
+
+use crate::error::CopyError;
+
+/// How long a caller waits for the applier to answer before it gives up this attempt.
+const ANSWER_WAIT: Duration = Duration::from_secs(120);
+
+/// A request to pause, as the applier receives it.
+#[derive(Debug)]
+pub(crate) struct FreezeRequest {
+    /// Where the applier answers with its applied positions once paused.
+    pub frozen: Sender<Vec<BinlogPosition>>,
+    /// The positions to advance to (or nothing: resume as before).
+    pub limit: Receiver<Vec<BinlogPosition>>,
+    /// Where the applier says it has reached the limit.
+    pub reached: Sender<()>,
+    /// Dropped by the caller to let the applier resume.
+    pub release: Receiver<()>,
+}
+
+/// The verification's side: asks the applier to pause.
+#[derive(Debug, Clone)]
+pub(crate) struct Barriers {
+    tx: Sender<FreezeRequest>,
+}
+
+/// The applier's side: the requests it answers between cycles.
+pub(crate) type BarrierRequests = Receiver<FreezeRequest>;
+
+/// A pair of ends.
+pub(crate) fn barriers() -> (Barriers, BarrierRequests) {
+    let (tx, rx) = bounded(1);
+    (Barriers { tx }, rx)
+}
+
+/// The applier, paused between cycles.
+#[derive(Debug)]
+pub(crate) struct Frozen {
+    /// What it has applied, per source.
+    pub applied: Vec<BinlogPosition>,
+    limit: Sender<Vec<BinlogPosition>>,
+    reached: Receiver<()>,
+    release: Sender<()>,
+}
+
+/// The applier, paused with the targets at exactly the positions asked.
+#[derive(Debug)]
+pub(crate) struct AtPosition {
+    _release: Sender<()>,
+}
+
+impl Barriers {
+    /// Pauses the applier at its next cycle boundary.
+    pub(crate) fn freeze(&self) -> Result<Frozen, CopyError> {
+        let (frozen_tx, frozen_rx) = bounded(1);
+        let (limit_tx, limit_rx) = bounded(1);
+        let (reached_tx, reached_rx) = bounded(1);
+        let (release_tx, release_rx) = bounded(0);
+        self.tx
+            .send_timeout(
+                FreezeRequest {
+                    frozen: frozen_tx,
+                    limit: limit_rx,
+                    reached: reached_tx,
+                    release: release_rx,
+                },
+                ANSWER_WAIT,
+            )
+            .map_err(|_| stopped())?;
+        let applied = frozen_rx.recv_timeout(ANSWER_WAIT).map_err(|_| stopped())?;
+        Ok(Frozen {
+            applied,
+            limit: limit_tx,
+            reached: reached_rx,
+            release: release_tx,
+        })
+    }
+}
+
+impl Frozen {
+    /// Lets the applier apply exactly the changes at or before `limit` and waits until it has,
+    /// for up to `wait` (the time a source snapshot may stay open).
+    pub(crate) fn advance_to(
+        self,
+        limit: Vec<BinlogPosition>,
+        wait: Duration,
+    ) -> Result<Option<AtPosition>, CopyError> {
+        self.limit.send(limit).map_err(|_| stopped())?;
+        match self.reached.recv_timeout(wait) {
+            Ok(()) => Ok(Some(AtPosition {
+                _release: self.release,
+            })),
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Err(RecvTimeoutError::Disconnected) => Err(stopped()),
+        }
+    }
+}
+
+fn stopped() -> CopyError {
+    CopyError::Internal(String::from(
+        "the change applier stopped while verification waited for it",
+    ))
+}
