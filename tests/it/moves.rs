@@ -20,6 +20,7 @@ use reshard_engine::online::{
     MoveEnd, MoveOptions, MoveProgress, SourceLag, run_move, start_positions,
 };
 use reshard_engine::progress::{CopyProgress, TableProgress};
+use reshard_engine::verify::VerifyOptions;
 use reshard_mysql::reader::BatchLimits;
 use reshard_testkit::{TestDb, assert_same};
 use reshard_types::BinlogPosition;
@@ -266,7 +267,10 @@ async fn move_under_load(test: &str, n_sources: usize, n_targets: usize, vindex:
         stop_when_caught_up: None,
         server_id: server_id(),
         tables_already_copied: false,
-        verify: None,
+        verify: Some(VerifyOptions {
+            target_chunk_bytes: 512 << 10,
+            ..VerifyOptions::default()
+        }),
     };
     let mover = {
         let (progress, interrupt) = (Arc::clone(&progress), Arc::clone(&interrupt));
@@ -336,6 +340,25 @@ async fn move_under_load(test: &str, n_sources: usize, n_targets: usize, vindex:
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The verification ran once the copy was done, while the workload and the large
+    // transactions went on: with the targets at each snapshot's position, nothing differs.
+    let verification = loop {
+        if let Some(report) = progress.verification() {
+            break report;
+        }
+        assert!(
+            !mover.is_finished(),
+            "the move stopped before its verification ended"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the verification did not end within 240 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(verification.equal(), "{verification:#?}");
+    assert_eq!(verification.repairs(), 0, "{verification:#?}");
+    assert_eq!(verification.tables.len(), TABLES.len());
     interrupt.store(true, Ordering::Relaxed);
     let end = mover
         .await
