@@ -6,11 +6,13 @@
 
 use std::collections::BTreeSet;
 
-use reshard_testkit::TestDb;
+use std::time::{Duration, Instant};
+
+use reshard_testkit::{TestDb, assert_same};
 
 use crate::Run;
 use crate::moves::servers;
-use crate::reshard::targets;
+use crate::reshard::{targets, union};
 
 async fn verify(sources: &[&TestDb], targets: &[&TestDb], extra: &[&str]) -> Run {
     let mut args = vec![String::from("verify")];
@@ -250,4 +252,125 @@ async fn two_sources_reference_and_unsharded_tables_verify_against_their_targets
     .expect_code(1)
     .stderr_has("nothing was verified")
     .stderr_has("has no table");
+}
+
+/// A row the copy writes wrong on a target (a trigger stands for an outside writer) is found by
+/// the move's verification, repaired from its source, verified again and reported as one
+/// repair; meanwhile an application keeps writing to the source, and no statement of it waits
+/// (the longest is measured: no lock is taken on the sources).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_move_repairs_a_row_altered_on_a_target_and_never_blocks_the_sources_writers() {
+    let source = TestDb::create("verify_repair", 1).await;
+    source
+        .exec(
+            "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, v VARCHAR(20));
+             INSERT INTO t SELECT seq, CONCAT('v', seq) FROM seq_1_to_20000;",
+        )
+        .await;
+    let t = targets("verify_repair", 2).await;
+    for target in &t {
+        target
+            .exec(
+                "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, v VARCHAR(20));
+                 CREATE TABLE tampered (n INT NOT NULL PRIMARY KEY);
+                 CREATE TRIGGER tamper BEFORE INSERT ON t FOR EACH ROW
+                   IF NEW.id = 777 AND NOT EXISTS (SELECT 1 FROM tampered) THEN
+                     SET NEW.v = 'tampered'; INSERT INTO tampered VALUES (1);
+                   END IF",
+            )
+            .await;
+    }
+    let target_refs: Vec<&TestDb> = t.iter().collect();
+    // The application: updates and inserts on the source, each timed, through the copy and
+    // the verification, until a while after the repair shows on a target.
+    let writer = {
+        let dsn = source.dsn();
+        let targets: Vec<String> = t.iter().map(TestDb::dsn).collect();
+        tokio::spawn(async move {
+            use mysql_async::prelude::Queryable;
+            let mut conn = mysql_async::Conn::from_url(dsn).await.expect("connecting");
+            let mut watch = Vec::new();
+            for dsn in targets {
+                watch.push(mysql_async::Conn::from_url(dsn).await.expect("connecting"));
+            }
+            let (mut longest, mut statements) = (Duration::ZERO, 0u64);
+            let mut n = 0u64;
+            let mut repaired_at: Option<Instant> = None;
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while repaired_at.is_none_or(|at| at.elapsed() < Duration::from_millis(1500)) {
+                assert!(
+                    Instant::now() < deadline,
+                    "the row was not repaired within 120 s"
+                );
+                if repaired_at.is_none() && n.is_multiple_of(20) {
+                    for w in &mut watch {
+                        let v: Option<String> = w
+                            .query_first("SELECT v FROM t WHERE id = 777")
+                            .await
+                            .unwrap_or(None);
+                        if v.as_deref() == Some("v777") {
+                            repaired_at = Some(Instant::now());
+                        }
+                    }
+                }
+                n += 1;
+                let sql = if n.is_multiple_of(2) {
+                    format!("UPDATE t SET v = 'w{n}' WHERE id = {}", 1 + n % 500)
+                } else {
+                    format!("INSERT INTO t VALUES ({}, 'new')", 100_000 + n)
+                };
+                let started = Instant::now();
+                conn.query_drop(sql).await.expect("a source write");
+                longest = longest.max(started.elapsed());
+                statements += 1;
+            }
+            conn.disconnect().await.ok();
+            (longest, statements)
+        })
+    };
+    // The repair is visible once the copy wrote row 777 tampered and the verification fixed it:
+    // before the copy, no target has the row at all.
+    let mut args = vec![String::from("move")];
+    args.extend(servers(&[&source], &target_refs));
+    args.extend(
+        [
+            "--shard-by",
+            "t=id:hash",
+            "--tables",
+            "t",
+            "--target-chunk-size",
+            "64K",
+            "--stop-when-caught-up=3s",
+        ]
+        .map(String::from),
+    );
+    let run = crate::reshard::run(args).await;
+    let (longest, statements) = writer.await.expect("the writer");
+    eprintln!("{statements} source statements during the move; the longest took {longest:?}");
+    run.expect_code(0)
+        .stdout_has("1 row(s) were repaired first")
+        .stdout_has("`id`=777 on ")
+        .stdout_has("the targets hold exactly the sources' rows");
+    assert!(
+        longest < Duration::from_secs(1),
+        "a source statement waited {longest:?} during the move"
+    );
+    let holder = holder(&t, 777).await;
+    assert_eq!(
+        t[holder]
+            .query_column("SELECT v FROM t WHERE id = 777")
+            .await,
+        vec![Some(String::from("v777"))],
+        "the repaired row holds the source's value"
+    );
+    // The writer stopped before the move's quiet time: the targets hold every one of its writes.
+    let sources: Vec<&TestDb> = vec![&source];
+    assert_same(&union(&sources, "t").await, &union(&target_refs, "t").await);
+    verify(
+        &[&source],
+        &target_refs,
+        &["--shard-by", "t=id:hash", "--tables", "t"],
+    )
+    .await
+    .expect_code(0);
 }
