@@ -301,6 +301,8 @@ fn apply_loop(
     let mut deferred: Vec<VecDeque<SourceCommit>> =
         plan.sources.iter().map(|_| VecDeque::new()).collect();
     let halted = || interrupt.load(Relaxed) || stop.stopped();
+    let (mut waiting, mut requests_open) = (None, true);
+    let never = crossbeam_channel::never::<FreezeRequest>();
     loop {
         if interrupt.load(Relaxed) {
             tracing::info!("interrupted: the last cycle is applied; stopping");
@@ -316,9 +318,16 @@ fn apply_loop(
             barrier = None;
         }
         if barrier.is_none()
-            && let Ok(request) = requests.try_recv()
+            && let Some(request) = waiting.take().or_else(|| requests.try_recv().ok())
         {
             barrier = ActiveBarrier::pause(request, &applied, &halted);
+            // Often the targets are there already (a source with nothing new since).
+            if let Some(active) = &barrier
+                && views.iter().all(|v| v.held_rows() == 0)
+                && (0..applied.len()).all(|s| applied[s] >= active.limit[s])
+            {
+                barrier.take().expect("checked").reached(&halted);
+            }
         }
         let copy_done = progress.copy_done();
         let mut messages = Vec::new();
@@ -328,10 +337,26 @@ fn apply_loop(
             }
         }
         if messages.is_empty() {
-            match rx.recv_timeout(TICK) {
-                Ok(m) => messages.push(m),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return Ok(MoveEnd::Interrupted),
+            // Wait for changes, or for a verification's request (answered at once, not after a
+            // tick: the pause it asks for should be short).
+            let asking = if barrier.is_none() && requests_open {
+                requests
+            } else {
+                &never
+            };
+            crossbeam_channel::select! {
+                recv(rx) -> m => match m {
+                    Ok(m) => messages.push(m),
+                    Err(_) => return Ok(MoveEnd::Interrupted),
+                },
+                recv(asking) -> request => match request {
+                    Ok(request) => waiting = Some(request),
+                    Err(_) => requests_open = false,
+                },
+                default(TICK) => {}
+            }
+            if waiting.is_some() {
+                continue;
             }
         }
         let mut images: usize = messages.iter().map(message_rows).sum();
