@@ -148,6 +148,11 @@ pub(crate) struct MoveArgs {
     pub(crate) topology: TopologyArgs,
     #[command(flatten)]
     pub(crate) tuning: TuningArgs,
+    /// Create missing target tables without secondary indexes and foreign keys, and add them
+    /// back once the copy is done, while changes keep being applied (then ANALYZE TABLE), before
+    /// the verification.
+    #[arg(long = "defer-secondary-indexes")]
+    pub(crate) defer_secondary_indexes: bool,
     /// Empty target tables that hold rows before copying, instead of refusing.
     #[arg(long)]
     pub(crate) force: bool,

@@ -22,6 +22,7 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
     let job = MoveJob::new(topology)
         .options(args.tuning.copy_options())
         .force(args.force)
+        .defer_secondary_indexes(args.defer_secondary_indexes)
         .stop_when_caught_up(args.stop_when_caught_up)
         .server_id(args.server_id);
     // Ctrl-C and SIGTERM stop the move at its next safe point (during the setup: before the copy

@@ -26,6 +26,10 @@ use reshard_convert::ConvertError;
 use reshard_convert::canonical::RowEncoder;
 use xxhash_rust::xxh3::xxh3_128;
 
+/// Rows encoded at a time: large enough that per-slice costs vanish, small enough that the
+/// encoder's buffers are a small part of a batch.
+pub const SLICE_ROWS: usize = 1024;
+
 /// Hashes rows of record batches; reuse one across batches (its buffers keep their capacity).
 #[derive(Debug, Default)]
 pub struct RowHasher {
@@ -38,15 +42,22 @@ impl RowHasher {
         RowHasher::default()
     }
 
-    /// Replaces `out` with the hash of every row of `batch`, in row order.
+    /// Replaces `out` with the hash of every row of `batch`, in row order. Rows are encoded
+    /// [`SLICE_ROWS`] at a time, so the encoder's buffers stay small beside the batch.
     pub fn hash_rows(
         &mut self,
         batch: &RecordBatch,
         out: &mut Vec<u128>,
     ) -> Result<(), ConvertError> {
-        self.encoder.encode(batch)?;
         out.clear();
-        out.extend((0..self.encoder.len()).map(|r| xxh3_128(self.encoder.row(r))));
+        out.reserve(batch.num_rows());
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            let rows = SLICE_ROWS.min(batch.num_rows() - offset);
+            self.encoder.encode(&batch.slice(offset, rows))?;
+            out.extend((0..self.encoder.len()).map(|r| xxh3_128(self.encoder.row(r))));
+            offset += rows;
+        }
         Ok(())
     }
 

@@ -198,6 +198,25 @@ pub async fn truncate(session: &mut Session, table: &TableSchema) -> Result<(), 
         .map_err(|e| session.error("emptying a target table", e))
 }
 
+/// `ANALYZE TABLE`: fresh index statistics after a bulk load (its result rows are read and
+/// dropped; an `error` row fails).
+pub async fn analyze(session: &mut Session, table: &TableSchema) -> Result<(), MysqlError> {
+    let sql = format!("ANALYZE TABLE {}", table_sql(table));
+    let rows: Vec<(String, String, String, String)> = session
+        .conn()
+        .query(sql)
+        .await
+        .map_err(|e| session.error("analyzing a target table", e))?;
+    if let Some((_, _, _, text)) = rows.iter().find(|(_, _, kind, _)| kind == "error") {
+        return Err(MysqlError::Unexpected {
+            server: session.dsn().to_string(),
+            doing: "analyzing a target table",
+            detail: text.clone(),
+        });
+    }
+    Ok(())
+}
+
 /// `SHOW CREATE TABLE` of `database.table`.
 pub async fn show_create_table(
     session: &mut Session,

@@ -50,7 +50,8 @@ mod write;
 
 pub use lock::{TargetLocks, lock_targets};
 pub use setup::{
-    CopySetup, PreparedTable, SetupOptions, TargetTable, finish_targets, plan_verify, prepare_copy,
+    CopySetup, PreparedTable, SetupOptions, TargetTable, add_deferred_indexes, finish_targets,
+    plan_verify, prepare_copy,
 };
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -255,6 +256,11 @@ impl Stop {
 
     pub(crate) fn stopped(&self) -> bool {
         self.flag.load(Relaxed)
+    }
+
+    /// The flag [`Stop::stopped`] reads, for code that takes a cancel flag.
+    pub(crate) fn flag(&self) -> &AtomicBool {
+        &self.flag
     }
 }
 

@@ -12,8 +12,10 @@ use super::copy_job::progress_for;
 use super::settings::{JobSettings, shared_setters};
 use super::{Cancel, Event, Observer};
 use crate::CopyError;
-use crate::copy::{lock_targets, prepare_copy};
-use crate::online::{MoveEnd, MoveOptions, MoveProgress, SourceLag, run_move, start_positions};
+use crate::copy::{add_deferred_indexes, lock_targets, prepare_copy};
+use crate::online::{
+    MoveEnd, MoveOptions, MoveProgress, SourceLag, run_move_then, start_positions,
+};
 use crate::topology::Topology;
 
 /// An online move of the tables of a topology: MariaDB sources that keep taking writes.
@@ -44,6 +46,15 @@ impl MoveJob {
             stop_when_caught_up: None,
             server_id: None,
         }
+    }
+
+    /// Create missing target tables without secondary indexes and foreign keys, and add them
+    /// back once the copy is done, while changes keep being applied (then `ANALYZE TABLE`),
+    /// before the verification.
+    #[must_use]
+    pub fn defer_secondary_indexes(mut self, defer: bool) -> MoveJob {
+        self.settings.defer_secondary_indexes = defer;
+        self
     }
 
     /// End once caught up (see [`MoveOptions::stop_when_caught_up`]) instead of running until
@@ -114,14 +125,19 @@ impl MoveJob {
             verify: Some(crate::verify::VerifyOptions {
                 threads: 1,
                 target_chunk_bytes: self.settings.options.target_chunk_bytes,
-                batch: self.settings.options.batch,
+                batch: crate::verify::VERIFY_BATCH,
                 retry: self.settings.options.retry,
                 max_rows_listed: 100,
             }),
         };
         let (counters, cancel_handle) = (Arc::clone(&progress), cancel.clone());
+        // Once the copy is done, while changes keep being applied: deferred indexes and
+        // foreign keys back, fresh statistics; then the move verifies.
+        let runtime = tokio::runtime::Handle::current();
+        let targets = plan.targets.clone();
         let end = tokio::task::spawn_blocking(move || {
-            run_move(&plan, options, &counters, cancel_handle.flag())
+            let after_copy = || runtime.block_on(add_deferred_indexes(&targets, &setup, true));
+            run_move_then(&plan, options, &counters, cancel_handle.flag(), &after_copy)
         })
         .await
         .map_err(|e| CopyError::Internal(format!("the move stopped unexpectedly: {e}")))??;

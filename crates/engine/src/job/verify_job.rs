@@ -57,7 +57,7 @@ impl VerifyJob {
         let options = VerifyOptions {
             threads: copy.read_threads,
             target_chunk_bytes: copy.target_chunk_bytes,
-            batch: copy.batch,
+            batch: crate::verify::VERIFY_BATCH,
             retry: copy.retry,
             max_rows_listed: self.max_rows_listed,
         };

@@ -21,7 +21,8 @@
 //!
 //! [`start_snapshot_covering`]: reshard_mysql::binlog::snapshot::start_snapshot_covering
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use reshard_types::BinlogPosition;
@@ -30,6 +31,8 @@ use crate::error::CopyError;
 
 /// How long a caller waits for the applier to answer before it gives up this attempt.
 const ANSWER_WAIT: Duration = Duration::from_secs(120);
+/// How often a waiting caller looks at its halt flag.
+const LOOK: Duration = Duration::from_millis(100);
 
 /// A request to pause, as the applier receives it.
 #[derive(Debug)]
@@ -76,24 +79,31 @@ pub(crate) struct AtPosition {
 }
 
 impl Barriers {
-    /// Pauses the applier at its next cycle boundary.
-    pub(crate) fn freeze(&self) -> Result<Frozen, CopyError> {
+    /// Pauses the applier at its next cycle boundary. Gives up (an error) when `halted` is set
+    /// meanwhile: the move is stopping and the applier will not answer.
+    pub(crate) fn freeze(&self, halted: &AtomicBool) -> Result<Frozen, CopyError> {
         let (frozen_tx, frozen_rx) = bounded(1);
         let (limit_tx, limit_rx) = bounded(1);
         let (reached_tx, reached_rx) = bounded(1);
         let (release_tx, release_rx) = bounded(0);
-        self.tx
-            .send_timeout(
-                FreezeRequest {
-                    frozen: frozen_tx,
-                    limit: limit_rx,
-                    reached: reached_tx,
-                    release: release_rx,
-                },
-                ANSWER_WAIT,
-            )
-            .map_err(|_| stopped())?;
-        let applied = frozen_rx.recv_timeout(ANSWER_WAIT).map_err(|_| stopped())?;
+        let mut request = FreezeRequest {
+            frozen: frozen_tx,
+            limit: limit_rx,
+            reached: reached_tx,
+            release: release_rx,
+        };
+        let started = Instant::now();
+        loop {
+            match self.tx.send_timeout(request, LOOK) {
+                Ok(()) => break,
+                Err(crossbeam_channel::SendTimeoutError::Timeout(r)) => request = r,
+                Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return Err(stopped()),
+            }
+            if halted.load(Ordering::Relaxed) || started.elapsed() > ANSWER_WAIT {
+                return Err(stopped());
+            }
+        }
+        let applied = wait(&frozen_rx, halted, ANSWER_WAIT)?.ok_or_else(stopped)?;
         Ok(Frozen {
             applied,
             limit: limit_tx,
@@ -103,22 +113,38 @@ impl Barriers {
     }
 }
 
+/// Waits for a message on `rx` for up to `limit`, looking at `halted` as it waits: `None` on
+/// time out, an error when halted or the other end is gone.
+fn wait<T>(rx: &Receiver<T>, halted: &AtomicBool, limit: Duration) -> Result<Option<T>, CopyError> {
+    let started = Instant::now();
+    loop {
+        match rx.recv_timeout(LOOK.min(limit)) {
+            Ok(m) => return Ok(Some(m)),
+            Err(RecvTimeoutError::Disconnected) => return Err(stopped()),
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        if halted.load(Ordering::Relaxed) {
+            return Err(stopped());
+        }
+        if started.elapsed() >= limit {
+            return Ok(None);
+        }
+    }
+}
+
 impl Frozen {
     /// Lets the applier apply exactly the changes at or before `limit` and waits until it has,
-    /// for up to `wait` (the time a source snapshot may stay open).
+    /// for up to `patience` (the time a source snapshot may stay open): `None` past it.
     pub(crate) fn advance_to(
         self,
         limit: Vec<BinlogPosition>,
-        wait: Duration,
+        patience: Duration,
+        halted: &AtomicBool,
     ) -> Result<Option<AtPosition>, CopyError> {
         self.limit.send(limit).map_err(|_| stopped())?;
-        match self.reached.recv_timeout(wait) {
-            Ok(()) => Ok(Some(AtPosition {
-                _release: self.release,
-            })),
-            Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => Err(stopped()),
-        }
+        Ok(wait(&self.reached, halted, patience)?.map(|()| AtPosition {
+            _release: self.release,
+        }))
     }
 }
 

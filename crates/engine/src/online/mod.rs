@@ -66,4 +66,4 @@ mod run;
 mod stream;
 
 pub use progress::{ChangeSnapshot, LagSnapshot, MoveProgress, SourceLag};
-pub use run::{MoveEnd, MoveOptions, run_move, start_positions};
+pub use run::{AfterCopy, MoveEnd, MoveOptions, run_move, run_move_then, start_positions};

@@ -86,6 +86,22 @@ pub fn run_move(
     progress: &MoveProgress,
     interrupt: &AtomicBool,
 ) -> Result<MoveEnd, CopyError> {
+    run_move_then(plan, options, progress, interrupt, &|| Ok(()))
+}
+
+/// Work a move does once its copy is done, while changes keep being applied, and before it
+/// verifies (adding deferred indexes back, say).
+pub type AfterCopy<'a> = dyn Fn() -> Result<(), CopyError> + Sync + 'a;
+
+/// [`run_move`], running `after_copy` once the copy is done (on a thread of its own, the
+/// applier going on), before the verification; a move is caught up only after both.
+pub fn run_move_then(
+    plan: &CopyPlan,
+    options: MoveOptions,
+    progress: &MoveProgress,
+    interrupt: &AtomicBool,
+    after_copy: &AfterCopy<'_>,
+) -> Result<MoveEnd, CopyError> {
     assert_eq!(
         progress.sources.len(),
         plan.sources.len(),
@@ -124,7 +140,7 @@ pub fn run_move(
     let stop = Stop::default();
     let finished = AtomicBool::new(false);
     let (barriers, requests) = barriers();
-    let verified = AtomicBool::new(options.verify.is_none());
+    let verified = AtomicBool::new(false);
     let (tx, rx) = crossbeam_channel::bounded::<SourceCommit>(QUEUE);
     let end = std::thread::scope(|scope| {
         for (spec, reader) in specs.iter().zip(readers) {
@@ -151,18 +167,23 @@ pub fn run_move(
                 }
             })
             .expect("spawning the copy thread");
-        if let Some(verify) = options.verify {
+        {
             let verified = &verified;
             std::thread::Builder::new()
-                .name("reshard-verify".into())
+                .name("reshard-after-copy".into())
                 .spawn_scoped(scope, move || {
                     verify_after_copy(
-                        plan, &verify, &barriers, progress, verified, stop, interrupt,
+                        plan,
+                        options.verify.as_ref(),
+                        after_copy,
+                        &barriers,
+                        progress,
+                        verified,
+                        stop,
+                        interrupt,
                     );
                 })
-                .expect("spawning the verify thread");
-        } else {
-            drop(barriers);
+                .expect("spawning the after-copy thread");
         }
         let finished = &finished;
         std::thread::Builder::new()
@@ -193,12 +214,15 @@ pub fn run_move(
     }
 }
 
-/// Once the copy is done: verifies every table at one position per source (repairing what
-/// differs), records the report, and opens the gate (`verified`) after a clean pass; a table
-/// still differing after its repairs stops the move, naming the rows.
+/// Once the copy is done: runs `after_copy`, then verifies every table at one position per
+/// source (repairing what differs), records the report, and opens the gate (`verified`) after a
+/// clean pass (at once without verification); a table still differing after its repairs stops
+/// the move, naming the rows.
+#[allow(clippy::too_many_arguments)] // the move's shared state
 fn verify_after_copy(
     plan: &CopyPlan,
-    options: &VerifyOptions,
+    options: Option<&VerifyOptions>,
+    after_copy: &AfterCopy<'_>,
     barriers: &Barriers,
     progress: &MoveProgress,
     verified: &AtomicBool,
@@ -211,14 +235,23 @@ fn verify_after_copy(
         }
         std::thread::sleep(TICK);
     }
-    tracing::info!("the copy is done; verifying every table at one binlog position per source");
+    if let Err(e) = after_copy() {
+        return stop.fail(e);
+    }
+    let Some(options) = options else {
+        verified.store(true, Relaxed);
+        return;
+    };
+    tracing::info!("verifying every table at one binlog position per source");
+    // The move's stop flag: set on an error anywhere, and once the applier has ended
+    // (interrupted or caught up), so the verification never waits for an applier that is gone.
     match verify_in_move(
         plan,
         &plan.target_names,
         options,
         barriers,
         &progress.verify,
-        interrupt,
+        stop.flag(),
     ) {
         Ok(report) => {
             let clean = report.equal();
@@ -244,6 +277,8 @@ fn verify_after_copy(
                 )));
             }
         }
+        // Already stopping (interrupted, or an error elsewhere): that is what the move reports.
+        Err(_) if stop.stopped() => {}
         Err(e) => stop.fail(e),
     }
 }
@@ -330,11 +365,12 @@ fn apply_loop(
             }
         }
         let copy_done = progress.copy_done();
+        // Changes held back by a barrier come first, whether or not another barrier is up
+        // now: those at or before its limit must be applied before it counts as reached (they
+        // are held back again below if not).
         let mut messages = Vec::new();
-        if barrier.is_none() {
-            for queue in &mut deferred {
-                messages.extend(queue.drain(..));
-            }
+        for queue in &mut deferred {
+            messages.extend(queue.drain(..));
         }
         if messages.is_empty() {
             // Wait for changes, or for a verification's request (answered at once, not after a

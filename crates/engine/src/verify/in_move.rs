@@ -195,7 +195,7 @@ fn at_one_position(
     chunk: &Chunk,
 ) -> Result<super::run::Sides, CopyError> {
     loop {
-        let frozen = barriers.freeze()?;
+        let frozen = barriers.freeze(shared.cancel)?;
         let mut positions = Vec::with_capacity(readers.sources.len());
         for reader in &mut readers.sources {
             positions.push(start_snapshot_covering(reader.conn_mut()).map_err(server)?);
@@ -206,7 +206,7 @@ fn at_one_position(
                 frozen.applied
             )));
         }
-        let Some(at) = frozen.advance_to(positions, SNAPSHOT_WAIT)? else {
+        let Some(at) = frozen.advance_to(positions, SNAPSHOT_WAIT, shared.cancel)? else {
             tracing::info!(
                 table = %shared.table.schema.qualified_name(),
                 "the targets did not reach the sources' snapshot within {} s; trying again",
@@ -331,7 +331,7 @@ fn repair(
             .with_row_key(&table.key.index);
         writers.push((t, schema, target, open_write_session(dsn).map_err(server)?));
     }
-    let frozen = barriers.freeze()?;
+    let frozen = barriers.freeze(shared.cancel)?;
     let mut positions = Vec::with_capacity(source_readers.len());
     let mut found: Vec<RecordBatch> = Vec::new();
     for (reader, dsn) in source_readers.iter_mut().zip(&plan.sources) {
@@ -348,7 +348,7 @@ fn repair(
             .map_err(server)?;
         reader.conn_mut().query_drop("ROLLBACK").map_err(server)?;
     }
-    let Some(at) = frozen.advance_to(positions, SNAPSHOT_WAIT)? else {
+    let Some(at) = frozen.advance_to(positions, SNAPSHOT_WAIT, shared.cancel)? else {
         return Err(CopyError::Mismatch(format!(
             "the targets did not reach the sources' positions within {} s to repair rows of {}",
             SNAPSHOT_WAIT.as_secs(),

@@ -38,4 +38,4 @@ mod run;
 
 pub use compare::DifferenceKind;
 pub use report::{RowDifference, SourceWritten, TableReport, TargetCounts, VerifyReport};
-pub use run::{VerifyOptions, VerifyProgress, run_verify};
+pub use run::{VERIFY_BATCH, VerifyOptions, VerifyProgress, run_verify};

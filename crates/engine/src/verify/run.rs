@@ -18,6 +18,13 @@ use crate::copy::{CopyPlan, CopyTable, DEFAULT_CHUNK_BYTES, TableRoute, in_datab
 use crate::error::CopyError;
 use crate::retry::{Retries, RetryPolicy};
 
+/// Where verification cuts batches: smaller than the copy's, as every batch is hashed and
+/// dropped at once (nothing downstream to amortise over), so memory stays low.
+pub const VERIFY_BATCH: BatchLimits = BatchLimits {
+    max_rows: 16 * 1024,
+    max_bytes: 2 << 20,
+};
+
 /// How to verify.
 #[derive(Debug, Clone, Copy)]
 pub struct VerifyOptions {
@@ -38,7 +45,7 @@ impl Default for VerifyOptions {
         VerifyOptions {
             threads: 2,
             target_chunk_bytes: DEFAULT_CHUNK_BYTES,
-            batch: BatchLimits::default(),
+            batch: VERIFY_BATCH,
             retry: RetryPolicy::default(),
             max_rows_listed: 100,
         }
@@ -114,6 +121,8 @@ pub(super) struct Shared<'a> {
     pub(super) progress: &'a VerifyProgress,
     pub(super) cancel: &'a AtomicBool,
     pub(super) chunker: Mutex<Chunker>,
+    /// Threads that read the servers, one per server and worker.
+    pub(super) pool: rayon::ThreadPool,
     report: Mutex<TableReport>,
     /// Set when a worker failed: the others stop at their next chunk.
     failed: AtomicBool,
@@ -166,6 +175,11 @@ impl<'a> Shared<'a> {
                 repaired: 0,
                 repaired_rows: Vec::new(),
             }),
+            pool: rayon::ThreadPoolBuilder::new()
+                .num_threads(options.threads.max(1) * (plan.sources.len() + plan.targets.len()))
+                .thread_name(|i| format!("reshard-verify-read-{i}"))
+                .build()
+                .expect("starting the verification's read threads"),
             receiving,
             failed: AtomicBool::new(false),
             error: Mutex::new(None),
@@ -325,50 +339,43 @@ pub(super) fn read_everywhere(
         },
         other => other,
     };
-    std::thread::scope(|scope| {
-        let sources: Vec<_> = readers
-            .sources
-            .iter_mut()
-            .map(|reader| {
-                scope.spawn(move || reader.read(table, predicate, Placing::Source(router)))
-            })
-            .collect();
-        let targets: Vec<_> = readers
-            .targets
-            .iter_mut()
-            .map(|reader| {
-                reader.as_mut().map(|reader| {
-                    scope.spawn(move || reader.read(table, predicate, Placing::Target))
-                })
-            })
-            .collect();
-        let mut first_bytes = 0;
-        let mut source_rows = Vec::with_capacity(sources.len());
-        for (i, handle) in sources.into_iter().enumerate() {
-            let (rows, bytes) = handle
-                .join()
-                .map_err(|_| CopyError::Internal(String::from("a verify read panicked")))?
-                .map_err(label)?;
-            if i == 0 {
-                first_bytes = bytes;
-            }
-            source_rows.push(rows);
-        }
-        let mut target_rows = Vec::with_capacity(targets.len());
-        for handle in targets {
-            target_rows.push(match handle {
-                None => None,
-                Some(handle) => Some(
-                    handle
-                        .join()
-                        .map_err(|_| CopyError::Internal(String::from("a verify read panicked")))?
-                        .map_err(label)?
-                        .0,
-                ),
+    let mut source_reads: Vec<Option<Result<(SideRows, u64), CopyError>>> =
+        readers.sources.iter().map(|_| None).collect();
+    let mut target_reads: Vec<Option<Result<(SideRows, u64), CopyError>>> =
+        readers.targets.iter().map(|_| None).collect();
+    // The pool's threads live as long as the verification: their allocator heaps are reused
+    // chunk after chunk (threads spawned per chunk left freed memory in abandoned heaps).
+    shared.pool.scope(|scope| {
+        for (reader, out) in readers.sources.iter_mut().zip(&mut source_reads) {
+            scope.spawn(move |_| {
+                *out = Some(reader.read(table, predicate, Placing::Source(router)));
             });
         }
-        Ok((source_rows, target_rows, first_bytes))
-    })
+        for (reader, out) in readers.targets.iter_mut().zip(&mut target_reads) {
+            if let Some(reader) = reader {
+                scope.spawn(move |_| {
+                    *out = Some(reader.read(table, predicate, Placing::Target));
+                });
+            }
+        }
+    });
+    let mut first_bytes = 0;
+    let mut source_rows = Vec::with_capacity(source_reads.len());
+    for (i, read) in source_reads.into_iter().enumerate() {
+        let (rows, bytes) = read.expect("every source was read").map_err(label)?;
+        if i == 0 {
+            first_bytes = bytes;
+        }
+        source_rows.push(rows);
+    }
+    let mut target_rows = Vec::with_capacity(target_reads.len());
+    for read in target_reads {
+        target_rows.push(match read {
+            None => None,
+            Some(read) => Some(read.map_err(label)?.0),
+        });
+    }
+    Ok((source_rows, target_rows, first_bytes))
 }
 
 /// Adds a chunk's comparison to the table's report, naming the differing rows by their key.

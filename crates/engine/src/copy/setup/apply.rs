@@ -89,6 +89,34 @@ async fn add_indexes(
     Ok(())
 }
 
+/// After the copy: adds back the indexes and foreign keys deferred on each target table (while a
+/// move keeps applying changes: MariaDB builds them online), then, if `analyze`, refreshes the
+/// tables' statistics (`ANALYZE TABLE`) for the query planner.
+pub async fn add_deferred_indexes(
+    targets: &[Dsn],
+    setup: &CopySetup,
+    analyze: bool,
+) -> Result<(), CopyError> {
+    for (t, target) in targets.iter().enumerate() {
+        let mut dst: Session = connect(target).await?;
+        for prepared in &setup.tables {
+            let Some(on) = prepared.targets.iter().find(|on| on.target == t) else {
+                continue;
+            };
+            let schema = in_database(&prepared.table.schema, target);
+            if !on.add_back.is_empty() {
+                add_indexes(&mut dst, &schema, &on.add_back).await?;
+            }
+            if analyze && (on.created || !on.add_back.is_empty()) {
+                tracing::info!(table = %schema.qualified_name(), target = %target, "analyzing");
+                tables::analyze(&mut dst, &schema).await?;
+            }
+        }
+        let _ = dst.close().await;
+    }
+    Ok(())
+}
+
 /// After the copy: adds deferred indexes back, then checks that every target table holds as
 /// many rows as were routed to it (`rows_per_target[table][target]`): for an offline copy
 /// (sources quiet) anything else is a lost or extra row.
@@ -97,17 +125,9 @@ pub async fn finish_targets(
     setup: &CopySetup,
     rows_per_target: &[Vec<u64>],
 ) -> Result<(), CopyError> {
+    add_deferred_indexes(targets, setup, false).await?;
     for (t, target) in targets.iter().enumerate() {
         let mut dst: Session = connect(target).await?;
-        for prepared in &setup.tables {
-            let Some(on) = prepared.targets.iter().find(|on| on.target == t) else {
-                continue;
-            };
-            if !on.add_back.is_empty() {
-                let schema = in_database(&prepared.table.schema, target);
-                add_indexes(&mut dst, &schema, &on.add_back).await?;
-            }
-        }
         for (prepared, routed) in setup.tables.iter().zip(rows_per_target) {
             if !prepared.targets.iter().any(|on| on.target == t) {
                 continue;

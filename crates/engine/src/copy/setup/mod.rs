@@ -15,7 +15,7 @@ mod apply;
 mod check;
 mod discover;
 
-pub use apply::finish_targets;
+pub use apply::{add_deferred_indexes, finish_targets};
 use reshard_mysql::tables::{self, server_identity};
 use reshard_mysql::{Session, connect};
 use reshard_types::Dsn;
