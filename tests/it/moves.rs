@@ -210,12 +210,35 @@ async fn binlog_ends(sources: &[TestDb]) -> Vec<BinlogPosition> {
 
 /// Runs a move from `n_sources` to `n_targets` under the workload and checks the result.
 async fn move_under_load(test: &str, n_sources: usize, n_targets: usize, vindex: Option<&str>) {
+    move_under_load_with(test, n_sources, n_targets, vindex, false).await;
+}
+
+/// A customer no workload statement touches, which `tamper` has the copy write wrong.
+const TAMPERED: u64 = 5_000_000_000;
+
+/// [`move_under_load`]; with `tamper`, a trigger on every target (standing for a writer other
+/// than reshard) alters customer [`TAMPERED`] once as the copy writes it: the verification must
+/// find it, repair it and report exactly that one repair.
+async fn move_under_load_with(
+    test: &str,
+    n_sources: usize,
+    n_targets: usize,
+    vindex: Option<&str>,
+    tamper: bool,
+) {
     let parts = n_sources as u64;
     let mut sources = Vec::new();
     for i in 0..n_sources {
         let db = TestDb::create(&format!("{test}_s{i}"), 1 + i).await;
         fill(&db, i as u64, parts).await;
         sources.push(db);
+    }
+    if tamper {
+        sources[0]
+            .exec(&format!(
+                "INSERT INTO customers VALUES ({TAMPERED}, 'untouched', 1, NULL)"
+            ))
+            .await;
     }
     let mut targets = Vec::new();
     for i in 0..n_targets {
@@ -240,6 +263,19 @@ async fn move_under_load(test: &str, n_sources: usize, n_targets: usize, vindex:
         .await
         .expect("setting up the move");
     let plan = setup.plan(&topology);
+    if tamper {
+        for target in &targets {
+            target
+                .exec(&format!(
+                    "CREATE TABLE tampered (n INT NOT NULL PRIMARY KEY);
+                     CREATE TRIGGER tamper BEFORE INSERT ON customers FOR EACH ROW
+                       IF NEW.id = {TAMPERED} AND NOT EXISTS (SELECT 1 FROM tampered) THEN
+                         SET NEW.name = 'tampered'; INSERT INTO tampered VALUES (1);
+                       END IF"
+                ))
+                .await;
+        }
+    }
     let ranges: Vec<_> = topology.targets.iter().map(|t| t.range.clone()).collect();
     let progress = Arc::new(MoveProgress::new(
         CopyProgress::new(
@@ -357,7 +393,24 @@ async fn move_under_load(test: &str, n_sources: usize, n_targets: usize, vindex:
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(verification.equal(), "{verification:#?}");
-    assert_eq!(verification.repairs(), 0, "{verification:#?}");
+    let repaired: Vec<String> = verification
+        .tables
+        .iter()
+        .flat_map(|t| {
+            t.repaired_rows
+                .iter()
+                .map(move |r| format!("{} {}", t.table, r.key))
+        })
+        .collect();
+    if tamper {
+        assert_eq!(repaired.len(), 1, "{verification:#?}");
+        assert!(
+            repaired[0].contains("customers") && repaired[0].ends_with(&format!("`id`={TAMPERED}")),
+            "{repaired:?}"
+        );
+    } else {
+        assert_eq!(verification.repairs(), 0, "{verification:#?}");
+    }
     assert_eq!(verification.tables.len(), TABLES.len());
     interrupt.store(true, Ordering::Relaxed);
     let end = mover
@@ -402,6 +455,11 @@ async fn a_move_of_two_sources_to_three_targets_by_hash_loses_nothing_under_load
 #[tokio::test(flavor = "multi_thread")]
 async fn a_move_of_two_sources_to_three_targets_by_xxhash_loses_nothing_under_load() {
     move_under_load("move_xxhash", 2, 3, Some("xxhash")).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_row_altered_on_a_target_during_a_move_under_load_is_repaired_once() {
+    move_under_load_with("move_tamper", 2, 3, Some("hash"), true).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

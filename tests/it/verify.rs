@@ -374,3 +374,78 @@ async fn a_move_repairs_a_row_altered_on_a_target_and_never_blocks_the_sources_w
     .await
     .expect_code(0);
 }
+
+/// `reshard move --defer-secondary-indexes`: the targets are created with their keys only, the
+/// secondary indexes (a unique one too) are added back once the copy is done while changes keep
+/// coming, then the move verifies; the targets end with the source's indexes and rows.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_move_with_deferred_indexes_adds_them_back_then_verifies() {
+    let source = TestDb::create("verify_defer", 1).await;
+    source
+        .exec(
+            "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, email VARCHAR(40) NOT NULL, v INT,
+                             UNIQUE KEY u_email (email), KEY k_v (v));
+             INSERT INTO t SELECT seq, CONCAT('u', seq, '@x'), seq % 97 FROM seq_1_to_20000;",
+        )
+        .await;
+    let t = targets("verify_defer", 2).await;
+    let target_refs: Vec<&TestDb> = t.iter().collect();
+    let writer = {
+        let source_dsn = source.dsn();
+        tokio::spawn(async move {
+            use mysql_async::prelude::Queryable;
+            let mut conn = mysql_async::Conn::from_url(source_dsn)
+                .await
+                .expect("connecting");
+            for n in 0..400u64 {
+                conn.query_drop(format!(
+                    "UPDATE t SET v = v + 1 WHERE id = {}",
+                    1 + n * 37 % 20000
+                ))
+                .await
+                .expect("an update");
+                conn.query_drop(format!(
+                    "INSERT INTO t VALUES ({}, 'new{n}@x', 1)",
+                    1_000_000 + n
+                ))
+                .await
+                .expect("an insert");
+            }
+        })
+    };
+    let mut args = vec![String::from("move")];
+    args.extend(servers(&[&source], &target_refs));
+    args.extend(
+        [
+            "--shard-by",
+            "t=id:hash",
+            "--defer-secondary-indexes",
+            "--stop-when-caught-up=2s",
+        ]
+        .map(String::from),
+    );
+    let run = crate::reshard::run(args).await;
+    writer.await.expect("the writer");
+    run.expect_code(0)
+        .stdout_has("the targets hold exactly the sources' rows")
+        .stderr_has("adding indexes")
+        .stderr_has("analyzing");
+    let want = indexes(&source).await;
+    assert_eq!(want.len(), 3, "{want:?}");
+    for target in &t {
+        assert_eq!(indexes(target).await, want);
+    }
+    let sources: Vec<&TestDb> = vec![&source];
+    assert_same(&union(&sources, "t").await, &union(&target_refs, "t").await);
+}
+
+/// `name unique columns` of each index of table `t`, by name.
+async fn indexes(db: &TestDb) -> Vec<Option<String>> {
+    db.query_column(&format!(
+        "SELECT CONCAT(INDEX_NAME, ' ', NON_UNIQUE, ' ', GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX)) \
+         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = '{}' AND TABLE_NAME = 't' \
+         GROUP BY INDEX_NAME, NON_UNIQUE ORDER BY INDEX_NAME",
+        db.name()
+    ))
+    .await
+}
