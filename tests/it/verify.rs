@@ -449,3 +449,34 @@ async fn indexes(db: &TestDb) -> Vec<Option<String>> {
     ))
     .await
 }
+
+/// A row that an outside writer keeps altering on a target cannot be repaired: after its
+/// rounds of repair the move stops (exit 1), naming the row, rather than end "caught up".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_difference_that_persists_after_repairs_stops_the_move_naming_the_row() {
+    let source = TestDb::create("verify_persist", 1).await;
+    source
+        .exec(
+            "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, v VARCHAR(20));
+             INSERT INTO t SELECT seq, CONCAT('v', seq) FROM seq_1_to_3000;",
+        )
+        .await;
+    let target = TestDb::create("verify_persist_t", 2).await;
+    target
+        .exec(
+            "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, v VARCHAR(20));
+             CREATE TRIGGER tamper BEFORE INSERT ON t FOR EACH ROW
+               IF NEW.id = 1234 THEN SET NEW.v = 'always'; END IF",
+        )
+        .await;
+    let mut args = vec![String::from("move")];
+    args.extend(servers(&[&source], &[&target]));
+    args.push(String::from("--stop-when-caught-up"));
+    crate::reshard::run(args)
+        .await
+        .expect_code(1)
+        .stderr_has(
+            "1 row(s) still differ between the sources and the targets after 3 rounds of repair",
+        )
+        .stderr_has("`id`=1234");
+}

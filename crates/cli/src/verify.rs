@@ -86,7 +86,7 @@ fn render(report: &VerifyReport, took: std::time::Duration) {
                     row.target,
                     row.belongs_on.as_deref().unwrap_or("?")
                 ),
-                _ => format!("{:?} on {}", row.kind, row.target),
+                _ => format!("{} on {}", row.kind, row.target),
             };
             out!("    {what}: {}", row.key);
         }

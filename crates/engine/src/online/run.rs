@@ -259,9 +259,9 @@ fn verify_after_copy(
                 .tables
                 .iter()
                 .flat_map(|t| {
-                    t.rows.iter().map(move |r| {
-                        format!("{} {:?} on {}: {}", t.table, r.kind, r.target, r.key)
-                    })
+                    t.rows
+                        .iter()
+                        .map(move |r| format!("{} {} on {}: {}", t.table, r.kind, r.target, r.key))
                 })
                 .collect();
             let differences = report.differences();

@@ -88,6 +88,17 @@ pub enum DifferenceKind {
     Misplaced,
 }
 
+impl std::fmt::Display for DifferenceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DifferenceKind::Missing => "missing",
+            DifferenceKind::Extra => "extra",
+            DifferenceKind::Different => "different",
+            DifferenceKind::Misplaced => "misplaced",
+        })
+    }
+}
+
 /// A row found to differ, before its key is rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Found {

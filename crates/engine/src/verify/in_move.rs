@@ -159,7 +159,7 @@ fn verify_table(
                     rows = rows.len(),
                     "rows differ between the sources and the targets at one binlog position: repairing them \
                      (a repair means a bug in reshard or a writer other than reshard on a target): {}",
-                    rows.iter().map(|r| format!("{:?} {} on {}", r.kind, r.key, r.target)).collect::<Vec<_>>().join("; ")
+                    rows.iter().map(|r| format!("{} {} on {}", r.kind, r.key, r.target)).collect::<Vec<_>>().join("; ")
                 );
                 repair(shared, barriers, &comparison, &sources, &targets)?;
                 shared
