@@ -14,18 +14,22 @@ use crate::Run;
 use crate::moves::servers;
 use crate::reshard::{targets, union};
 
-async fn verify(sources: &[&TestDb], targets: &[&TestDb], extra: &[&str]) -> Run {
-    let mut args = vec![String::from("verify")];
+/// Runs `reshard command` from `sources` to `targets` with `extra` arguments.
+async fn reshard(command: &str, sources: &[&TestDb], targets: &[&TestDb], extra: &[&str]) -> Run {
+    let mut args = vec![command.to_owned()];
     args.extend(servers(sources, targets));
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     crate::reshard::run(args).await
 }
 
+async fn verify(sources: &[&TestDb], targets: &[&TestDb], extra: &[&str]) -> Run {
+    reshard("verify", sources, targets, extra).await
+}
+
 async fn copy(sources: &[&TestDb], targets: &[&TestDb], extra: &[&str]) {
-    let mut args = vec![String::from("copy")];
-    args.extend(servers(sources, targets));
-    args.extend(extra.iter().map(|s| (*s).to_owned()));
-    crate::reshard::run(args).await.expect_code(0);
+    reshard("copy", sources, targets, extra)
+        .await
+        .expect_code(0);
 }
 
 /// (kind, target, belongs_on, key) of every listed row of the JSON report.
@@ -330,10 +334,11 @@ async fn a_move_repairs_a_row_altered_on_a_target_and_never_blocks_the_sources_w
     };
     // The repair is visible once the copy wrote row 777 tampered and the verification fixed it:
     // before the copy, no target has the row at all.
-    let mut args = vec![String::from("move")];
-    args.extend(servers(&[&source], &target_refs));
-    args.extend(
-        [
+    let run = reshard(
+        "move",
+        &[&source],
+        &target_refs,
+        &[
             "--shard-by",
             "t=id:hash",
             "--tables",
@@ -341,10 +346,9 @@ async fn a_move_repairs_a_row_altered_on_a_target_and_never_blocks_the_sources_w
             "--target-chunk-size",
             "64K",
             "--stop-when-caught-up=3s",
-        ]
-        .map(String::from),
-    );
-    let run = crate::reshard::run(args).await;
+        ],
+    )
+    .await;
     let (longest, statements) = writer.await.expect("the writer");
     eprintln!("{statements} source statements during the move; the longest took {longest:?}");
     run.expect_code(0)
@@ -413,18 +417,18 @@ async fn a_move_with_deferred_indexes_adds_them_back_then_verifies() {
             }
         })
     };
-    let mut args = vec![String::from("move")];
-    args.extend(servers(&[&source], &target_refs));
-    args.extend(
-        [
+    let run = reshard(
+        "move",
+        &[&source],
+        &target_refs,
+        &[
             "--shard-by",
             "t=id:hash",
             "--defer-secondary-indexes",
             "--stop-when-caught-up=2s",
-        ]
-        .map(String::from),
-    );
-    let run = crate::reshard::run(args).await;
+        ],
+    )
+    .await;
     writer.await.expect("the writer");
     run.expect_code(0)
         .stdout_has("the targets hold exactly the sources' rows")
@@ -469,10 +473,7 @@ async fn a_difference_that_persists_after_repairs_stops_the_move_naming_the_row(
                IF NEW.id = 1234 THEN SET NEW.v = 'always'; END IF",
         )
         .await;
-    let mut args = vec![String::from("move")];
-    args.extend(servers(&[&source], &[&target]));
-    args.push(String::from("--stop-when-caught-up"));
-    crate::reshard::run(args)
+    reshard("move", &[&source], &[&target], &["--stop-when-caught-up"])
         .await
         .expect_code(1)
         .stderr_has(

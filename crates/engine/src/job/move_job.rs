@@ -136,7 +136,18 @@ impl MoveJob {
         let runtime = tokio::runtime::Handle::current();
         let targets = plan.targets.clone();
         let end = tokio::task::spawn_blocking(move || {
-            let after_copy = || runtime.block_on(add_deferred_indexes(&targets, &setup, true));
+            let after_copy = |stop: &std::sync::atomic::AtomicBool| {
+                runtime.block_on(async {
+                    // An ALTER may take long: a stopping move does not wait for it (closing the
+                    // connection ends the statement on the server).
+                    tokio::select! {
+                        done = add_deferred_indexes(&targets, &setup, true) => done,
+                        () = stopped(stop) => Err(CopyError::Internal(String::from(
+                            "the move stopped while deferred indexes were being added",
+                        ))),
+                    }
+                })
+            };
             run_move_then(&plan, options, &counters, cancel_handle.flag(), &after_copy)
         })
         .await
@@ -154,6 +165,13 @@ impl MoveJob {
         observer: &dyn Observer,
     ) -> Result<MoveReport, CopyError> {
         super::block_on(self.run(cancel, observer))?
+    }
+}
+
+/// Resolves once `stop` is set.
+async fn stopped(stop: &std::sync::atomic::AtomicBool) {
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

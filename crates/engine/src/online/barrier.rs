@@ -29,8 +29,6 @@ use reshard_types::BinlogPosition;
 
 use crate::error::CopyError;
 
-/// How long a caller waits for the applier to answer before it gives up this attempt.
-const ANSWER_WAIT: Duration = Duration::from_secs(120);
 /// How often a waiting caller looks at its halt flag.
 const LOOK: Duration = Duration::from_millis(100);
 
@@ -79,8 +77,9 @@ pub(crate) struct AtPosition {
 }
 
 impl Barriers {
-    /// Pauses the applier at its next cycle boundary. Gives up (an error) when `halted` is set
-    /// meanwhile: the move is stopping and the applier will not answer.
+    /// Pauses the applier at its next cycle boundary, however long its cycle takes (it may be
+    /// riding out a target's restart). Gives up (an error) when `halted` is set meanwhile: the
+    /// move is stopping and the applier will not answer.
     pub(crate) fn freeze(&self, halted: &AtomicBool) -> Result<Frozen, CopyError> {
         let (frozen_tx, frozen_rx) = bounded(1);
         let (limit_tx, limit_rx) = bounded(1);
@@ -92,18 +91,17 @@ impl Barriers {
             reached: reached_tx,
             release: release_rx,
         };
-        let started = Instant::now();
         loop {
             match self.tx.send_timeout(request, LOOK) {
                 Ok(()) => break,
                 Err(crossbeam_channel::SendTimeoutError::Timeout(r)) => request = r,
                 Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return Err(stopped()),
             }
-            if halted.load(Ordering::Relaxed) || started.elapsed() > ANSWER_WAIT {
+            if halted.load(Ordering::Relaxed) {
                 return Err(stopped());
             }
         }
-        let applied = wait(&frozen_rx, halted, ANSWER_WAIT)?.ok_or_else(stopped)?;
+        let applied = wait(&frozen_rx, halted, Duration::MAX)?.ok_or_else(stopped)?;
         Ok(Frozen {
             applied,
             limit: limit_tx,
@@ -133,15 +131,42 @@ fn wait<T>(rx: &Receiver<T>, halted: &AtomicBool, limit: Duration) -> Result<Opt
 }
 
 impl Frozen {
-    /// Lets the applier apply exactly the changes at or before `limit` and waits until it has,
-    /// for up to `patience` (the time a source snapshot may stay open): `None` past it.
+    /// Lets the applier apply exactly the changes at or before `limit` (and pause there); the
+    /// caller may read its snapshots meanwhile, then [`Advancing::wait`]s.
+    pub(crate) fn advance(self, limit: Vec<BinlogPosition>) -> Result<Advancing, CopyError> {
+        self.limit.send(limit).map_err(|_| stopped())?;
+        Ok(Advancing {
+            reached: self.reached,
+            release: self.release,
+        })
+    }
+
+    /// [`Frozen::advance`], then [`Advancing::wait`].
     pub(crate) fn advance_to(
         self,
         limit: Vec<BinlogPosition>,
         patience: Duration,
         halted: &AtomicBool,
     ) -> Result<Option<AtPosition>, CopyError> {
-        self.limit.send(limit).map_err(|_| stopped())?;
+        self.advance(limit)?.wait(patience, halted)
+    }
+}
+
+/// The applier, running up to a limit.
+#[derive(Debug)]
+pub(crate) struct Advancing {
+    reached: Receiver<()>,
+    release: Sender<()>,
+}
+
+impl Advancing {
+    /// Waits until the applier has reached the limit, for up to `patience` (the time a source
+    /// snapshot may stay open): `None` past it (dropping everything lets the applier go on).
+    pub(crate) fn wait(
+        self,
+        patience: Duration,
+        halted: &AtomicBool,
+    ) -> Result<Option<AtPosition>, CopyError> {
         Ok(wait(&self.reached, halted, patience)?.map(|()| AtPosition {
             _release: self.release,
         }))

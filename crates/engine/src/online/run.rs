@@ -86,12 +86,13 @@ pub fn run_move(
     progress: &MoveProgress,
     interrupt: &AtomicBool,
 ) -> Result<MoveEnd, CopyError> {
-    run_move_then(plan, options, progress, interrupt, &|| Ok(()))
+    run_move_then(plan, options, progress, interrupt, &|_| Ok(()))
 }
 
 /// Work a move does once its copy is done, while changes keep being applied, and before it
-/// verifies (adding deferred indexes back, say).
-pub type AfterCopy<'a> = dyn Fn() -> Result<(), CopyError> + Sync + 'a;
+/// verifies (adding deferred indexes back, say). It gets the move's stop flag, and should end
+/// soon after it is set.
+pub type AfterCopy<'a> = dyn Fn(&AtomicBool) -> Result<(), CopyError> + Sync + 'a;
 
 /// [`run_move`], running `after_copy` once the copy is done (on a thread of its own, the
 /// applier going on), before the verification; a move is caught up only after both.
@@ -235,8 +236,11 @@ fn verify_after_copy(
         }
         std::thread::sleep(TICK);
     }
-    if let Err(e) = after_copy() {
-        return stop.fail(e);
+    if let Err(e) = after_copy(stop.flag()) {
+        if !stop.stopped() {
+            stop.fail(e);
+        }
+        return;
     }
     let Some(options) = options else {
         verified.store(true, Relaxed);
@@ -336,7 +340,7 @@ fn apply_loop(
     let mut deferred: Vec<VecDeque<SourceCommit>> =
         plan.sources.iter().map(|_| VecDeque::new()).collect();
     let halted = || interrupt.load(Relaxed) || stop.stopped();
-    let (mut waiting, mut requests_open) = (None, true);
+    let (mut waiting, mut requests_open, mut rescan) = (None, true, false);
     let never = crossbeam_channel::never::<FreezeRequest>();
     loop {
         if interrupt.load(Relaxed) {
@@ -356,6 +360,7 @@ fn apply_loop(
             && let Some(request) = waiting.take().or_else(|| requests.try_recv().ok())
         {
             barrier = ActiveBarrier::pause(request, &applied, &halted);
+            rescan = true;
             // Often the targets are there already (a source with nothing new since).
             if let Some(active) = &barrier
                 && views.iter().all(|v| v.held_rows() == 0)
@@ -365,14 +370,17 @@ fn apply_loop(
             }
         }
         let copy_done = progress.copy_done();
-        // Changes held back by a barrier come first, whether or not another barrier is up
-        // now: those at or before its limit must be applied before it counts as reached (they
-        // are held back again below if not).
-        let mut messages = Vec::new();
-        for queue in &mut deferred {
-            messages.extend(queue.drain(..));
+        // Changes held back by a barrier come first: all of them once it is lifted, and under a
+        // new barrier once (those at or before its limit must be applied before it counts as
+        // reached; the others are held back again). Not on every pass: that would spin.
+        let mut intake = Intake::new(barrier.as_ref().map(|b| b.limit.as_slice()));
+        if barrier.is_none() || std::mem::take(&mut rescan) {
+            let held: Vec<SourceCommit> = deferred.iter_mut().flat_map(|q| q.drain(..)).collect();
+            for m in held {
+                intake.admit(m, &mut deferred);
+            }
         }
-        if messages.is_empty() {
+        if intake.messages.is_empty() {
             // Wait for changes, or for a verification's request (answered at once, not after a
             // tick: the pause it asks for should be short).
             let asking = if barrier.is_none() && requests_open {
@@ -382,7 +390,7 @@ fn apply_loop(
             };
             crossbeam_channel::select! {
                 recv(rx) -> m => match m {
-                    Ok(m) => messages.push(m),
+                    Ok(m) => intake.admit(m, &mut deferred),
                     Err(_) => return Ok(MoveEnd::Interrupted),
                 },
                 recv(asking) -> request => match request {
@@ -395,25 +403,13 @@ fn apply_loop(
                 continue;
             }
         }
-        let mut images: usize = messages.iter().map(message_rows).sum();
-        while images < CYCLE_IMAGES {
+        // Changes held back count towards the cycle's reading too, so that a busy source past
+        // the barrier cannot keep this loop reading forever.
+        while intake.images < CYCLE_IMAGES && intake.read < CYCLE_IMAGES {
             let Ok(m) = rx.try_recv() else { break };
-            images += message_rows(&m);
-            messages.push(m);
+            intake.admit(m, &mut deferred);
         }
-        if let Some(active) = &barrier {
-            // Changes past the barrier wait (a source's messages come in order: once one is
-            // past, every later one is).
-            let mut kept = Vec::with_capacity(messages.len());
-            for m in messages {
-                if deferred[m.source].is_empty() && m.position <= active.limit[m.source] {
-                    kept.push(m);
-                } else {
-                    deferred[m.source].push_back(m);
-                }
-            }
-            messages = kept;
-        }
+        let (messages, images) = (intake.messages, intake.images);
         if images > 0 {
             last_change = std::time::Instant::now();
         }
@@ -490,6 +486,44 @@ fn apply_loop(
                     Err(e) => return Err(e),
                 },
             }
+        }
+    }
+}
+
+/// The messages a cycle takes in: those to apply now, and (under a barrier) those past its
+/// limit, held back per source in order.
+struct Intake<'a> {
+    limit: Option<&'a [BinlogPosition]>,
+    messages: Vec<SourceCommit>,
+    /// Row images to apply.
+    images: usize,
+    /// Row images read, held back or not.
+    read: usize,
+}
+
+impl<'a> Intake<'a> {
+    fn new(limit: Option<&'a [BinlogPosition]>) -> Intake<'a> {
+        Intake {
+            limit,
+            messages: Vec::new(),
+            images: 0,
+            read: 0,
+        }
+    }
+
+    /// Takes `m` to apply, or holds it back in `deferred` when it is past the barrier (a
+    /// source's messages come in order: once one is past, every later one is).
+    fn admit(&mut self, m: SourceCommit, deferred: &mut [VecDeque<SourceCommit>]) {
+        let rows = message_rows(&m);
+        self.read += rows;
+        let past = self
+            .limit
+            .is_some_and(|limit| !deferred[m.source].is_empty() || m.position > limit[m.source]);
+        if past {
+            deferred[m.source].push_back(m);
+        } else {
+            self.images += rows;
+            self.messages.push(m);
         }
     }
 }

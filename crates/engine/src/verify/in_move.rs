@@ -109,6 +109,9 @@ fn verify_table(
     let mut readers: Option<Readers> = None;
     let mut retries = Retries::new(shared.options.retry);
     let mut repaired = Vec::new();
+    // The chunk being compared and its repair rounds so far: kept across a retry, so that a
+    // transient error never skips a chunk (the chunker has moved past it).
+    let mut pending: Option<(Chunk, u32)> = None;
     loop {
         if shared.cancel.load(Ordering::Relaxed) {
             return Ok(repaired);
@@ -118,40 +121,30 @@ fn verify_table(
                 readers = Some(Readers::open(shared).map_err(server)?);
             }
             let open = readers.as_mut().expect("just opened");
-            let next = shared
-                .chunker
-                .lock()
-                .expect("chunker lock")
-                .next(open.sources[0].conn_mut())
-                .map_err(|e| CopyError::Chunking {
-                    table: table_name.clone(),
-                    source: Box::new(e),
-                })?;
-            let Some(chunk) = next else { return Ok(None) };
-            let mut rounds = 0;
+            if pending.is_none() {
+                let Some(chunk) = shared.next_chunk(open.sources[0].conn_mut())? else {
+                    return Ok(None);
+                };
+                pending = Some((chunk, 0));
+            }
+            let (chunk, rounds) = pending.as_mut().expect("set above");
+            let chunk = chunk.clone();
             loop {
                 let (sources, targets, first_bytes) =
                     at_one_position(shared, barriers, open, &chunk)?;
                 let comparison = compare(&sources, &targets);
-                if comparison.found.is_empty() || rounds == MAX_REPAIR_ROUNDS {
-                    shared
-                        .chunker
-                        .lock()
-                        .expect("chunker lock")
-                        .done(
-                            open.sources[0].conn_mut(),
-                            &chunk,
-                            sources[0].rows.len() as u64,
-                            first_bytes,
-                        )
-                        .map_err(|e| CopyError::Chunking {
-                            table: table_name.clone(),
-                            source: Box::new(e),
-                        })?;
+                if comparison.found.is_empty() || *rounds == MAX_REPAIR_ROUNDS {
+                    shared.chunk_done(
+                        open.sources[0].conn_mut(),
+                        &chunk,
+                        sources[0].rows.len() as u64,
+                        first_bytes,
+                    )?;
                     record(shared, target_names, &comparison, &sources, &targets);
+                    pending = None;
                     return Ok(Some(()));
                 }
-                rounds += 1;
+                *rounds += 1;
                 let rows = named(shared, target_names, &comparison, &sources, &targets);
                 tracing::warn!(
                     table = %table_name,
@@ -310,7 +303,7 @@ fn repair(
             .map_err(|e| CopyError::Internal(format!("encoding keys to repair: {e}")))?;
         Ok(String::from_utf8_lossy(&sql).into_owned())
     };
-    // Sessions first, so that the applier pauses only for the snapshots and the writes.
+    // Sessions first, so that none is opened while the applier is paused.
     let mut source_readers = plan
         .sources
         .iter()
@@ -331,29 +324,38 @@ fn repair(
             .with_row_key(&table.key.index);
         writers.push((t, schema, target, open_write_session(dsn).map_err(server)?));
     }
-    let frozen = barriers.freeze(shared.cancel)?;
-    let mut positions = Vec::with_capacity(source_readers.len());
     let mut found: Vec<RecordBatch> = Vec::new();
-    for (reader, dsn) in source_readers.iter_mut().zip(&plan.sources) {
-        positions.push(start_snapshot_covering(reader.conn_mut()).map_err(server)?);
-        let on_source = in_database(&table.schema, dsn);
-        let delete = condition(&table_sql(&on_source))?;
-        let predicate = delete.split_once(" WHERE ").map_or("", |(_, p)| p);
-        let sql = format!("{} WHERE {predicate}", reader.select_all_sql());
-        reader
-            .read_once(&sql, |batch, _| {
-                found.push(batch);
-                Ok(())
-            })
-            .map_err(server)?;
-        reader.conn_mut().query_drop("ROLLBACK").map_err(server)?;
-    }
-    let Some(at) = frozen.advance_to(positions, SNAPSHOT_WAIT, shared.cancel)? else {
-        return Err(CopyError::Mismatch(format!(
-            "the targets did not reach the sources' positions within {} s to repair rows of {}",
-            SNAPSHOT_WAIT.as_secs(),
-            table.schema.qualified_name()
-        )));
+    let at = loop {
+        // Paused only while the snapshots open; the rows are read while the applier runs up to
+        // the snapshots' positions, and it pauses there again for the writes.
+        let frozen = barriers.freeze(shared.cancel)?;
+        let mut positions = Vec::with_capacity(source_readers.len());
+        for reader in &mut source_readers {
+            positions.push(start_snapshot_covering(reader.conn_mut()).map_err(server)?);
+        }
+        let advancing = frozen.advance(positions)?;
+        found.clear();
+        for (reader, dsn) in source_readers.iter_mut().zip(&plan.sources) {
+            let on_source = in_database(&table.schema, dsn);
+            let delete = condition(&table_sql(&on_source))?;
+            let predicate = delete.split_once(" WHERE ").map_or("", |(_, p)| p);
+            let sql = format!("{} WHERE {predicate}", reader.select_all_sql());
+            reader
+                .read_once(&sql, |batch, _| {
+                    found.push(batch);
+                    Ok(())
+                })
+                .map_err(server)?;
+            reader.conn_mut().query_drop("ROLLBACK").map_err(server)?;
+        }
+        match advancing.wait(SNAPSHOT_WAIT, shared.cancel)? {
+            Some(at) => break at,
+            None => tracing::info!(
+                table = %table.schema.qualified_name(),
+                "the targets did not reach the sources' snapshot within {} s; repairing again",
+                SNAPSHOT_WAIT.as_secs()
+            ),
+        }
     };
     let mut placements = Vec::new();
     for (t, schema, target, conn) in &mut writers {

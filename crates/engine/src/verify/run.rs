@@ -9,6 +9,7 @@ use reshard_convert::encode::describe::describe_row;
 use reshard_mysql::MysqlError;
 use reshard_mysql::keyset::KeyWalk;
 use reshard_mysql::reader::{BatchLimits, table_sql};
+use reshard_mysql::wire::RawConn;
 
 use super::compare::{ChunkComparison, Side, SideRows, compare};
 use super::read::{ChunkReader, Placing};
@@ -186,6 +187,38 @@ impl<'a> Shared<'a> {
         }
     }
 
+    /// The table's next chunk (boundary queries on `conn`, a session on the first source).
+    pub(super) fn next_chunk(&self, conn: &mut RawConn) -> Result<Option<Chunk>, CopyError> {
+        self.chunker
+            .lock()
+            .expect("chunker lock")
+            .next(conn)
+            .map_err(|e| self.chunking(e))
+    }
+
+    /// Tells the chunker a chunk held `rows` rows of `bytes` on the first source (it sizes the
+    /// next one by that, and jumps gaps on `conn`).
+    pub(super) fn chunk_done(
+        &self,
+        conn: &mut RawConn,
+        chunk: &Chunk,
+        rows: u64,
+        bytes: u64,
+    ) -> Result<(), CopyError> {
+        self.chunker
+            .lock()
+            .expect("chunker lock")
+            .done(conn, chunk, rows, bytes)
+            .map_err(|e| self.chunking(e))
+    }
+
+    fn chunking(&self, e: MysqlError) -> CopyError {
+        CopyError::Chunking {
+            table: self.table.schema.qualified_name(),
+            source: Box::new(e),
+        }
+    }
+
     /// The table's report, its listed rows in order.
     pub(super) fn finish(self) -> Result<TableReport, CopyError> {
         if let Some(e) = self.error.into_inner().expect("verify lock") {
@@ -269,34 +302,15 @@ fn worker(shared: &Shared<'_>, target_names: &[String]) -> Result<(), CopyError>
             let open = readers.as_mut().expect("just opened");
             let chunk = match pending.take() {
                 Some(chunk) => chunk,
-                None => {
-                    let next = shared
-                        .chunker
-                        .lock()
-                        .expect("chunker lock")
-                        .next(open.sources[0].conn_mut())
-                        .map_err(|e| CopyError::Chunking {
-                            table: table_name.clone(),
-                            source: Box::new(e),
-                        })?;
-                    match next {
-                        Some(chunk) => chunk,
-                        None => return Ok(None),
-                    }
-                }
+                None => match shared.next_chunk(open.sources[0].conn_mut())? {
+                    Some(chunk) => chunk,
+                    None => return Ok(None),
+                },
             };
             pending = Some(chunk.clone());
             let (sources, targets, first_bytes) = read_everywhere(shared, open, &chunk)?;
             let first_rows = sources[0].rows.len() as u64;
-            shared
-                .chunker
-                .lock()
-                .expect("chunker lock")
-                .done(open.sources[0].conn_mut(), &chunk, first_rows, first_bytes)
-                .map_err(|e| CopyError::Chunking {
-                    table: table_name.clone(),
-                    source: Box::new(e),
-                })?;
+            shared.chunk_done(open.sources[0].conn_mut(), &chunk, first_rows, first_bytes)?;
             pending = None;
             let comparison = compare(&sources, &targets);
             record(shared, target_names, &comparison, &sources, &targets);
