@@ -194,3 +194,56 @@ fn version_and_help() {
         .stdout_has("mysql://user:password@host:port/database");
     reshard(&["check"]).expect_code(2);
 }
+
+/// A user short of grants: `reshard check` names each missing privilege with the `GRANT` that
+/// adds it (cutover's only warn), and a copy into a target where the user may not insert is
+/// refused before anything is written.
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_grants_are_named_with_the_statements_that_add_them() {
+    let source = TestDb::create("check_grants_src", 1).await;
+    let target = TestDb::create("check_grants_dst", 1).await;
+    source
+        .exec("CREATE TABLE t (id INT NOT NULL PRIMARY KEY); INSERT INTO t VALUES (1)")
+        .await;
+    let user = format!("lean_{}", std::process::id());
+    source
+        .exec(&format!(
+            "CREATE USER IF NOT EXISTS '{user}'@'%' IDENTIFIED BY 'pw';
+             GRANT SELECT ON `{}`.* TO '{user}'@'%';
+             GRANT SELECT, CREATE ON `{}`.* TO '{user}'@'%';",
+            source.name(),
+            target.name()
+        ))
+        .await;
+    let dsn = |db: &TestDb| {
+        format!(
+            "mysql://{user}:pw@127.0.0.1:{}/{}",
+            db.server().port,
+            db.name()
+        )
+    };
+    let run = reshard(&[
+        "check",
+        "--source",
+        &dsn(&source),
+        "--target",
+        &dsn(&target),
+    ]);
+    let copy = reshard(&["copy", "--source", &dsn(&source), "--target", &dsn(&target)]);
+    let tables = target.tables().await;
+    source.exec(&format!("DROP USER '{user}'@'%'")).await;
+    run.expect_code(1)
+        .stdout_has("privileges")
+        .stdout_has(&format!(
+            "GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO '{user}'@'%'"
+        ))
+        .stdout_has(&format!(
+            "GRANT INSERT, UPDATE, DELETE, ALTER ON `{}`.* TO '{user}'@'%'",
+            target.name()
+        ))
+        .stdout_has("needed at cutover or with --force: LOCK TABLES");
+    copy.expect_code(1)
+        .stderr_has("nothing was written")
+        .stderr_has("INSERT (loading rows)");
+    assert!(tables.is_empty(), "the copy created {tables:?}");
+}

@@ -179,7 +179,70 @@ pub fn assess(facts: &ServerFacts, role: Role) -> Assessment {
         },
     });
     findings.push(database(facts, role));
+    findings.push(privileges(facts, role));
     Assessment { findings }
+}
+
+/// The grants the role needs on the DSN's database, by [`crate::privileges`]: what is missing
+/// and the `GRANT` statements that add it. Privileges needed only later (cutover) or by an
+/// option (`--force`) warn.
+fn privileges(facts: &ServerFacts, role: Role) -> Finding {
+    let database = facts
+        .database
+        .as_ref()
+        .map_or("", |(name, _)| name.as_str());
+    let missing = crate::privileges::Grants::parse(&facts.grants).missing(role, database);
+    let names = |required: bool| {
+        missing
+            .iter()
+            .filter(|n| n.required == required)
+            .map(|n| format!("{} ({})", n.privilege, n.why))
+            .collect::<Vec<_>>()
+    };
+    let (now, later) = (names(true), names(false));
+    let value = if missing.is_empty() {
+        String::from("every grant needed")
+    } else {
+        format!("{} missing", missing.len())
+    };
+    let fix = |required: bool| {
+        let part: Vec<_> = missing
+            .iter()
+            .filter(|n| n.required == required)
+            .copied()
+            .collect();
+        crate::privileges::grant_statements(&part, database, &facts.user).join("; ")
+    };
+    let verdict = if !now.is_empty() {
+        let mut why = format!(
+            "{} lacks {}; as an administrator, run: {}",
+            facts.user,
+            now.join(", "),
+            fix(true)
+        );
+        if !later.is_empty() {
+            why.push_str(&format!(
+                " (needed at cutover or with --force: {}; {})",
+                later.join(", "),
+                fix(false)
+            ));
+        }
+        Verdict::Fail(why)
+    } else if !later.is_empty() {
+        Verdict::Warn(format!(
+            "{} lacks what is needed at cutover or with --force: {}; run: {}",
+            facts.user,
+            later.join(", "),
+            fix(false)
+        ))
+    } else {
+        Verdict::Ok
+    };
+    Finding {
+        setting: "privileges",
+        value,
+        verdict,
+    }
 }
 
 fn version(facts: &ServerFacts) -> Finding {

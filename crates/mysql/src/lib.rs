@@ -28,6 +28,7 @@ mod discover;
 mod error;
 pub mod keyset;
 pub mod lock;
+pub mod privileges;
 pub mod reader;
 mod server_facts;
 mod session;

@@ -55,6 +55,10 @@ pub struct ServerFacts {
     pub port: u16,
     /// The DSN's database and whether it exists; `None` when the DSN names none.
     pub database: Option<(String, bool)>,
+    /// `CURRENT_USER()`: the account the grants are for (`name@host`).
+    pub user: String,
+    /// `SHOW GRANTS`: the current user's and its enabled role's (see [`crate::privileges`]).
+    pub grants: Vec<String>,
 }
 
 fn display<S: serde::Serializer>(f: &Flavor, s: S) -> Result<S::Ok, S::Error> {
@@ -129,6 +133,16 @@ impl ServerFacts {
         };
         let port = number("port")?;
         let server_id = number("server_id")?;
+        let user: Option<String> = session
+            .conn()
+            .query_first("SELECT CURRENT_USER()")
+            .await
+            .map_err(|e| session.error("reading the current user", e))?;
+        let grants: Vec<String> = session
+            .conn()
+            .query("SHOW GRANTS")
+            .await
+            .map_err(|e| session.error("reading the user's grants", e))?;
         Ok(ServerFacts {
             version: session.version().to_owned(),
             flavor: session.flavor(),
@@ -143,6 +157,8 @@ impl ServerFacts {
             hostname: get("hostname")?.to_owned(),
             port: u16::try_from(port).unwrap_or(0),
             database,
+            user: user.unwrap_or_default(),
+            grants,
         })
     }
 

@@ -69,6 +69,7 @@ impl CopyJob {
         observer: &dyn Observer,
     ) -> Result<CopyReport, CopyError> {
         locks.cover(self.topology())?;
+        super::check_target_grants(self.topology()).await?;
         let settings = &self.settings;
         let setup = prepare_copy(&settings.topology, &settings.setup(false)).await?;
         observer.event(&Event::Planned(&setup.tables));

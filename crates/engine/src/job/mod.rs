@@ -57,3 +57,28 @@ where
             .map_err(|_| crate::CopyError::Internal(String::from("the job's thread panicked")))?
     })
 }
+
+/// Refuses targets whose user lacks a privilege the copy needs (each named, with the `GRANT`
+/// that adds it), before anything is written; a privilege needed only with `--force` is
+/// checked by the server when it is used.
+async fn check_target_grants(topology: &crate::topology::Topology) -> Result<(), crate::CopyError> {
+    let mut problems = Vec::new();
+    for (i, target) in topology.targets.iter().enumerate() {
+        let facts = reshard_mysql::ServerFacts::of(&target.dsn).await?;
+        let assessment = reshard_mysql::assess(&facts, reshard_mysql::Role::Target);
+        for finding in assessment.findings {
+            if finding.setting == "privileges"
+                && let reshard_mysql::Verdict::Fail(why) = finding.verdict
+            {
+                problems.push(format!("target {} ({}): {why}", i + 1, target.dsn));
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(crate::CopyError::Refused(format!(
+        "nothing was written:\n  - {}",
+        problems.join("\n  - ")
+    )))
+}

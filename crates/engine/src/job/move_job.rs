@@ -85,6 +85,7 @@ impl MoveJob {
         for source in &topology.sources {
             check_source(source).await?;
         }
+        super::check_target_grants(topology).await?;
         // The positions are taken before the tables are discovered: a DDL after this point stops
         // the move instead of going unseen, and the copy reads nothing before them.
         let sources = topology.sources.clone();

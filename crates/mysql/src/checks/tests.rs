@@ -14,6 +14,8 @@ fn good() -> ServerFacts {
         hostname: "h".into(),
         port: 33061,
         database: Some(("shop".into(), true)),
+        user: "reshard@%".into(),
+        grants: vec!["GRANT ALL PRIVILEGES ON *.* TO `reshard`@`%`".into()],
     }
 }
 
@@ -109,7 +111,13 @@ fn a_missing_database_fails_with_the_fix_for_the_role() {
         database: Some(("shop".into(), false)),
         ..good()
     };
-    let fix = |role| match &assess(&facts, role).findings.last().unwrap().verdict {
+    let fix = |role| match &assess(&facts, role)
+        .findings
+        .iter()
+        .find(|f| f.setting == "database")
+        .unwrap()
+        .verdict
+    {
         Verdict::Fail(why) => why.clone(),
         other => panic!("{other:?}"),
     };
@@ -164,4 +172,66 @@ fn the_same_database_of_one_server_given_twice_is_refused() {
         matches!(&found[0].1.verdict, Verdict::Fail(w) if w.contains("as source #1")),
         "{found:?}"
     );
+}
+
+#[test]
+fn missing_grants_fail_with_the_statements_that_add_them_and_cutover_grants_warn() {
+    let facts = ServerFacts {
+        user: "app@10.%".into(),
+        grants: vec![
+            "GRANT USAGE ON *.* TO `app`@`10.%`".into(),
+            "GRANT SELECT ON `shop`.* TO `app`@`10.%`".into(),
+        ],
+        ..good()
+    };
+    let source = assess(&facts, Role::Source);
+    assert_eq!(failed(&source), vec!["privileges"]);
+    let finding = source
+        .findings
+        .iter()
+        .find(|f| f.setting == "privileges")
+        .unwrap();
+    let Verdict::Fail(why) = &finding.verdict else {
+        panic!("{finding:?}")
+    };
+    assert!(
+        why.contains("GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO 'app'@'10.%'"),
+        "{why}"
+    );
+    assert!(
+        why.contains("needed at cutover or with --force: LOCK TABLES"),
+        "{why}"
+    );
+    let target = assess(&facts, Role::Target);
+    let finding = target
+        .findings
+        .iter()
+        .find(|f| f.setting == "privileges")
+        .unwrap();
+    let Verdict::Fail(why) = &finding.verdict else {
+        panic!("{finding:?}")
+    };
+    assert!(
+        why.contains("GRANT INSERT, UPDATE, DELETE, CREATE, ALTER ON `shop`.* TO 'app'@'10.%'"),
+        "{why}"
+    );
+    // Only what is needed later: a warning, the server is fit.
+    let later = ServerFacts {
+        grants: vec![
+            "GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `app`@`10.%`".into(),
+            "GRANT SELECT ON `shop`.* TO `app`@`10.%`".into(),
+        ],
+        ..facts
+    };
+    let source = assess(&later, Role::Source);
+    assert!(source.fit(), "{source:?}");
+    assert!(matches!(
+        source
+            .findings
+            .iter()
+            .find(|f| f.setting == "privileges")
+            .unwrap()
+            .verdict,
+        Verdict::Warn(_)
+    ));
 }
