@@ -18,6 +18,7 @@ mod reshard;
 mod roundtrip;
 mod safety;
 mod testkit;
+mod throttle;
 mod verify;
 mod wire;
 

@@ -185,6 +185,15 @@ pub(crate) struct TuningArgs {
     /// 100 ms to 8 s; then the run stops with the error (e.g. 30s, 5m).
     #[arg(long = "retry-for", value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub(crate) retry_for: Duration,
+    /// Pause new reads, writes and change batches while any source or target has more than N
+    /// threads running (`Threads_running`, sampled every 250 ms; a server that cannot be read
+    /// counts as over).
+    #[arg(long = "max-threads-running", value_name = "N")]
+    pub(crate) max_threads_running: Option<u64>,
+    /// Pause likewise while any source's InnoDB history list is longer than N (long snapshots
+    /// and heavy writes grow it).
+    #[arg(long = "max-history-length", value_name = "N")]
+    pub(crate) max_history_length: Option<u64>,
 }
 
 impl TuningArgs {
@@ -197,6 +206,10 @@ impl TuningArgs {
             batch: reshard_mysql::reader::BatchLimits::default(),
             retry: reshard_engine::retry::RetryPolicy {
                 retry_for: self.retry_for,
+            },
+            throttle: reshard_engine::throttle::ThrottleLimits {
+                max_threads_running: self.max_threads_running,
+                max_history_length: self.max_history_length,
             },
         }
     }

@@ -65,6 +65,9 @@ pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
     if let Some(limit) = progress.stages.snapshot().limit(copy_time) {
         out!("  limiting stage: {}", limit.describe());
     }
+    if let Some(throttle) = crate::format::throttled(&progress.throttle.snapshot()) {
+        out!("  {throttle}");
+    }
     if topology.targets.len() > 1 {
         for (t, target) in topology.targets.iter().enumerate() {
             let rows: u64 = snapshots.iter().map(|s| s.rows_per_target[t]).sum();

@@ -56,3 +56,27 @@ pub(crate) fn changes_line(changes: &ChangeSnapshot) -> String {
         lags.join(", ")
     )
 }
+
+/// `throttled now (why); 3.2 s in all (threads_running 3.0 s, ...)`, or `None` when it never
+/// engaged.
+pub(crate) fn throttled(snapshot: &reshard_engine::throttle::ThrottleSnapshot) -> Option<String> {
+    let total = snapshot.total();
+    if snapshot.now.is_none() && total.is_zero() {
+        return None;
+    }
+    let reasons: Vec<String> = snapshot
+        .engaged
+        .iter()
+        .map(|(name, d)| format!("{name} {}", seconds(*d)))
+        .collect();
+    let mut out = match &snapshot.now {
+        Some(why) => format!("throttled now ({why}); "),
+        None => String::new(),
+    };
+    out.push_str(&format!(
+        "throttled {} in all ({})",
+        seconds(total),
+        reasons.join(", ")
+    ));
+    Some(out)
+}

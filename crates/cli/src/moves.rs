@@ -72,6 +72,9 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
             );
         }
     }
+    if let Some(throttle) = crate::format::throttled(&progress.copy.throttle.snapshot()) {
+        out!("  {throttle}");
+    }
     if let Some(verification) = progress.verification() {
         let repairs = verification.repairs();
         out!(

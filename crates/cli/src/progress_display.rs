@@ -201,7 +201,14 @@ fn log_lines(watched: &dyn Watched, stop: &AtomicBool) {
 /// Each stage's share of the copy's time (so far, or in all once it ended) and the limiting
 /// one, once the copy has timed any.
 fn stage_line(progress: &CopyProgress) -> Option<String> {
-    progress.stages.snapshot().summary(progress.copy_time())
+    let stages = progress.stages.snapshot().summary(progress.copy_time());
+    match (
+        stages,
+        crate::format::throttled(&progress.throttle.snapshot()),
+    ) {
+        (Some(stages), Some(throttle)) => Some(format!("{stages} | {throttle}")),
+        (stages, throttle) => stages.or(throttle),
+    }
 }
 
 fn short(name: &str, width: usize) -> String {

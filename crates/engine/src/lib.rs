@@ -26,6 +26,7 @@ pub mod progress;
 pub mod retry;
 pub mod stages;
 pub mod table;
+pub mod throttle;
 pub mod topology;
 pub mod verify;
 

@@ -138,6 +138,9 @@ pub struct CopyProgress {
     pub stages: StageClock,
     /// Nanoseconds from `started` to the end of the copy's workers (0 while they run).
     ended_after: AtomicU64,
+    /// Whether the copy (and a move's applier) is held back for the servers' sake, and for how
+    /// long it was.
+    pub throttle: crate::throttle::Throttle,
 }
 
 impl CopyProgress {
@@ -160,6 +163,7 @@ impl CopyProgress {
             started: Instant::now(),
             stages: StageClock::new(targets, timed),
             ended_after: AtomicU64::new(0),
+            throttle: crate::throttle::Throttle::default(),
         }
     }
 

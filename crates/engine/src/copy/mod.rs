@@ -135,6 +135,8 @@ pub struct CopyOptions {
     pub batch: BatchLimits,
     /// How long transient errors are retried.
     pub retry: crate::retry::RetryPolicy,
+    /// When to slow down for the servers' sake.
+    pub throttle: crate::throttle::ThrottleLimits,
 }
 
 impl Default for CopyOptions {
@@ -145,6 +147,7 @@ impl Default for CopyOptions {
             target_chunk_bytes: DEFAULT_CHUNK_BYTES,
             batch: BatchLimits::default(),
             retry: crate::retry::RetryPolicy::default(),
+            throttle: crate::throttle::ThrottleLimits::default(),
         }
     }
 }
@@ -315,6 +318,21 @@ pub fn run_copy(
                 }
             })
             .expect("spawning the interrupt watcher");
+        if options.throttle.any() {
+            let finished = &finished;
+            std::thread::Builder::new()
+                .name("reshard-throttle".into())
+                .spawn_scoped(scope, move || {
+                    crate::throttle::monitor(
+                        &plan.sources,
+                        &plan.targets,
+                        options.throttle,
+                        &progress.throttle,
+                        finished,
+                    );
+                })
+                .expect("spawning the throttle monitor");
+        }
         copy_with(plan, options, progress, &stop, None);
         finished.store(true, Relaxed);
     });

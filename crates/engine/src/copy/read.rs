@@ -96,6 +96,8 @@ pub(super) fn reader_loop(ctx: &Context<'_>, source: usize, tx: &[Sender<WriteJo
         sent: vec![0; ctx.plan.targets.len()],
     };
     while !ctx.stop.stopped() {
+        // Nothing new starts while the servers are over a limit.
+        ctx.progress.throttle.wait(ctx.stop.flag());
         let chunking = clock.lap();
         let next = next_chunk(ctx, source, &mut slot);
         clock.add(Stage::Chunking, chunking.nanos());

@@ -28,6 +28,7 @@ pub(super) fn writer_loop(ctx: &Context<'_>, t: usize, target: &Dsn, jobs: Recei
         if ctx.stop.stopped() {
             return;
         }
+        ctx.progress.throttle.wait(ctx.stop.flag());
         let progress = &ctx.progress.tables[job.table];
         let mut retries = Retries::new(ctx.options.retry);
         loop {

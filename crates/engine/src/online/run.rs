@@ -187,6 +187,20 @@ pub fn run_move_then(
                 .expect("spawning the after-copy thread");
         }
         let finished = &finished;
+        if options.copy.throttle.any() {
+            std::thread::Builder::new()
+                .name("reshard-throttle".into())
+                .spawn_scoped(scope, move || {
+                    crate::throttle::monitor(
+                        &plan.sources,
+                        &plan.targets,
+                        options.copy.throttle,
+                        &progress.copy.throttle,
+                        finished,
+                    );
+                })
+                .expect("spawning the throttle monitor");
+        }
         std::thread::Builder::new()
             .name("reshard-lag".into())
             .spawn_scoped(scope, move || monitor_lag(plan, progress, finished))
@@ -439,6 +453,7 @@ fn apply_loop(
         }
         // 3-4. Apply.
         let stats = if pending.iter().any(|p| !p.is_empty()) {
+            progress.copy.throttle.wait(stop.flag());
             applier.apply(&mut pending, stop)?
         } else {
             CycleStats::default()

@@ -1,0 +1,267 @@
+//! Throttling: a copy or move slows down when the servers are busy.
+//!
+//! A monitor thread samples, every [`SAMPLE_EVERY`], `Threads_running` on every source and
+//! target and the InnoDB history list length on every source (long snapshots and a busy
+//! server grow it; it is what a copy's reads cost the server). While any sample exceeds its
+//! limit, the throttle is *engaged* with that reason, and every worker asks before its next
+//! unit of work ([`Throttle::wait`]): copy readers before each chunk, copy writers before each
+//! batch, the change applier before each cycle. They wait until the throttle is released, so
+//! work already under way finishes and nothing new starts.
+//!
+//! It fails closed: a server whose figures cannot be read counts as over its limits (a server
+//! that stopped answering is the last one to load more). Time engaged is counted per reason
+//! (wall time, not per thread) and reported with the progress and the summary.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use reshard_mysql::wire::RawConn;
+use reshard_mysql::wire::text::first_row;
+use reshard_types::Dsn;
+
+/// How often the servers are sampled.
+pub const SAMPLE_EVERY: Duration = Duration::from_millis(250);
+
+/// How often a waiting worker looks again.
+const LOOK: Duration = Duration::from_millis(25);
+
+/// The limits a copy or move keeps to; `None`: not limited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ThrottleLimits {
+    /// `Threads_running` on any source or target.
+    pub max_threads_running: Option<u64>,
+    /// The InnoDB history list length on any source.
+    pub max_history_length: Option<u64>,
+}
+
+impl ThrottleLimits {
+    /// Whether any limit is set (else no monitor runs).
+    pub fn any(&self) -> bool {
+        self.max_threads_running.is_some() || self.max_history_length.is_some()
+    }
+}
+
+/// Why the throttle is engaged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ThrottleReason {
+    /// `Threads_running` over its limit.
+    ThreadsRunning,
+    /// The history list length over its limit.
+    HistoryLength,
+    /// A server's figures could not be read.
+    Unreadable,
+}
+
+impl ThrottleReason {
+    const ALL: [ThrottleReason; 3] = [
+        ThrottleReason::ThreadsRunning,
+        ThrottleReason::HistoryLength,
+        ThrottleReason::Unreadable,
+    ];
+
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ThrottleReason::ThreadsRunning => "threads_running",
+            ThrottleReason::HistoryLength => "history_list_length",
+            ThrottleReason::Unreadable => "server_unreadable",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The throttle of one copy or move: whether it is engaged, why, and for how long it was.
+#[derive(Debug, Default)]
+pub struct Throttle {
+    engaged: AtomicBool,
+    /// What engaged it last, in words (server, figure, limit).
+    why: Mutex<Option<(ThrottleReason, String)>>,
+    /// Nanoseconds engaged, per reason.
+    engaged_nanos: [AtomicU64; 3],
+}
+
+/// The throttle at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleSnapshot {
+    /// Why it is engaged now, if it is.
+    pub now: Option<String>,
+    /// Time engaged so far, per reason (reasons never engaged left out).
+    pub engaged: Vec<(&'static str, Duration)>,
+}
+
+impl ThrottleSnapshot {
+    /// Time engaged in all.
+    pub fn total(&self) -> Duration {
+        self.engaged.iter().map(|(_, d)| *d).sum()
+    }
+}
+
+impl Throttle {
+    /// Waits while the throttle is engaged (or until `stop` is set).
+    pub(crate) fn wait(&self, stop: &AtomicBool) {
+        while self.engaged.load(Relaxed) && !stop.load(Relaxed) {
+            std::thread::sleep(LOOK);
+        }
+    }
+
+    /// What it has done so far.
+    pub fn snapshot(&self) -> ThrottleSnapshot {
+        ThrottleSnapshot {
+            now: if self.engaged.load(Relaxed) {
+                self.why
+                    .lock()
+                    .expect("throttle lock")
+                    .as_ref()
+                    .map(|(_, why)| why.clone())
+            } else {
+                None
+            },
+            engaged: ThrottleReason::ALL
+                .iter()
+                .filter_map(|r| {
+                    let nanos = self.engaged_nanos[r.index()].load(Relaxed);
+                    (nanos > 0).then(|| (r.name(), Duration::from_nanos(nanos)))
+                })
+                .collect(),
+        }
+    }
+
+    fn set(&self, why: Option<(ThrottleReason, String)>, elapsed: Duration) {
+        let mut current = self.why.lock().expect("throttle lock");
+        // The time since the last sample goes to what held then.
+        if self.engaged.load(Relaxed)
+            && let Some((reason, _)) = current.as_ref()
+        {
+            self.engaged_nanos[reason.index()].fetch_add(
+                u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
+                Relaxed,
+            );
+        }
+        match why {
+            Some(why) => {
+                if !self.engaged.load(Relaxed) {
+                    tracing::info!("throttling: {}", why.1);
+                }
+                *current = Some(why);
+                self.engaged.store(true, Relaxed);
+            }
+            None => {
+                if self.engaged.load(Relaxed) {
+                    tracing::info!("throttle released");
+                }
+                self.engaged.store(false, Relaxed);
+            }
+        }
+    }
+}
+
+/// Samples `sources` and `targets` against `limits` until `finished`, engaging and releasing
+/// `throttle` (blocking; run it on a thread of its own).
+pub(crate) fn monitor(
+    sources: &[Dsn],
+    targets: &[Dsn],
+    limits: ThrottleLimits,
+    throttle: &Throttle,
+    finished: &AtomicBool,
+) {
+    if !limits.any() {
+        return;
+    }
+    let servers: Vec<(&Dsn, bool)> = sources
+        .iter()
+        .map(|d| (d, true))
+        .chain(targets.iter().map(|d| (d, false)))
+        .collect();
+    let mut conns: Vec<Option<RawConn>> = servers.iter().map(|_| None).collect();
+    let mut last = Instant::now();
+    while !finished.load(Relaxed) {
+        let mut why = None;
+        for ((dsn, is_source), conn) in servers.iter().zip(&mut conns) {
+            match over_limit(dsn, *is_source, limits, conn) {
+                Ok(None) => {}
+                Ok(Some(over)) => {
+                    why = Some(over);
+                    break;
+                }
+                Err(e) => {
+                    *conn = None;
+                    why = Some((
+                        ThrottleReason::Unreadable,
+                        format!("cannot read the load of {dsn} ({e}); waiting until it answers"),
+                    ));
+                    break;
+                }
+            }
+        }
+        let now = Instant::now();
+        throttle.set(why, now - last);
+        last = now;
+        let mut slept = Duration::ZERO;
+        while slept < SAMPLE_EVERY && !finished.load(Relaxed) {
+            std::thread::sleep(LOOK);
+            slept += LOOK;
+        }
+    }
+    throttle.set(None, last.elapsed());
+}
+
+/// Whether `dsn` is over a limit now, and which.
+fn over_limit(
+    dsn: &Dsn,
+    is_source: bool,
+    limits: ThrottleLimits,
+    conn: &mut Option<RawConn>,
+) -> Result<Option<(ThrottleReason, String)>, reshard_mysql::MysqlError> {
+    if conn.is_none() {
+        *conn = Some(RawConn::connect(dsn)?);
+    }
+    let conn = conn.as_mut().expect("connected above");
+    if let Some(max) = limits.max_threads_running {
+        // This sample's own statement is one of the running threads.
+        let running =
+            number(conn, "SHOW GLOBAL STATUS LIKE 'Threads_running'", 1)?.saturating_sub(1);
+        if running > max {
+            return Ok(Some((
+                ThrottleReason::ThreadsRunning,
+                format!("{dsn} has {running} threads running, over --max-threads-running {max}"),
+            )));
+        }
+    }
+    if is_source && let Some(max) = limits.max_history_length {
+        let length = number(
+            conn,
+            "SELECT COUNT FROM information_schema.INNODB_METRICS WHERE NAME = 'trx_rseg_history_len'",
+            0,
+        )?;
+        if length > max {
+            return Ok(Some((
+                ThrottleReason::HistoryLength,
+                format!(
+                    "{dsn} has an InnoDB history list of {length}, over --max-history-length {max}"
+                ),
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// Column `column` of the first row of `sql`, as a number.
+fn number(conn: &mut RawConn, sql: &str, column: usize) -> Result<u64, reshard_mysql::MysqlError> {
+    let row = first_row(conn, sql)?;
+    let text = row
+        .and_then(|r| r.into_iter().nth(column).flatten())
+        .map(|v| String::from_utf8_lossy(&v).into_owned())
+        .unwrap_or_default();
+    text.trim()
+        .parse()
+        .map_err(|_| reshard_mysql::MysqlError::Unexpected {
+            server: conn.dsn().to_string(),
+            doing: "reading the server's load",
+            detail: format!("`{sql}` gave '{text}', not a number"),
+        })
+}
