@@ -13,6 +13,7 @@ mod examples;
 mod faults;
 mod jobs;
 mod moves;
+mod observe;
 mod protocol;
 mod reshard;
 mod roundtrip;

@@ -56,6 +56,8 @@ pub(crate) enum Command {
     /// every table is equal, 1 when rows differ (or anything fails), 2 on bad input, 3 when
     /// interrupted.
     Verify(VerifyArgs),
+    /// Print the status of a copy or move running with --listen, from its /status endpoint.
+    Status(StatusArgs),
     /// Print the keyspace id of each value under a vindex and, given key ranges, its shard.
     Vindex(VindexArgs),
     /// Measure copy throughput between these servers, and what limits it.
@@ -126,6 +128,19 @@ pub(crate) struct CopyArgs {
     /// Empty target tables that hold rows before copying, instead of refusing.
     #[arg(long)]
     pub(crate) force: bool,
+    /// Serve the copy's /status (JSON) and /metrics (Prometheus) on HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub(crate) listen: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// The HOST:PORT the job was started with (--listen).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub(crate) from: String,
+    /// Print the status as JSON (what /status serves).
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -166,6 +181,9 @@ pub(crate) struct MoveArgs {
     /// differ from every server's and replica's id. Derived from the process id by default.
     #[arg(long = "server-id", value_name = "ID", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) server_id: Option<u32>,
+    /// Serve the move's /status (JSON) and /metrics (Prometheus) on HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub(crate) listen: Option<String>,
 }
 
 /// How hard to copy (shared by copy and move).

@@ -33,8 +33,12 @@ pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
         .defer_secondary_indexes(args.defer_secondary_indexes);
     // Ctrl-C and SIGTERM stop the copy at its next safe point.
     let cancel = crate::signals::watch("stopping the copy after the batches in flight");
-    let display = Display::new(job.topology());
-    let outcome = job.run(&cancel, &display).await;
+    let display = Arc::new(Display::new(job.topology()));
+    let _listener = match &args.listen {
+        Some(addr) => Some(crate::serve::listen(addr, display.clone())?),
+        None => None,
+    };
+    let outcome = job.run(&cancel, display.as_ref()).await;
     display.finish(matches!(&outcome, Ok(report) if report.end == CopyEnd::Done));
     let report = outcome.map_err(|e| display.failure(e))?;
     let progress = &report.progress;
@@ -115,6 +119,19 @@ impl Display {
         if let Some(shown) = self.shown.lock().expect("display lock").take() {
             shown.finish(completed);
         }
+    }
+}
+
+impl crate::serve::StatusSource for Display {
+    fn status(&self) -> Option<reshard_engine::status::Status> {
+        if let Some(moving) = self.moving.lock().expect("display lock").as_ref() {
+            return Some(reshard_engine::status::Status::of_move(moving));
+        }
+        self.copy
+            .lock()
+            .expect("display lock")
+            .as_ref()
+            .map(|copy| reshard_engine::status::Status::of_copy(copy))
     }
 }
 

@@ -17,7 +17,9 @@ mod moves;
 mod output;
 mod progress_display;
 mod secrets;
+mod serve;
 mod signals;
+mod status;
 mod verify;
 mod vindex;
 
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
             Command::Check(args) => check::run(args).await,
             Command::Copy(args) => copy::run(args).await,
             Command::Move(args) => moves::run(args).await,
+            Command::Status(args) => status::run(&args),
             Command::Verify(args) => verify::run(args).await,
             Command::Vindex(args) => vindex::run(&args),
         }

@@ -28,8 +28,12 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
     // Ctrl-C and SIGTERM stop the move at its next safe point (during the setup: before the copy
     // starts).
     let cancel = crate::signals::watch("stopping the move after the current cycle");
-    let display = Display::new(job.topology());
-    let outcome = job.run(&cancel, &display).await;
+    let display = std::sync::Arc::new(Display::new(job.topology()));
+    let _listener = match &args.listen {
+        Some(addr) => Some(crate::serve::listen(addr, display.clone())?),
+        None => None,
+    };
+    let outcome = job.run(&cancel, display.as_ref()).await;
     display.finish(matches!(&outcome, Ok(report) if report.progress.copy_done()));
     let report = outcome.map_err(|e| display.failure(e))?;
     let progress = &report.progress;

@@ -25,6 +25,7 @@ pub mod online;
 pub mod progress;
 pub mod retry;
 pub mod stages;
+pub mod status;
 pub mod table;
 pub mod throttle;
 pub mod topology;

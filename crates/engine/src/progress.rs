@@ -173,6 +173,11 @@ impl CopyProgress {
         self.ended_after.store(nanos.max(1), Relaxed);
     }
 
+    /// Whether the copy's workers have all ended.
+    pub fn ended(&self) -> bool {
+        self.ended_after.load(Relaxed) > 0
+    }
+
     /// How long the copy ran: until its workers ended, or until now while they run (the wall
     /// time the stage shares are taken over).
     pub fn copy_time(&self) -> std::time::Duration {
