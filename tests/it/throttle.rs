@@ -1,7 +1,7 @@
 //! Throttling on real servers: a move whose source is busy (a statement that runs for seconds)
 //! holds back while it is, says so, and completes with the rows right.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reshard_testkit::{TestDb, assert_same};
 
@@ -61,4 +61,126 @@ async fn a_move_waits_while_a_source_runs_more_threads_than_allowed() {
     assert!(throttled > 0.0, "{}", run.stdout);
     let sources: Vec<&TestDb> = vec![&source];
     assert_same(&union(&sources, "t").await, &union(&target_refs, "t").await);
+}
+
+/// The rows of `t` in `db` now.
+async fn count(db: &TestDb) -> u64 {
+    db.query_column("SELECT COUNT(*) FROM t").await[0]
+        .as_deref()
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0)
+}
+
+/// A copy watching a real replica of its target (a scratch `mariadbd` replicating the target
+/// database): while the replica's SQL thread is stopped, its lag is unknown, the copy holds back
+/// (the target's row count stands still) and says why; once it runs again the copy finishes, with
+/// the rows right.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_copy_waits_while_a_replica_of_its_target_lags() {
+    use mysql_async::prelude::Queryable;
+
+    let source = TestDb::create("throttle_replica_src", 1).await;
+    source
+        .exec(
+            "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, v VARCHAR(200));
+             INSERT INTO t SELECT seq, REPEAT('r', 100 + seq % 100) FROM seq_1_to_60000;",
+        )
+        .await;
+    // The replica follows instance 2 from now on, replicating only the target's database.
+    let primary = reshard_testkit::servers::instance(2);
+    let replica = reshard_testkit::ScratchServer::start(&[]);
+    let target_name = format!("throttle_replica_dst_{}", std::process::id());
+    let mut on_primary = mysql_async::Conn::new(primary.opts(None))
+        .await
+        .expect("primary");
+    let (file, position): (String, u64) = on_primary
+        .query_first("SHOW MASTER STATUS")
+        .await
+        .expect("SHOW MASTER STATUS")
+        .map(|row: mysql_async::Row| (row.get(0).expect("file"), row.get(1).expect("position")))
+        .expect("the primary's binlog position");
+    let mut on_replica = mysql_async::Conn::new(replica.server().opts(None))
+        .await
+        .expect("replica");
+    on_replica
+        .query_drop(format!(
+            "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={}, MASTER_USER='{}', \
+             MASTER_PASSWORD='{}', MASTER_LOG_FILE='{file}', MASTER_LOG_POS={position};
+             SET GLOBAL replicate_do_db = '{target_name}';
+             START SLAVE;",
+            primary.port, primary.user, primary.password
+        ))
+        .await
+        .expect("starting replication");
+    on_primary
+        .query_drop(format!("CREATE DATABASE `{target_name}`"))
+        .await
+        .expect("the target database");
+    let target_dsn = primary.dsn(&target_name);
+    let copy = std::process::Command::new(env!("CARGO_BIN_EXE_reshard"))
+        .args(["copy", "--source", &source.dsn(), "--target", &target_dsn])
+        .args([
+            "--target-chunk-size",
+            "256K",
+            "--threads",
+            "1",
+            "--write-threads",
+            "1",
+        ])
+        .args([
+            "--max-replica-lag",
+            "2",
+            "--throttle-replica",
+            &replica.dsn(""),
+        ])
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting reshard copy");
+    let target = TestDb::attach(&target_name, primary.clone());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !target.tables().await.iter().any(|t| t == "t") {
+        assert!(Instant::now() < deadline, "the copy created no table");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    while count(&target).await == 0 {
+        assert!(Instant::now() < deadline, "the copy wrote nothing");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    on_replica
+        .query_drop("STOP SLAVE SQL_THREAD")
+        .await
+        .expect("stopping the SQL thread");
+    // The batches under way end; then nothing new is written while the lag is unknown.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let held = count(&target).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let still = count(&target).await;
+    assert_eq!(
+        held, still,
+        "the copy went on while the replica's lag was unknown"
+    );
+    assert!(
+        still < 60_000,
+        "the copy was done before the replica stopped; make the table larger"
+    );
+    on_replica
+        .query_drop("START SLAVE SQL_THREAD")
+        .await
+        .expect("starting the SQL thread");
+    let out = tokio::task::spawn_blocking(move || copy.wait_with_output())
+        .await
+        .unwrap()
+        .expect("the copy");
+    let run = crate::Run::from(out);
+    on_replica
+        .query_drop("STOP SLAVE; RESET SLAVE ALL")
+        .await
+        .ok();
+    run.expect_code(0)
+        .stderr_has("does not know its lag (its SQL thread is stopped")
+        .stdout_has("(replica_lag ");
+    assert_same(&source.dump("t").await, &target.dump("t").await);
 }

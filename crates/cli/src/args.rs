@@ -121,6 +121,8 @@ pub(crate) struct CopyArgs {
     pub(crate) topology: TopologyArgs,
     #[command(flatten)]
     pub(crate) tuning: TuningArgs,
+    #[command(flatten)]
+    pub(crate) throttle: ThrottleArgs,
     /// Create missing target tables without secondary indexes and foreign keys, and add them
     /// after the copy (faster loads).
     #[arg(long = "defer-secondary-indexes")]
@@ -163,6 +165,8 @@ pub(crate) struct MoveArgs {
     pub(crate) topology: TopologyArgs,
     #[command(flatten)]
     pub(crate) tuning: TuningArgs,
+    #[command(flatten)]
+    pub(crate) throttle: ThrottleArgs,
     /// Create missing target tables without secondary indexes and foreign keys, and add them
     /// back once the copy is done, while changes keep being applied (then ANALYZE TABLE), before
     /// the verification.
@@ -203,6 +207,11 @@ pub(crate) struct TuningArgs {
     /// 100 ms to 8 s; then the run stops with the error (e.g. 30s, 5m).
     #[arg(long = "retry-for", value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub(crate) retry_for: Duration,
+}
+
+/// When to hold back for the servers' sake (copy and move).
+#[derive(Debug, Args)]
+pub(crate) struct ThrottleArgs {
     /// Pause new reads, writes and change batches while any source or target has more than N
     /// threads running (`Threads_running`, sampled every 250 ms; a server that cannot be read
     /// counts as over).
@@ -212,6 +221,50 @@ pub(crate) struct TuningArgs {
     /// and heavy writes grow it).
     #[arg(long = "max-history-length", value_name = "N")]
     pub(crate) max_history_length: Option<u64>,
+    /// Pause likewise while any --throttle-replica is more than SECONDS behind its primary, or
+    /// does not know how far (its SQL thread stopped).
+    #[arg(
+        long = "max-replica-lag",
+        value_name = "SECONDS",
+        requires = "throttle_replicas"
+    )]
+    pub(crate) max_replica_lag: Option<u64>,
+    /// A replica of a source or target to watch for --max-replica-lag (repeatable).
+    #[arg(
+        long = "throttle-replica",
+        value_name = "DSN",
+        requires = "max_replica_lag"
+    )]
+    pub(crate) throttle_replicas: Vec<String>,
+}
+
+impl ThrottleArgs {
+    /// The limits, and the replicas parsed (a bad DSN is bad input).
+    pub(crate) fn limits(
+        &self,
+    ) -> Result<
+        (
+            reshard_engine::throttle::ThrottleLimits,
+            Vec<reshard_types::Dsn>,
+        ),
+        String,
+    > {
+        let replicas = self
+            .throttle_replicas
+            .iter()
+            .map(|text| {
+                reshard_types::Dsn::parse(text).map_err(|e| format!("--throttle-replica {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((
+            reshard_engine::throttle::ThrottleLimits {
+                max_threads_running: self.max_threads_running,
+                max_history_length: self.max_history_length,
+                max_replica_lag: self.max_replica_lag,
+            },
+            replicas,
+        ))
+    }
 }
 
 impl TuningArgs {
@@ -225,10 +278,7 @@ impl TuningArgs {
             retry: reshard_engine::retry::RetryPolicy {
                 retry_for: self.retry_for,
             },
-            throttle: reshard_engine::throttle::ThrottleLimits {
-                max_threads_running: self.max_threads_running,
-                max_history_length: self.max_history_length,
-            },
+            throttle: reshard_engine::throttle::ThrottleLimits::default(),
         }
     }
 }

@@ -26,9 +26,12 @@ use crate::secrets::{SOURCE_PASSWORD_ENV, TARGET_PASSWORD_ENV, role_password};
 
 pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
     let topology = topology(&args.topology)?;
-    let options = args.tuning.copy_options();
+    let (limits, replicas) = args.throttle.limits().map_err(Failure::BadInput)?;
+    let mut options = args.tuning.copy_options();
+    options.throttle = limits;
     let job = CopyJob::new(topology)
         .options(options)
+        .throttle_replicas(replicas)
         .force(args.force)
         .defer_secondary_indexes(args.defer_secondary_indexes);
     // Ctrl-C and SIGTERM stop the copy at its next safe point.

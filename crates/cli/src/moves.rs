@@ -19,8 +19,12 @@ use crate::output::out;
 
 pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
     let topology = topology(&args.topology)?;
+    let (limits, replicas) = args.throttle.limits().map_err(Failure::BadInput)?;
+    let mut options = args.tuning.copy_options();
+    options.throttle = limits;
     let job = MoveJob::new(topology)
-        .options(args.tuning.copy_options())
+        .options(options)
+        .throttle_replicas(replicas)
         .force(args.force)
         .defer_secondary_indexes(args.defer_secondary_indexes)
         .stop_when_caught_up(args.stop_when_caught_up)

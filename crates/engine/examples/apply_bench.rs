@@ -73,6 +73,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         target_names: vec![String::from("-")],
         router: Router::single(),
         tables: copy_tables,
+        replicas: Vec::new(),
     };
     let progress = MoveProgress::new(
         CopyProgress::new(

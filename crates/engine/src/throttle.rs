@@ -33,12 +33,16 @@ pub struct ThrottleLimits {
     pub max_threads_running: Option<u64>,
     /// The InnoDB history list length on any source.
     pub max_history_length: Option<u64>,
+    /// Seconds any replica given to [`monitor`] may be behind its primary.
+    pub max_replica_lag: Option<u64>,
 }
 
 impl ThrottleLimits {
     /// Whether any limit is set (else no monitor runs).
     pub fn any(&self) -> bool {
-        self.max_threads_running.is_some() || self.max_history_length.is_some()
+        self.max_threads_running.is_some()
+            || self.max_history_length.is_some()
+            || self.max_replica_lag.is_some()
     }
 }
 
@@ -50,14 +54,17 @@ pub enum ThrottleReason {
     ThreadsRunning,
     /// The history list length over its limit.
     HistoryLength,
+    /// A replica's lag over its limit, or not known (its SQL thread stopped).
+    ReplicaLag,
     /// A server's figures could not be read.
     Unreadable,
 }
 
 impl ThrottleReason {
-    const ALL: [ThrottleReason; 3] = [
+    const ALL: [ThrottleReason; 4] = [
         ThrottleReason::ThreadsRunning,
         ThrottleReason::HistoryLength,
+        ThrottleReason::ReplicaLag,
         ThrottleReason::Unreadable,
     ];
 
@@ -66,6 +73,7 @@ impl ThrottleReason {
         match self {
             ThrottleReason::ThreadsRunning => "threads_running",
             ThrottleReason::HistoryLength => "history_list_length",
+            ThrottleReason::ReplicaLag => "replica_lag",
             ThrottleReason::Unreadable => "server_unreadable",
         }
     }
@@ -82,7 +90,7 @@ pub struct Throttle {
     /// What engaged it last, in words (server, figure, limit).
     why: Mutex<Option<(ThrottleReason, String)>>,
     /// Nanoseconds engaged, per reason.
-    engaged_nanos: [AtomicU64; 3],
+    engaged_nanos: [AtomicU64; 4],
 }
 
 /// The throttle at one moment.
@@ -160,11 +168,13 @@ impl Throttle {
     }
 }
 
-/// Samples `sources` and `targets` against `limits` until `finished`, engaging and releasing
-/// `throttle` (blocking; run it on a thread of its own).
+/// Samples `sources` and `targets` (and `replicas`, replicas of any of them, for their lag)
+/// against `limits` until `finished`, engaging and releasing `throttle` (blocking; run it on a
+/// thread of its own).
 pub(crate) fn monitor(
     sources: &[Dsn],
     targets: &[Dsn],
+    replicas: &[Dsn],
     limits: ThrottleLimits,
     throttle: &Throttle,
     finished: &AtomicBool,
@@ -172,6 +182,19 @@ pub(crate) fn monitor(
     if !limits.any() {
         return;
     }
+    // Replicas are read with the async client (it names `SHOW SLAVE STATUS`'s columns).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            tracing::warn!("cannot start the throttle's runtime ({e}); not throttling");
+            return;
+        }
+    };
+    let mut replica_sessions: Vec<Option<reshard_mysql::Session>> =
+        replicas.iter().map(|_| None).collect();
     let servers: Vec<(&Dsn, bool)> = sources
         .iter()
         .map(|d| (d, true))
@@ -180,8 +203,16 @@ pub(crate) fn monitor(
     let mut conns: Vec<Option<RawConn>> = servers.iter().map(|_| None).collect();
     let mut last = Instant::now();
     while !finished.load(Relaxed) {
-        let mut why = None;
+        let mut why = limits.max_replica_lag.and_then(|max| {
+            replicas
+                .iter()
+                .zip(&mut replica_sessions)
+                .find_map(|(dsn, session)| runtime.block_on(replica_over(dsn, max, session)))
+        });
         for ((dsn, is_source), conn) in servers.iter().zip(&mut conns) {
+            if why.is_some() {
+                break;
+            }
             match over_limit(dsn, *is_source, limits, conn) {
                 Ok(None) => {}
                 Ok(Some(over)) => {
@@ -208,6 +239,47 @@ pub(crate) fn monitor(
         }
     }
     throttle.set(None, last.elapsed());
+}
+
+/// Why replica `dsn` holds the job back, if it does: lag over `max`, unknown lag (its SQL
+/// thread stopped), or no answer.
+async fn replica_over(
+    dsn: &Dsn,
+    max: u64,
+    session: &mut Option<reshard_mysql::Session>,
+) -> Option<(ThrottleReason, String)> {
+    if session.is_none() {
+        match reshard_mysql::connect_server(dsn).await {
+            Ok(s) => *session = Some(s),
+            Err(e) => {
+                return Some((
+                    ThrottleReason::Unreadable,
+                    format!("cannot read replica {dsn} ({e}); waiting until it answers"),
+                ));
+            }
+        }
+    }
+    let open = session.as_mut().expect("connected above");
+    match reshard_mysql::replica_lag(open).await {
+        Ok(Some(lag)) if lag <= max => None,
+        Ok(Some(lag)) => Some((
+            ThrottleReason::ReplicaLag,
+            format!("replica {dsn} is {lag} s behind, over --max-replica-lag {max}"),
+        )),
+        Ok(None) => Some((
+            ThrottleReason::ReplicaLag,
+            format!(
+                "replica {dsn} does not know its lag (its SQL thread is stopped, or it is not replicating)"
+            ),
+        )),
+        Err(e) => {
+            *session = None;
+            Some((
+                ThrottleReason::Unreadable,
+                format!("cannot read replica {dsn} ({e}); waiting until it answers"),
+            ))
+        }
+    }
 }
 
 /// Whether `dsn` is over a limit now, and which.

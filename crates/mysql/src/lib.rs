@@ -39,5 +39,5 @@ pub mod writer;
 pub use checks::{Assessment, Finding, Role, Verdict, assess, cross_check};
 pub use discover::discover_table;
 pub use error::{MysqlError, OtherKeyDuplicate};
-pub use server_facts::ServerFacts;
+pub use server_facts::{ServerFacts, replica_lag};
 pub use session::{CONNECT_TIMEOUT, Session, connect, connect_server};

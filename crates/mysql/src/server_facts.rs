@@ -188,3 +188,19 @@ impl ServerFacts {
 fn is_on(value: &str) -> bool {
     matches!(value.to_ascii_uppercase().as_str(), "ON" | "1" | "TRUE")
 }
+
+/// How far a replica is behind its primary: `Seconds_Behind_Master` of `SHOW SLAVE STATUS`, or
+/// `None` when that is NULL (its SQL thread stopped, or not connected) or the server is not a
+/// replica: lag that cannot be known.
+pub async fn replica_lag(session: &mut Session) -> Result<Option<u64>, MysqlError> {
+    let row: Option<mysql_async::Row> = session
+        .conn()
+        .query_first("SHOW SLAVE STATUS")
+        .await
+        .map_err(|e| session.error("reading the replica's status", e))?;
+    Ok(row.and_then(|row| {
+        row.get_opt::<Option<u64>, _>("Seconds_Behind_Master")
+            .and_then(Result::ok)
+            .flatten()
+    }))
+}

@@ -30,6 +30,15 @@ impl TestDb {
         Self::create_on(test, servers::instance(instance)).await
     }
 
+    /// Takes over database `name`, which exists on `server` (created by the test another way,
+    /// say so that a replica sees it created): it is dropped like the others.
+    pub fn attach(name: &str, server: Server) -> TestDb {
+        TestDb {
+            server,
+            name: name.to_owned(),
+        }
+    }
+
     /// Like [`TestDb::create`], on any server (a [`crate::ScratchServer`], say).
     pub async fn create_on(test: &str, server: Server) -> TestDb {
         let name = unique_name(test);

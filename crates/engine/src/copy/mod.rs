@@ -120,6 +120,9 @@ pub struct CopyPlan {
     pub router: Router,
     /// The tables, in the order progress reports them.
     pub tables: Vec<CopyTable>,
+    /// Replicas of the sources or targets whose lag the throttle watches
+    /// ([`crate::throttle::ThrottleLimits::max_replica_lag`]).
+    pub replicas: Vec<Dsn>,
 }
 
 /// How to copy.
@@ -326,6 +329,7 @@ pub fn run_copy(
                     crate::throttle::monitor(
                         &plan.sources,
                         &plan.targets,
+                        &plan.replicas,
                         options.throttle,
                         &progress.throttle,
                         finished,

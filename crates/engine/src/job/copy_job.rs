@@ -73,7 +73,8 @@ impl CopyJob {
         let settings = &self.settings;
         let setup = prepare_copy(&settings.topology, &settings.setup(false)).await?;
         observer.event(&Event::Planned(&setup.tables));
-        let plan = setup.plan(&settings.topology);
+        let mut plan = setup.plan(&settings.topology);
+        plan.replicas.clone_from(&settings.replicas);
         let targets = plan.targets.clone();
         let progress = Arc::new(progress_for(&setup, targets.len(), settings.stage_timing));
         observer.event(&Event::Copying(&progress));

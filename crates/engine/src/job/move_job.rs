@@ -105,7 +105,8 @@ impl MoveJob {
         }
         let setup = prepare_copy(topology, &self.settings.setup(true)).await?;
         observer.event(&Event::Planned(&setup.tables));
-        let plan = setup.plan(topology);
+        let mut plan = setup.plan(topology);
+        plan.replicas.clone_from(&self.settings.replicas);
         let progress = Arc::new(MoveProgress::new(
             progress_for(&setup, plan.targets.len(), self.settings.stage_timing),
             plan.sources

@@ -12,6 +12,7 @@ pub(super) struct JobSettings {
     pub force: bool,
     pub defer_secondary_indexes: bool,
     pub stage_timing: bool,
+    pub replicas: Vec<reshard_types::Dsn>,
 }
 
 impl JobSettings {
@@ -24,6 +25,7 @@ impl JobSettings {
             force: false,
             defer_secondary_indexes: false,
             stage_timing: true,
+            replicas: Vec::new(),
         }
     }
 
@@ -61,6 +63,14 @@ macro_rules! shared_setters {
             #[must_use]
             pub fn stage_timing(mut self, timed: bool) -> $job {
                 self.settings.stage_timing = timed;
+                self
+            }
+
+            /// Replicas of the sources or targets whose lag holds the job back past
+            /// `options.throttle.max_replica_lag`.
+            #[must_use]
+            pub fn throttle_replicas(mut self, replicas: Vec<reshard_types::Dsn>) -> $job {
+                self.settings.replicas = replicas;
                 self
             }
 

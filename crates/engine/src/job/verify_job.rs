@@ -52,6 +52,7 @@ impl VerifyJob {
             target_names: topology.targets.iter().map(|t| t.name.clone()).collect(),
             router: topology.router.clone(),
             tables,
+            replicas: Vec::new(),
         };
         let copy = self.settings.options;
         let options = VerifyOptions {

@@ -194,6 +194,7 @@ pub fn run_move_then(
                     crate::throttle::monitor(
                         &plan.sources,
                         &plan.targets,
+                        &plan.replicas,
                         options.copy.throttle,
                         &progress.copy.throttle,
                         finished,

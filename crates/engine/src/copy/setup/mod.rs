@@ -81,6 +81,7 @@ impl CopySetup {
             target_names: topology.targets.iter().map(|t| t.name.clone()).collect(),
             router: topology.router.clone(),
             tables: self.tables.iter().map(|p| p.table.clone()).collect(),
+            replicas: Vec::new(),
         }
     }
 }
