@@ -184,3 +184,64 @@ async fn a_copy_waits_while_a_replica_of_its_target_lags() {
         .stdout_has("(replica_lag ");
     assert_same(&source.dump("t").await, &target.dump("t").await);
 }
+
+/// `--max-rows-per-second` paces the writers, and `--throttle-file` changes the limits of a
+/// running copy (here: lifts the rate limit), which the summary and log show; a limits file
+/// that cannot be read is refused before anything is written.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_limit_paces_a_copy_and_a_limits_file_changes_it_while_it_runs() {
+    let source = TestDb::create("throttle_rate_src", 1).await;
+    let target = TestDb::create("throttle_rate_dst", 2).await;
+    source
+        .exec(
+            "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, v VARCHAR(40));
+             INSERT INTO t SELECT seq, CONCAT('v', seq) FROM seq_1_to_20000;",
+        )
+        .await;
+    let dir = std::env::temp_dir().join(format!("reshard_throttle_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let limits = dir.join("limits.toml");
+    std::fs::write(&limits, "max_rows_per_second = 3000\n").unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "max_rows_per_sec = 3000\n").unwrap();
+    let copy = |file: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_reshard"))
+            .args(["copy", "--source", &source.dsn(), "--target", &target.dsn()])
+            .args(["--target-chunk-size", "64K", "--throttle-file"])
+            .arg(file)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting reshard copy")
+    };
+    let refused = crate::Run::from(copy(&bad).wait_with_output().unwrap());
+    refused
+        .expect_code(2)
+        .stderr_has("--throttle-file")
+        .stderr_has("max_rows_per_sec");
+    assert!(
+        target.tables().await.is_empty(),
+        "a refused copy created tables"
+    );
+    let running = copy(&limits);
+    // Let it write some rows at 3,000 a second, then lift the limit.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !target.tables().await.iter().any(|t| t == "t") || count(&target).await == 0 {
+        assert!(Instant::now() < deadline, "the copy wrote nothing");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    std::fs::write(&limits, "max_rows_per_second = 100000000\n").unwrap();
+    let run = crate::Run::from(
+        tokio::task::spawn_blocking(move || running.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    run.expect_code(0)
+        .stderr_has("throttle limits now")
+        .stderr_has("max_rows_per_second: Some(100000000)")
+        .stdout_has("(rate_limit ");
+    assert_same(&source.dump("t").await, &target.dump("t").await);
+}

@@ -236,6 +236,14 @@ pub(crate) struct ThrottleArgs {
         requires = "max_replica_lag"
     )]
     pub(crate) throttle_replicas: Vec<String>,
+    /// Write at most N rows per second to the targets, in all.
+    #[arg(long = "max-rows-per-second", value_name = "N")]
+    pub(crate) max_rows_per_second: Option<u64>,
+    /// A TOML file of limits (max_threads_running, max_history_length, max_replica_lag,
+    /// max_rows_per_second) that replaces the flags' and is read again whenever it changes, so
+    /// that limits can be changed while a copy or move runs.
+    #[arg(long = "throttle-file", value_name = "FILE")]
+    pub(crate) throttle_file: Option<std::path::PathBuf>,
 }
 
 impl ThrottleArgs {
@@ -261,6 +269,7 @@ impl ThrottleArgs {
                 max_threads_running: self.max_threads_running,
                 max_history_length: self.max_history_length,
                 max_replica_lag: self.max_replica_lag,
+                max_rows_per_second: self.max_rows_per_second,
             },
             replicas,
         ))

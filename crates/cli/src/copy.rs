@@ -32,6 +32,7 @@ pub(crate) async fn run(args: CopyArgs) -> Result<(), Failure> {
     let job = CopyJob::new(topology)
         .options(options)
         .throttle_replicas(replicas)
+        .throttle_file(args.throttle.throttle_file.clone())
         .force(args.force)
         .defer_secondary_indexes(args.defer_secondary_indexes);
     // Ctrl-C and SIGTERM stop the copy at its next safe point.

@@ -25,6 +25,7 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
     let job = MoveJob::new(topology)
         .options(options)
         .throttle_replicas(replicas)
+        .throttle_file(args.throttle.throttle_file.clone())
         .force(args.force)
         .defer_secondary_indexes(args.defer_secondary_indexes)
         .stop_when_caught_up(args.stop_when_caught_up)

@@ -95,6 +95,8 @@ pub struct ThrottleStatus {
     pub now: Option<String>,
     /// Seconds held back so far, per reason.
     pub seconds: Vec<(String, f64)>,
+    /// The limits in force (a limits file may change them while the job runs).
+    pub limits: crate::throttle::ThrottleLimits,
 }
 
 /// A move's verification.
@@ -148,6 +150,7 @@ impl Status {
                     .iter()
                     .map(|(name, d)| ((*name).to_owned(), d.as_secs_f64()))
                     .collect(),
+                limits: throttle.limits,
             },
             verification: None,
         }

@@ -26,8 +26,10 @@ pub const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 /// How often a waiting worker looks again.
 const LOOK: Duration = Duration::from_millis(25);
 
-/// The limits a copy or move keeps to; `None`: not limited.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The limits a copy or move keeps to; `None`: not limited. Also the format of a limits file
+/// (`--throttle-file`, TOML: `max_threads_running = 40`, unknown keys refused).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ThrottleLimits {
     /// `Threads_running` on any source or target.
     pub max_threads_running: Option<u64>,
@@ -35,6 +37,8 @@ pub struct ThrottleLimits {
     pub max_history_length: Option<u64>,
     /// Seconds any replica given to [`monitor`] may be behind its primary.
     pub max_replica_lag: Option<u64>,
+    /// Rows the copy may write per second, over all targets.
+    pub max_rows_per_second: Option<u64>,
 }
 
 impl ThrottleLimits {
@@ -43,6 +47,13 @@ impl ThrottleLimits {
         self.max_threads_running.is_some()
             || self.max_history_length.is_some()
             || self.max_replica_lag.is_some()
+    }
+
+    /// Reads a limits file (see the type's docs).
+    pub fn read(path: &std::path::Path) -> Result<ThrottleLimits, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("reading {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 }
 
@@ -83,9 +94,17 @@ impl ThrottleReason {
     }
 }
 
-/// The throttle of one copy or move: whether it is engaged, why, and for how long it was.
+/// The throttle of one copy or move: its limits (which a limits file may change while it runs),
+/// whether it is engaged, why, and for how long it was.
 #[derive(Debug, Default)]
 pub struct Throttle {
+    limits: Mutex<ThrottleLimits>,
+    /// A file the limits are read from again whenever it changes.
+    file: Mutex<Option<std::path::PathBuf>>,
+    /// The rate limit's next free moment.
+    next_slot: Mutex<Option<Instant>>,
+    /// Nanoseconds writers slept for the rate limit, summed over writers.
+    paced_nanos: AtomicU64,
     engaged: AtomicBool,
     /// What engaged it last, in words (server, figure, limit).
     why: Mutex<Option<(ThrottleReason, String)>>,
@@ -98,8 +117,11 @@ pub struct Throttle {
 pub struct ThrottleSnapshot {
     /// Why it is engaged now, if it is.
     pub now: Option<String>,
-    /// Time engaged so far, per reason (reasons never engaged left out).
+    /// Time engaged so far, per reason (reasons never engaged left out); `rate_limit` is the
+    /// writers' sleep for `max_rows_per_second`, summed over writers.
     pub engaged: Vec<(&'static str, Duration)>,
+    /// The limits in force.
+    pub limits: ThrottleLimits,
 }
 
 impl ThrottleSnapshot {
@@ -110,6 +132,60 @@ impl ThrottleSnapshot {
 }
 
 impl Throttle {
+    /// The limits in force.
+    pub fn limits(&self) -> ThrottleLimits {
+        *self.limits.lock().expect("throttle lock")
+    }
+
+    /// Sets the limits (at the start of a job, or from its limits file).
+    pub fn set_limits(&self, limits: ThrottleLimits) {
+        *self.limits.lock().expect("throttle lock") = limits;
+    }
+
+    /// Takes `limits` (a job's options) unless a limits file decides them.
+    pub(crate) fn adopt(&self, limits: ThrottleLimits) {
+        if self.file.lock().expect("throttle lock").is_none() {
+            self.set_limits(limits);
+        }
+    }
+
+    /// Reads the limits from `file` now and whenever it changes while the job runs.
+    pub fn watch_file(&self, file: std::path::PathBuf) -> Result<(), String> {
+        self.set_limits(ThrottleLimits::read(&file)?);
+        *self.file.lock().expect("throttle lock") = Some(file);
+        Ok(())
+    }
+
+    /// Whether a monitor is needed: a limit is set, or may be set by the limits file.
+    pub(crate) fn watched(&self) -> bool {
+        self.limits().any() || self.file.lock().expect("throttle lock").is_some()
+    }
+
+    /// Sleeps, if `max_rows_per_second` is set, until `rows` more rows may be written (the
+    /// rate is shared by all writers: each reserves the next slot).
+    pub(crate) fn pace(&self, rows: u64, stop: &AtomicBool) {
+        let Some(rate) = self.limits().max_rows_per_second.filter(|r| *r > 0) else {
+            return;
+        };
+        #[allow(clippy::cast_precision_loss)] // a duration to sleep
+        let cost = Duration::from_secs_f64(rows as f64 / rate as f64);
+        let start = {
+            let mut next = self.next_slot.lock().expect("throttle lock");
+            let now = Instant::now();
+            let start = next.filter(|t| *t > now).unwrap_or(now);
+            *next = Some(start + cost);
+            start
+        };
+        let began = Instant::now();
+        while Instant::now() < start && !stop.load(Relaxed) {
+            std::thread::sleep(LOOK.min(start.saturating_duration_since(Instant::now())));
+        }
+        self.paced_nanos.fetch_add(
+            u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            Relaxed,
+        );
+    }
+
     /// Waits while the throttle is engaged (or until `stop` is set).
     pub(crate) fn wait(&self, stop: &AtomicBool) {
         while self.engaged.load(Relaxed) && !stop.load(Relaxed) {
@@ -131,11 +207,12 @@ impl Throttle {
             },
             engaged: ThrottleReason::ALL
                 .iter()
-                .filter_map(|r| {
-                    let nanos = self.engaged_nanos[r.index()].load(Relaxed);
-                    (nanos > 0).then(|| (r.name(), Duration::from_nanos(nanos)))
-                })
+                .map(|r| (r.name(), self.engaged_nanos[r.index()].load(Relaxed)))
+                .chain([("rate_limit", self.paced_nanos.load(Relaxed))])
+                .filter(|(_, nanos)| *nanos > 0)
+                .map(|(name, nanos)| (name, Duration::from_nanos(nanos)))
                 .collect(),
+            limits: self.limits(),
         }
     }
 
@@ -175,13 +252,15 @@ pub(crate) fn monitor(
     sources: &[Dsn],
     targets: &[Dsn],
     replicas: &[Dsn],
-    limits: ThrottleLimits,
     throttle: &Throttle,
     finished: &AtomicBool,
 ) {
-    if !limits.any() {
+    if !throttle.watched() {
         return;
     }
+    let file = throttle.file.lock().expect("throttle lock").clone();
+    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let mut file_seen = file.as_deref().and_then(modified);
     // Replicas are read with the async client (it names `SHOW SLAVE STATUS`'s columns).
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -203,6 +282,19 @@ pub(crate) fn monitor(
     let mut conns: Vec<Option<RawConn>> = servers.iter().map(|_| None).collect();
     let mut last = Instant::now();
     while !finished.load(Relaxed) {
+        if let Some(path) = &file
+            && modified(path) != file_seen
+        {
+            file_seen = modified(path);
+            match ThrottleLimits::read(path) {
+                Ok(limits) => {
+                    tracing::info!("throttle limits now {limits:?} (from {})", path.display());
+                    throttle.set_limits(limits);
+                }
+                Err(e) => tracing::warn!("keeping the throttle limits: {e}"),
+            }
+        }
+        let limits = throttle.limits();
         let mut why = limits.max_replica_lag.and_then(|max| {
             replicas
                 .iter()

@@ -321,7 +321,8 @@ pub fn run_copy(
                 }
             })
             .expect("spawning the interrupt watcher");
-        if options.throttle.any() {
+        progress.throttle.adopt(options.throttle);
+        if progress.throttle.watched() {
             let finished = &finished;
             std::thread::Builder::new()
                 .name("reshard-throttle".into())
@@ -330,7 +331,6 @@ pub fn run_copy(
                         &plan.sources,
                         &plan.targets,
                         &plan.replicas,
-                        options.throttle,
                         &progress.throttle,
                         finished,
                     );

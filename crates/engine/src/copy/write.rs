@@ -29,6 +29,9 @@ pub(super) fn writer_loop(ctx: &Context<'_>, t: usize, target: &Dsn, jobs: Recei
             return;
         }
         ctx.progress.throttle.wait(ctx.stop.flag());
+        ctx.progress
+            .throttle
+            .pace(job.batch.num_rows() as u64, ctx.stop.flag());
         let progress = &ctx.progress.tables[job.table];
         let mut retries = Retries::new(ctx.options.retry);
         loop {

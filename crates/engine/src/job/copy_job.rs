@@ -70,6 +70,7 @@ impl CopyJob {
     ) -> Result<CopyReport, CopyError> {
         locks.cover(self.topology())?;
         super::check_target_grants(self.topology()).await?;
+        self.settings.check_throttle_file()?;
         let settings = &self.settings;
         let setup = prepare_copy(&settings.topology, &settings.setup(false)).await?;
         observer.event(&Event::Planned(&setup.tables));
@@ -77,6 +78,7 @@ impl CopyJob {
         plan.replicas.clone_from(&settings.replicas);
         let targets = plan.targets.clone();
         let progress = Arc::new(progress_for(&setup, targets.len(), settings.stage_timing));
+        settings.watch_throttle_file(&progress.throttle)?;
         observer.event(&Event::Copying(&progress));
         let (counters, cancel_handle, options) =
             (Arc::clone(&progress), cancel.clone(), settings.options);

@@ -86,6 +86,7 @@ impl MoveJob {
             check_source(source).await?;
         }
         super::check_target_grants(topology).await?;
+        self.settings.check_throttle_file()?;
         // The positions are taken before the tables are discovered: a DDL after this point stops
         // the move instead of going unseen, and the copy reads nothing before them.
         let sources = topology.sources.clone();
@@ -118,6 +119,7 @@ impl MoveJob {
                 })
                 .collect(),
         ));
+        self.settings.watch_throttle_file(&progress.copy.throttle)?;
         observer.event(&Event::Moving(&progress));
         let options = MoveOptions {
             copy: self.settings.options,

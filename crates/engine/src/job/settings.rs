@@ -13,6 +13,7 @@ pub(super) struct JobSettings {
     pub defer_secondary_indexes: bool,
     pub stage_timing: bool,
     pub replicas: Vec<reshard_types::Dsn>,
+    pub throttle_file: Option<std::path::PathBuf>,
 }
 
 impl JobSettings {
@@ -26,6 +27,30 @@ impl JobSettings {
             defer_secondary_indexes: false,
             stage_timing: true,
             replicas: Vec::new(),
+            throttle_file: None,
+        }
+    }
+
+    /// Reads the limits file, if any, before anything is written (a bad file is bad input).
+    pub fn check_throttle_file(&self) -> Result<(), crate::CopyError> {
+        match &self.throttle_file {
+            Some(path) => crate::throttle::ThrottleLimits::read(path)
+                .map(|_| ())
+                .map_err(|e| crate::CopyError::BadInput(format!("--throttle-file: {e}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Has `throttle` follow the limits file, if any.
+    pub fn watch_throttle_file(
+        &self,
+        throttle: &crate::throttle::Throttle,
+    ) -> Result<(), crate::CopyError> {
+        match &self.throttle_file {
+            Some(path) => throttle
+                .watch_file(path.clone())
+                .map_err(|e| crate::CopyError::BadInput(format!("--throttle-file: {e}"))),
+            None => Ok(()),
         }
     }
 
@@ -71,6 +96,15 @@ macro_rules! shared_setters {
             #[must_use]
             pub fn throttle_replicas(mut self, replicas: Vec<reshard_types::Dsn>) -> $job {
                 self.settings.replicas = replicas;
+                self
+            }
+
+            /// A limits file ([`ThrottleLimits`](crate::throttle::ThrottleLimits) as TOML) whose
+            /// limits replace `options.throttle`, read again whenever it changes while the job
+            /// runs.
+            #[must_use]
+            pub fn throttle_file(mut self, file: Option<std::path::PathBuf>) -> $job {
+                self.settings.throttle_file = file;
                 self
             }
 

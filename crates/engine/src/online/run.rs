@@ -187,7 +187,8 @@ pub fn run_move_then(
                 .expect("spawning the after-copy thread");
         }
         let finished = &finished;
-        if options.copy.throttle.any() {
+        progress.copy.throttle.adopt(options.copy.throttle);
+        if progress.copy.throttle.watched() {
             std::thread::Builder::new()
                 .name("reshard-throttle".into())
                 .spawn_scoped(scope, move || {
@@ -195,7 +196,6 @@ pub fn run_move_then(
                         &plan.sources,
                         &plan.targets,
                         &plan.replicas,
-                        options.copy.throttle,
                         &progress.copy.throttle,
                         finished,
                     );
