@@ -316,6 +316,22 @@ pub fn cross_check(servers: &[(Role, &ServerFacts)]) -> Vec<(usize, Finding)> {
                         )),
                     },
                 ));
+            } else if !a.same_server(b) && a.server_id == b.server_id {
+                out.push((
+                    i,
+                    Finding {
+                        setting: "server_id",
+                        value: a.server_id.to_string(),
+                        verdict: Verdict::Warn(format!(
+                            "{role_j} #{} ({}:{}) has the same server_id; servers that replicate \
+                             from each other (a rollback window replicates targets back into \
+                             sources) must have distinct ids: set server_id in one's option file",
+                            servers[..=j].iter().filter(|(r, _)| r == role_j).count(),
+                            b.hostname,
+                            b.port
+                        )),
+                    },
+                ));
             }
         }
     }

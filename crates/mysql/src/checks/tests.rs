@@ -157,6 +157,7 @@ fn the_same_database_of_one_server_given_twice_is_refused() {
     };
     let other_server = ServerFacts {
         port: 33062,
+        server_id: 2,
         ..good()
     };
     assert!(cross_check(&[(Role::Source, &a), (Role::Target, &other_db)]).is_empty());
@@ -234,4 +235,26 @@ fn missing_grants_fail_with_the_statements_that_add_them_and_cutover_grants_warn
             .verdict,
         Verdict::Warn(_)
     ));
+}
+
+#[test]
+fn two_servers_with_one_server_id_are_warned_about() {
+    let a = good();
+    let b = ServerFacts {
+        port: 33062,
+        ..good()
+    };
+    let found = cross_check(&[(Role::Source, &a), (Role::Target, &b)]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, 1);
+    assert_eq!(found[0].1.setting, "server_id");
+    assert!(
+        matches!(&found[0].1.verdict, Verdict::Warn(w) if w.contains("source #1 (h:33061) has the same server_id"))
+    );
+    let c = ServerFacts {
+        port: 33063,
+        server_id: 3,
+        ..good()
+    };
+    assert!(cross_check(&[(Role::Source, &a), (Role::Target, &c)]).is_empty());
 }
