@@ -242,6 +242,6 @@ async fn a_rate_limit_paces_a_copy_and_a_limits_file_changes_it_while_it_runs() 
     run.expect_code(0)
         .stderr_has("throttle limits now")
         .stderr_has("max_rows_per_second: Some(100000000)")
-        .stdout_has("(rate_limit ");
+        .stdout_has("rate limit: writers slept");
     assert_same(&source.dump("t").await, &target.dump("t").await);
 }

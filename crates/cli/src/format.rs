@@ -57,26 +57,31 @@ pub(crate) fn changes_line(changes: &ChangeSnapshot) -> String {
     )
 }
 
-/// `throttled now (why); 3.2 s in all (threads_running 3.0 s, ...)`, or `None` when it never
-/// engaged.
+/// `throttled now (why); throttled 3.2 s in all (threads_running 3.0 s, ...); rate limit:
+/// writers slept 8.0 s`, or `None` when neither ever held the job back.
 pub(crate) fn throttled(snapshot: &reshard_engine::throttle::ThrottleSnapshot) -> Option<String> {
     let total = snapshot.total();
-    if snapshot.now.is_none() && total.is_zero() {
-        return None;
+    let mut parts = Vec::new();
+    if let Some(why) = &snapshot.now {
+        parts.push(format!("throttled now ({why})"));
     }
-    let reasons: Vec<String> = snapshot
-        .engaged
-        .iter()
-        .map(|(name, d)| format!("{name} {}", seconds(*d)))
-        .collect();
-    let mut out = match &snapshot.now {
-        Some(why) => format!("throttled now ({why}); "),
-        None => String::new(),
-    };
-    out.push_str(&format!(
-        "throttled {} in all ({})",
-        seconds(total),
-        reasons.join(", ")
-    ));
-    Some(out)
+    if !total.is_zero() {
+        let reasons: Vec<String> = snapshot
+            .engaged
+            .iter()
+            .map(|(name, d)| format!("{name} {}", seconds(*d)))
+            .collect();
+        parts.push(format!(
+            "throttled {} in all ({})",
+            seconds(total),
+            reasons.join(", ")
+        ));
+    }
+    if !snapshot.paced.is_zero() {
+        parts.push(format!(
+            "rate limit: writers slept {} in all",
+            seconds(snapshot.paced)
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Counter, CounterVec, Encoder, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use reshard_engine::status::{Phase, Status};
 
@@ -50,6 +51,14 @@ pub(crate) fn listen(addr: &str, source: Arc<dyn StatusSource>) -> Result<Listen
                 let Ok(Some(request)) = server.recv_timeout(Duration::from_millis(100)) else {
                     continue;
                 };
+                if request.body_length().is_some_and(|n| n > 1024) {
+                    // tiny_http reads an unread body of over 1 KiB when the request is dropped,
+                    // allocating its announced length first and without a timeout: a GET has
+                    // no body, so such a request is left unanswered rather than let stall or
+                    // abort this process.
+                    std::mem::forget(request);
+                    continue;
+                }
                 let status = source.status();
                 let (code, body, kind) = match (request.method(), request.url()) {
                     (tiny_http::Method::Get, "/status") => match &status {
@@ -162,20 +171,23 @@ fn register(registry: &Registry, status: &Status) -> Result<(), prometheus::Erro
             .inc_by(table.rows_copied);
     }
     registry.register(Box::new(table_rows))?;
-    let throttled = IntCounterVec::new(
+    let throttled = CounterVec::new(
         Opts::new(
             "reshard_throttled_seconds_total",
-            "Seconds the job was held back for the servers' sake, per reason.",
+            "Seconds (wall time) the job was held back for the servers' sake, per reason.",
         ),
         &["reason"],
     )?;
     for (reason, seconds) in &status.throttle.seconds {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // whole seconds
-        throttled
-            .with_label_values(&[reason])
-            .inc_by(seconds.floor() as u64);
+        throttled.with_label_values(&[reason]).inc_by(*seconds);
     }
     registry.register(Box::new(throttled))?;
+    let paced = Counter::new(
+        "reshard_rate_limit_writer_seconds_total",
+        "Seconds the copy's writers slept for the rate limit, summed over writers.",
+    )?;
+    paced.inc_by(status.throttle.rate_limit_writer_seconds);
+    registry.register(Box::new(paced))?;
     gauge(
         "reshard_throttled",
         "1 while the job is held back for the servers' sake.",

@@ -82,25 +82,39 @@ fn fetch(addr: &str, path: &str) -> Result<String, Failure> {
             "cannot read the status from {addr} ({e}); is a copy or move running there with --listen {addr}?"
         ))
     };
-    let target = addr
+    let targets: Vec<_> = addr
         .to_socket_addrs()
         .map_err(|e| Failure::BadInput(format!("--from {addr}: {e}; give HOST:PORT")))?
-        .next()
-        .ok_or_else(|| Failure::BadInput(format!("--from {addr}: no address; give HOST:PORT")))?;
-    let mut stream =
-        TcpStream::connect_timeout(&target, Duration::from_secs(5)).map_err(|e| unreachable(&e))?;
+        .collect();
+    // Every address the name resolves to (localhost may be ::1 and 127.0.0.1), the first that
+    // answers.
+    let mut last_error = String::from("no address");
+    let mut stream = None;
+    for target in &targets {
+        match TcpStream::connect_timeout(target, Duration::from_secs(5)) {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(e) => last_error = e.to_string(),
+        }
+    }
+    let mut stream = stream.ok_or_else(|| unreachable(&last_error))?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .map_err(|e| unreachable(&e))?;
     write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").map_err(|e| unreachable(&e))?;
     let mut response = String::new();
     stream
+        .take(16 << 20)
         .read_to_string(&mut response)
         .map_err(|e| unreachable(&e))?;
     let (head, body) = response
         .split_once("\r\n\r\n")
         .ok_or_else(|| unreachable(&"an answer that is not HTTP"))?;
-    if !head.starts_with("HTTP/1.") || head.split(' ').nth(1).is_none_or(|c| c != "200") {
+    let code = head.split(' ').nth(1).unwrap_or_default();
+    // 503: the job is starting (before its copy begins); its body says so.
+    if !head.starts_with("HTTP/1.") || !matches!(code, "200" | "503") {
         return Err(unreachable(
             &head.lines().next().unwrap_or("no status line"),
         ));

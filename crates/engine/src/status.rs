@@ -93,8 +93,10 @@ pub struct SourceStatus {
 pub struct ThrottleStatus {
     /// Why it holds the job back now, if it does.
     pub now: Option<String>,
-    /// Seconds held back so far, per reason.
+    /// Seconds held back so far (wall time), per reason.
     pub seconds: Vec<(String, f64)>,
+    /// Seconds the writers slept for the rate limit, summed over writers.
+    pub rate_limit_writer_seconds: f64,
     /// The limits in force (a limits file may change them while the job runs).
     pub limits: crate::throttle::ThrottleLimits,
 }
@@ -150,6 +152,7 @@ impl Status {
                     .iter()
                     .map(|(name, d)| ((*name).to_owned(), d.as_secs_f64()))
                     .collect(),
+                rate_limit_writer_seconds: throttle.paced.as_secs_f64(),
                 limits: throttle.limits,
             },
             verification: None,

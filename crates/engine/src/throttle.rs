@@ -23,6 +23,9 @@ use reshard_types::Dsn;
 /// How often the servers are sampled.
 pub const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 
+/// How long a sample may wait for a server's answer.
+const QUERY_WAIT: Duration = Duration::from_secs(5);
+
 /// How often a waiting worker looks again.
 const LOOK: Duration = Duration::from_millis(25);
 
@@ -53,7 +56,17 @@ impl ThrottleLimits {
     pub fn read(path: &std::path::Path) -> Result<ThrottleLimits, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("reading {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        ThrottleLimits::parse(&text, path)
+    }
+
+    /// Parses a limits file's `text` (`path` for messages).
+    pub fn parse(text: &str, path: &std::path::Path) -> Result<ThrottleLimits, String> {
+        toml::from_str(text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Whether a limit needs the servers sampled.
+    fn samples_servers(&self) -> bool {
+        self.max_threads_running.is_some() || self.max_history_length.is_some()
     }
 }
 
@@ -99,8 +112,9 @@ impl ThrottleReason {
 #[derive(Debug, Default)]
 pub struct Throttle {
     limits: Mutex<ThrottleLimits>,
-    /// A file the limits are read from again whenever it changes.
-    file: Mutex<Option<std::path::PathBuf>>,
+    /// A file the limits are read from again whenever its content changes, and the content
+    /// last applied.
+    file: Mutex<Option<(std::path::PathBuf, String)>>,
     /// The rate limit's next free moment.
     next_slot: Mutex<Option<Instant>>,
     /// Nanoseconds writers slept for the rate limit, summed over writers.
@@ -117,9 +131,11 @@ pub struct Throttle {
 pub struct ThrottleSnapshot {
     /// Why it is engaged now, if it is.
     pub now: Option<String>,
-    /// Time engaged so far, per reason (reasons never engaged left out); `rate_limit` is the
-    /// writers' sleep for `max_rows_per_second`, summed over writers.
+    /// Wall time engaged so far, per reason (reasons never engaged left out).
     pub engaged: Vec<(&'static str, Duration)>,
+    /// The writers' sleep for `max_rows_per_second`, summed over writers (writer time, not
+    /// wall time).
+    pub paced: Duration,
     /// The limits in force.
     pub limits: ThrottleLimits,
 }
@@ -151,9 +167,35 @@ impl Throttle {
 
     /// Reads the limits from `file` now and whenever it changes while the job runs.
     pub fn watch_file(&self, file: std::path::PathBuf) -> Result<(), String> {
-        self.set_limits(ThrottleLimits::read(&file)?);
-        *self.file.lock().expect("throttle lock") = Some(file);
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| format!("reading {}: {e}", file.display()))?;
+        self.set_limits(ThrottleLimits::parse(&text, &file)?);
+        *self.file.lock().expect("throttle lock") = Some((file, text));
         Ok(())
+    }
+
+    /// Applies the limits file again if its content changed since it was last applied (a
+    /// file that does not parse, caught mid-write say, keeps the limits in force).
+    fn reread_file(&self) {
+        let mut file = self.file.lock().expect("throttle lock");
+        let Some((path, seen)) = file.as_mut() else {
+            return;
+        };
+        let Ok(text) = std::fs::read_to_string(&*path) else {
+            return;
+        };
+        if text == *seen {
+            return;
+        }
+        match ThrottleLimits::parse(&text, path) {
+            Ok(limits) => {
+                tracing::info!("throttle limits now {limits:?} (from {})", path.display());
+                *seen = text;
+                drop(file);
+                self.set_limits(limits);
+            }
+            Err(e) => tracing::warn!("keeping the throttle limits: {e}"),
+        }
     }
 
     /// Whether a monitor is needed: a limit is set, or may be set by the limits file.
@@ -178,6 +220,11 @@ impl Throttle {
         };
         let began = Instant::now();
         while Instant::now() < start && !stop.load(Relaxed) {
+            if self.limits().max_rows_per_second != Some(rate) {
+                // The limit changed: slots booked at the old rate no longer hold.
+                *self.next_slot.lock().expect("throttle lock") = None;
+                break;
+            }
             std::thread::sleep(LOOK.min(start.saturating_duration_since(Instant::now())));
         }
         self.paced_nanos.fetch_add(
@@ -186,9 +233,9 @@ impl Throttle {
         );
     }
 
-    /// Waits while the throttle is engaged (or until `stop` is set).
-    pub(crate) fn wait(&self, stop: &AtomicBool) {
-        while self.engaged.load(Relaxed) && !stop.load(Relaxed) {
+    /// Waits while the throttle is engaged, or until `halted` says the job is stopping.
+    pub(crate) fn wait(&self, halted: &dyn Fn() -> bool) {
+        while self.engaged.load(Relaxed) && !halted() {
             std::thread::sleep(LOOK);
         }
     }
@@ -208,10 +255,10 @@ impl Throttle {
             engaged: ThrottleReason::ALL
                 .iter()
                 .map(|r| (r.name(), self.engaged_nanos[r.index()].load(Relaxed)))
-                .chain([("rate_limit", self.paced_nanos.load(Relaxed))])
                 .filter(|(_, nanos)| *nanos > 0)
                 .map(|(name, nanos)| (name, Duration::from_nanos(nanos)))
                 .collect(),
+            paced: Duration::from_nanos(self.paced_nanos.load(Relaxed)),
             limits: self.limits(),
         }
     }
@@ -258,9 +305,7 @@ pub(crate) fn monitor(
     if !throttle.watched() {
         return;
     }
-    let file = throttle.file.lock().expect("throttle lock").clone();
-    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    let mut file_seen = file.as_deref().and_then(modified);
+
     // Replicas are read with the async client (it names `SHOW SLAVE STATUS`'s columns).
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -282,18 +327,7 @@ pub(crate) fn monitor(
     let mut conns: Vec<Option<RawConn>> = servers.iter().map(|_| None).collect();
     let mut last = Instant::now();
     while !finished.load(Relaxed) {
-        if let Some(path) = &file
-            && modified(path) != file_seen
-        {
-            file_seen = modified(path);
-            match ThrottleLimits::read(path) {
-                Ok(limits) => {
-                    tracing::info!("throttle limits now {limits:?} (from {})", path.display());
-                    throttle.set_limits(limits);
-                }
-                Err(e) => tracing::warn!("keeping the throttle limits: {e}"),
-            }
-        }
+        throttle.reread_file();
         let limits = throttle.limits();
         let mut why = limits.max_replica_lag.and_then(|max| {
             replicas
@@ -302,7 +336,7 @@ pub(crate) fn monitor(
                 .find_map(|(dsn, session)| runtime.block_on(replica_over(dsn, max, session)))
         });
         for ((dsn, is_source), conn) in servers.iter().zip(&mut conns) {
-            if why.is_some() {
+            if why.is_some() || !limits.samples_servers() {
                 break;
             }
             match over_limit(dsn, *is_source, limits, conn) {
@@ -382,7 +416,10 @@ fn over_limit(
     conn: &mut Option<RawConn>,
 ) -> Result<Option<(ThrottleReason, String)>, reshard_mysql::MysqlError> {
     if conn.is_none() {
-        *conn = Some(RawConn::connect(dsn)?);
+        let mut fresh = RawConn::connect(dsn)?;
+        // A server that hangs must not freeze the throttle in whatever state it is.
+        fresh.set_read_timeout(Some(QUERY_WAIT))?;
+        *conn = Some(fresh);
     }
     let conn = conn.as_mut().expect("connected above");
     if let Some(max) = limits.max_threads_running {
@@ -428,4 +465,56 @@ fn number(conn: &mut RawConn, sql: &str, column: usize) -> Result<u64, reshard_m
             doing: "reading the server's load",
             detail: format!("`{sql}` gave '{text}', not a number"),
         })
+}
+
+/// Takes each sample `limits` needs once, before anything is written: a limit whose figure this
+/// user may not read (`PROCESS` for the history list, `REPLICATION CLIENT`/`SLAVE MONITOR` for
+/// a replica's status) would otherwise hold the job back for ever. Transient failures pass (the
+/// monitor retries them, holding the job back meanwhile).
+pub fn preflight(
+    sources: &[Dsn],
+    targets: &[Dsn],
+    replicas: &[Dsn],
+    limits: ThrottleLimits,
+) -> Result<(), String> {
+    use reshard_types::ErrorClass;
+    let definite = |dsn: &Dsn, e: &reshard_mysql::MysqlError, what: &str| {
+        (e.class() == ErrorClass::Definite).then(|| {
+            format!(
+                "the throttle cannot read {what} on {dsn} ({e}); grant what it needs, or drop that limit"
+            )
+        })
+    };
+    if limits.samples_servers() {
+        for (dsn, is_source) in sources
+            .iter()
+            .map(|d| (d, true))
+            .chain(targets.iter().map(|d| (d, false)))
+        {
+            let mut conn = None;
+            if let Err(e) = over_limit(dsn, is_source, limits, &mut conn)
+                && let Some(why) = definite(dsn, &e, "its load")
+            {
+                return Err(why);
+            }
+        }
+    }
+    if limits.max_replica_lag.is_some() && !replicas.is_empty() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("starting the throttle's runtime: {e}"))?;
+        for dsn in replicas {
+            let read = runtime.block_on(async {
+                let mut session = reshard_mysql::connect_server(dsn).await?;
+                reshard_mysql::replica_lag(&mut session).await
+            });
+            if let Err(e) = read
+                && let Some(why) = definite(dsn, &e, "the replica's status")
+            {
+                return Err(why);
+            }
+        }
+    }
+    Ok(())
 }

@@ -191,7 +191,8 @@ fn privileges(facts: &ServerFacts, role: Role) -> Finding {
         .database
         .as_ref()
         .map_or("", |(name, _)| name.as_str());
-    let missing = crate::privileges::Grants::parse(&facts.grants).missing(role, database);
+    let grants = crate::privileges::Grants::parse(&facts.grants);
+    let missing = grants.missing(role, database);
     let names = |required: bool| {
         missing
             .iter()
@@ -213,7 +214,15 @@ fn privileges(facts: &ServerFacts, role: Role) -> Finding {
             .collect();
         crate::privileges::grant_statements(&part, database, &facts.user).join("; ")
     };
-    let verdict = if !now.is_empty() {
+    let verdict = if !now.is_empty() && grants.uncertain {
+        Verdict::Warn(format!(
+            "{} seems to lack {} (unless a role, a table-level or a PUBLIC grant gives it, which \
+             this check cannot count); if it does, run: {}",
+            facts.user,
+            now.join(", "),
+            fix(true)
+        ))
+    } else if !now.is_empty() {
         let mut why = format!(
             "{} lacks {}; as an administrator, run: {}",
             facts.user,

@@ -75,6 +75,9 @@ pub fn needs(role: Role) -> Vec<Needed> {
 /// The grants of one session, as `SHOW GRANTS` lists them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
+    /// Whether some grants could not be counted (a role granted, a table or column grant,
+    /// PUBLIC): then a privilege that seems missing may be held after all.
+    pub uncertain: bool,
     global: BTreeSet<String>,
     /// Database patterns (unquoted, wildcards as written) and their privileges.
     databases: Vec<(String, BTreeSet<String>)>,
@@ -86,7 +89,10 @@ impl Grants {
     pub fn parse<S: AsRef<str>>(lines: &[S]) -> Grants {
         let mut grants = Grants::default();
         for line in lines {
-            let Some((privileges, scope)) = grant_line(line.as_ref()) else {
+            let line = line.as_ref();
+            let Some((privileges, scope)) = grant_line(line) else {
+                // A role granted (`GRANT `role` TO ...`), a table, column or routine grant.
+                grants.uncertain |= line.starts_with("GRANT ");
                 continue;
             };
             match scope {
@@ -156,7 +162,7 @@ pub fn grant_statements(missing: &[Needed], database: &str, user: &str) -> Vec<S
         out.push(format!("GRANT {global} ON *.* TO {grantee}"));
     }
     let on_database = list(false);
-    if !on_database.is_empty() {
+    if !on_database.is_empty() && !database.is_empty() {
         out.push(format!(
             "GRANT {on_database} ON `{}`.* TO {grantee}",
             database.replace('`', "``")
@@ -264,6 +270,19 @@ mod tests {
             names(grants.missing(Role::Target, "shardx1")).contains(&"SELECT"),
             "an escaped _ matches only itself"
         );
+    }
+
+    #[test]
+    fn roles_and_table_grants_make_the_count_uncertain() {
+        let plain = Grants::parse(&["GRANT SELECT ON `shop`.* TO `app`@`%`"]);
+        assert!(!plain.uncertain);
+        for line in [
+            "GRANT `readers` TO `app`@`%`",
+            "GRANT SELECT ON `shop`.`orders` TO `app`@`%`",
+        ] {
+            let grants = Grants::parse(&["GRANT USAGE ON *.* TO `app`@`%`", line]);
+            assert!(grants.uncertain, "{line}");
+        }
     }
 
     #[test]

@@ -58,6 +58,8 @@ pub struct ServerFacts {
     /// `CURRENT_USER()`: the account the grants are for (`name@host`).
     pub user: String,
     /// `SHOW GRANTS`: the current user's and its enabled role's (see [`crate::privileges`]).
+    /// Not serialized: a line may carry a password hash (`IDENTIFIED BY PASSWORD '*...'`).
+    #[serde(skip)]
     pub grants: Vec<String>,
 }
 

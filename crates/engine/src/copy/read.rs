@@ -97,7 +97,7 @@ pub(super) fn reader_loop(ctx: &Context<'_>, source: usize, tx: &[Sender<WriteJo
     };
     while !ctx.stop.stopped() {
         // Nothing new starts while the servers are over a limit.
-        ctx.progress.throttle.wait(ctx.stop.flag());
+        ctx.progress.throttle.wait(&|| ctx.stop.stopped());
         let chunking = clock.lap();
         let next = next_chunk(ctx, source, &mut slot);
         clock.add(Stage::Chunking, chunking.nanos());

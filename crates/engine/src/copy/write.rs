@@ -28,7 +28,7 @@ pub(super) fn writer_loop(ctx: &Context<'_>, t: usize, target: &Dsn, jobs: Recei
         if ctx.stop.stopped() {
             return;
         }
-        ctx.progress.throttle.wait(ctx.stop.flag());
+        ctx.progress.throttle.wait(&|| ctx.stop.stopped());
         ctx.progress
             .throttle
             .pace(job.batch.num_rows() as u64, ctx.stop.flag());

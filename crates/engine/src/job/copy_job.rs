@@ -69,8 +69,11 @@ impl CopyJob {
         observer: &dyn Observer,
     ) -> Result<CopyReport, CopyError> {
         locks.cover(self.topology())?;
-        super::check_target_grants(self.topology()).await?;
+        super::check_target_grants(self.topology(), false).await?;
         self.settings.check_throttle_file()?;
+        self.settings
+            .check_throttle(&self.settings.replicas)
+            .await?;
         let settings = &self.settings;
         let setup = prepare_copy(&settings.topology, &settings.setup(false)).await?;
         observer.event(&Event::Planned(&setup.tables));

@@ -85,8 +85,11 @@ impl MoveJob {
         for source in &topology.sources {
             check_source(source).await?;
         }
-        super::check_target_grants(topology).await?;
+        super::check_target_grants(topology, true).await?;
         self.settings.check_throttle_file()?;
+        self.settings
+            .check_throttle(&self.settings.replicas)
+            .await?;
         // The positions are taken before the tables are discovered: a DDL after this point stops
         // the move instead of going unseen, and the copy reads nothing before them.
         let sources = topology.sources.clone();

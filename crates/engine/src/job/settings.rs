@@ -41,6 +41,36 @@ impl JobSettings {
         }
     }
 
+    /// Samples once what the throttle will watch (see [`crate::throttle::preflight`]), before
+    /// anything is written.
+    pub async fn check_throttle(
+        &self,
+        plan_replicas: &[reshard_types::Dsn],
+    ) -> Result<(), crate::CopyError> {
+        let limits = match &self.throttle_file {
+            Some(path) => crate::throttle::ThrottleLimits::read(path)
+                .map_err(|e| crate::CopyError::BadInput(format!("--throttle-file: {e}")))?,
+            None => self.options.throttle,
+        };
+        if !limits.any() {
+            return Ok(());
+        }
+        let sources = self.topology.sources.clone();
+        let targets: Vec<_> = self
+            .topology
+            .targets
+            .iter()
+            .map(|t| t.dsn.clone())
+            .collect();
+        let replicas = plan_replicas.to_vec();
+        tokio::task::spawn_blocking(move || {
+            crate::throttle::preflight(&sources, &targets, &replicas, limits)
+        })
+        .await
+        .map_err(|e| crate::CopyError::Internal(format!("checking the throttle stopped: {e}")))?
+        .map_err(|e| crate::CopyError::Refused(format!("nothing was written: {e}")))
+    }
+
     /// Has `throttle` follow the limits file, if any.
     pub fn watch_throttle_file(
         &self,

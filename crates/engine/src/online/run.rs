@@ -454,7 +454,11 @@ fn apply_loop(
         }
         // 3-4. Apply.
         let stats = if pending.iter().any(|p| !p.is_empty()) {
-            progress.copy.throttle.wait(stop.flag());
+            // Not while a verification holds the targets at a snapshot's position (its source
+            // snapshots are open meanwhile); an interrupt ends the wait at once.
+            if barrier.is_none() {
+                progress.copy.throttle.wait(&|| halted());
+            }
             applier.apply(&mut pending, stop)?
         } else {
             CycleStats::default()

@@ -208,6 +208,16 @@ impl RawConn {
         Ok(conn)
     }
 
+    /// Bounds how long a read may wait for the server (`None`: as long as a statement needs);
+    /// a read past it fails as a lost connection.
+    pub fn set_read_timeout(
+        &mut self,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<(), MysqlError> {
+        let set = self.io.set_read_timeout(timeout);
+        set.map_err(|e| self.io_error("setting a read timeout", &e))
+    }
+
     /// A handle that stops this connection's statements from another thread.
     pub fn interrupter(&self) -> Interrupter {
         Interrupter {
