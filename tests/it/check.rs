@@ -247,3 +247,24 @@ async fn missing_grants_are_named_with_the_statements_that_add_them() {
         .stderr_has("INSERT (loading rows)");
     assert!(tables.is_empty(), "the copy created {tables:?}");
 }
+
+/// `--server-id` is checked against each source's own id: a move under it would be refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_id_taken_by_the_source_is_refused_by_check() {
+    let source = TestDb::create("check_server_id", 1).await;
+    let own = source.query_column("SELECT @@server_id").await[0]
+        .clone()
+        .expect("the server's id");
+    reshard(&["check", "--source", &source.dsn(), "--server-id", &own])
+        .expect_code(1)
+        .stdout_has("--server-id")
+        .stdout_has("is the source's own server_id");
+    reshard(&[
+        "check",
+        "--source",
+        &source.dsn(),
+        "--server-id",
+        "1999999999",
+    ])
+    .expect_code(0);
+}

@@ -390,6 +390,10 @@ pub(crate) struct CheckArgs {
     /// Print the findings as JSON on standard output instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
+    /// The replica server id a move would stream the first source's binary log under (source N
+    /// uses this + N - 1): checked against each source's own id and its registered replicas'.
+    #[arg(long = "server-id", value_name = "ID", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) server_id: Option<u32>,
 }
 
 #[derive(Debug, Args)]

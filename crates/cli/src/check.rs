@@ -100,6 +100,18 @@ pub(crate) async fn run(args: CheckArgs) -> Result<(), Failure> {
     for (k, finding) in together {
         reports[answered[k]].findings.push(finding);
     }
+    if let Some(first) = args.server_id {
+        for r in &mut reports {
+            if r.role != Role::Source {
+                continue;
+            }
+            // Source N streams under first + N - 1, as the move numbers them.
+            let id = first.wrapping_add(u32::try_from(r.number - 1).unwrap_or(0));
+            if let Some(facts) = &r.facts {
+                r.findings.push(reshard_mysql::stream_id(facts, id));
+            }
+        }
+    }
     for r in &mut reports {
         r.fit = r.error.is_none() && !r.findings.iter().any(is_failure);
     }

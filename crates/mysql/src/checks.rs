@@ -349,3 +349,28 @@ pub fn cross_check(servers: &[(Role, &ServerFacts)]) -> Vec<(usize, Finding)> {
 
 #[cfg(test)]
 mod tests;
+
+/// Whether `id`, the replica server id a move would stream this source's binary log under
+/// (`--server-id`), is free: not the source's own, nor a registered replica's.
+pub fn stream_id(facts: &ServerFacts, id: u32) -> Finding {
+    let taken = if facts.server_id == id {
+        Some(String::from("the source's own server_id"))
+    } else if facts.replica_ids.contains(&id) {
+        Some(String::from(
+            "the server_id of a replica registered with this source",
+        ))
+    } else {
+        None
+    };
+    Finding {
+        setting: "--server-id",
+        value: id.to_string(),
+        verdict: match taken {
+            Some(whose) => Verdict::Fail(format!(
+                "{id} is {whose}; a second stream under it would cut that one off: give the move \
+                 another --server-id"
+            )),
+            None => Verdict::Ok,
+        },
+    }
+}

@@ -36,7 +36,7 @@ pub mod tables;
 pub mod wire;
 pub mod writer;
 
-pub use checks::{Assessment, Finding, Role, Verdict, assess, cross_check};
+pub use checks::{Assessment, Finding, Role, Verdict, assess, cross_check, stream_id};
 pub use discover::discover_table;
 pub use error::{MysqlError, OtherKeyDuplicate};
 pub use server_facts::{ServerFacts, replica_lag};

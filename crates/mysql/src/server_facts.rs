@@ -61,6 +61,9 @@ pub struct ServerFacts {
     /// Not serialized: a line may carry a password hash (`IDENTIFIED BY PASSWORD '*...'`).
     #[serde(skip)]
     pub grants: Vec<String>,
+    /// The server ids of replicas registered with it (`SHOW SLAVE HOSTS`; empty when the user
+    /// may not list them).
+    pub replica_ids: Vec<u32>,
 }
 
 fn display<S: serde::Serializer>(f: &Flavor, s: S) -> Result<S::Ok, S::Error> {
@@ -145,6 +148,15 @@ impl ServerFacts {
             .query("SHOW GRANTS")
             .await
             .map_err(|e| session.error("reading the user's grants", e))?;
+        // Listing replicas may need a privilege the user lacks: then none are known.
+        let replica_ids: Vec<u32> = match session
+            .conn()
+            .query::<mysql_async::Row, _>("SHOW SLAVE HOSTS")
+            .await
+        {
+            Ok(rows) => rows.iter().filter_map(|row| row.get::<u32, _>(0)).collect(),
+            Err(_) => Vec::new(),
+        };
         Ok(ServerFacts {
             version: session.version().to_owned(),
             flavor: session.flavor(),
@@ -161,6 +173,7 @@ impl ServerFacts {
             database,
             user: user.unwrap_or_default(),
             grants,
+            replica_ids,
         })
     }
 

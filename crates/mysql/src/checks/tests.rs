@@ -16,6 +16,7 @@ fn good() -> ServerFacts {
         database: Some(("shop".into(), true)),
         user: "reshard@%".into(),
         grants: vec!["GRANT ALL PRIVILEGES ON *.* TO `reshard`@`%`".into()],
+        replica_ids: vec![7],
     }
 }
 
@@ -257,4 +258,16 @@ fn two_servers_with_one_server_id_are_warned_about() {
         ..good()
     };
     assert!(cross_check(&[(Role::Source, &a), (Role::Target, &c)]).is_empty());
+}
+
+#[test]
+fn a_stream_id_taken_by_the_source_or_a_replica_fails() {
+    let facts = good();
+    assert_eq!(stream_id(&facts, 99).verdict, Verdict::Ok);
+    assert!(
+        matches!(stream_id(&facts, 1).verdict, Verdict::Fail(w) if w.contains("the source's own"))
+    );
+    assert!(
+        matches!(stream_id(&facts, 7).verdict, Verdict::Fail(w) if w.contains("a replica registered"))
+    );
 }
