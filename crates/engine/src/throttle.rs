@@ -292,6 +292,32 @@ impl Throttle {
     }
 }
 
+/// Takes a job's `limits` (unless a limits file decides them) and, when anything is to be
+/// watched, starts the [`monitor`] of `plan`'s servers on a thread of `scope` until `finished`.
+pub(crate) fn start<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    plan: &'scope crate::copy::CopyPlan,
+    limits: ThrottleLimits,
+    throttle: &'scope Throttle,
+    finished: &'scope AtomicBool,
+) {
+    throttle.adopt(limits);
+    if throttle.watched() {
+        std::thread::Builder::new()
+            .name("reshard-throttle".into())
+            .spawn_scoped(scope, move || {
+                monitor(
+                    &plan.sources,
+                    &plan.targets,
+                    &plan.replicas,
+                    throttle,
+                    finished,
+                );
+            })
+            .expect("spawning the throttle monitor");
+    }
+}
+
 /// Samples `sources` and `targets` (and `replicas`, replicas of any of them, for their lag)
 /// against `limits` until `finished`, engaging and releasing `throttle` (blocking; run it on a
 /// thread of its own).

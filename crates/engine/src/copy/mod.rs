@@ -321,22 +321,7 @@ pub fn run_copy(
                 }
             })
             .expect("spawning the interrupt watcher");
-        progress.throttle.adopt(options.throttle);
-        if progress.throttle.watched() {
-            let finished = &finished;
-            std::thread::Builder::new()
-                .name("reshard-throttle".into())
-                .spawn_scoped(scope, move || {
-                    crate::throttle::monitor(
-                        &plan.sources,
-                        &plan.targets,
-                        &plan.replicas,
-                        &progress.throttle,
-                        finished,
-                    );
-                })
-                .expect("spawning the throttle monitor");
-        }
+        crate::throttle::start(scope, plan, options.throttle, &progress.throttle, &finished);
         copy_with(plan, options, progress, &stop, None);
         finished.store(true, Relaxed);
     });

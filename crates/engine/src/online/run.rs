@@ -187,21 +187,13 @@ pub fn run_move_then(
                 .expect("spawning the after-copy thread");
         }
         let finished = &finished;
-        progress.copy.throttle.adopt(options.copy.throttle);
-        if progress.copy.throttle.watched() {
-            std::thread::Builder::new()
-                .name("reshard-throttle".into())
-                .spawn_scoped(scope, move || {
-                    crate::throttle::monitor(
-                        &plan.sources,
-                        &plan.targets,
-                        &plan.replicas,
-                        &progress.copy.throttle,
-                        finished,
-                    );
-                })
-                .expect("spawning the throttle monitor");
-        }
+        crate::throttle::start(
+            scope,
+            plan,
+            options.copy.throttle,
+            &progress.copy.throttle,
+            finished,
+        );
         std::thread::Builder::new()
             .name("reshard-lag".into())
             .spawn_scoped(scope, move || monitor_lag(plan, progress, finished))

@@ -176,6 +176,19 @@ fn the_same_database_of_one_server_given_twice_is_refused() {
     );
 }
 
+/// The reason of the failed `privileges` finding of `a`.
+fn privileges_failure(a: &Assessment) -> String {
+    let finding = a
+        .findings
+        .iter()
+        .find(|f| f.setting == "privileges")
+        .unwrap();
+    match &finding.verdict {
+        Verdict::Fail(why) => why.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn missing_grants_fail_with_the_statements_that_add_them_and_cutover_grants_warn() {
     let facts = ServerFacts {
@@ -188,14 +201,7 @@ fn missing_grants_fail_with_the_statements_that_add_them_and_cutover_grants_warn
     };
     let source = assess(&facts, Role::Source);
     assert_eq!(failed(&source), vec!["privileges"]);
-    let finding = source
-        .findings
-        .iter()
-        .find(|f| f.setting == "privileges")
-        .unwrap();
-    let Verdict::Fail(why) = &finding.verdict else {
-        panic!("{finding:?}")
-    };
+    let why = privileges_failure(&source);
     assert!(
         why.contains("GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO 'app'@'10.%'"),
         "{why}"
@@ -204,15 +210,7 @@ fn missing_grants_fail_with_the_statements_that_add_them_and_cutover_grants_warn
         why.contains("needed at cutover or with --force: LOCK TABLES"),
         "{why}"
     );
-    let target = assess(&facts, Role::Target);
-    let finding = target
-        .findings
-        .iter()
-        .find(|f| f.setting == "privileges")
-        .unwrap();
-    let Verdict::Fail(why) = &finding.verdict else {
-        panic!("{finding:?}")
-    };
+    let why = privileges_failure(&assess(&facts, Role::Target));
     assert!(
         why.contains("GRANT INSERT, UPDATE, DELETE, CREATE, ALTER ON `shop`.* TO 'app'@'10.%'"),
         "{why}"
