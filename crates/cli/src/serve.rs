@@ -138,6 +138,11 @@ fn register(registry: &Registry, status: &Status) -> Result<(), prometheus::Erro
         "Row bytes the copy has read from the sources.",
         status.bytes_read,
     )?;
+    counter(
+        "reshard_retries_total",
+        "Transient errors the copy retried (lost connections, deadlocks).",
+        status.retries,
+    )?;
     gauge(
         "reshard_rows_per_second",
         "Rows copied per second over the copy's time.",

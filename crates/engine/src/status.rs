@@ -37,6 +37,8 @@ pub struct Status {
     pub bytes_read: u64,
     /// Rows per second over the copy's time.
     pub rows_per_second: u64,
+    /// Transient errors retried by the copy, in all (each is logged with its server).
+    pub retries: u64,
     /// Each table's copy.
     pub tables: Vec<TableStatus>,
     /// A move's change side; `None` for a copy.
@@ -60,6 +62,8 @@ pub struct TableStatus {
     pub chunks_done: u64,
     /// Whether every chunk has been read.
     pub read_done: bool,
+    /// Transient errors (a lost connection, a deadlock) retried while copying it.
+    pub retries: u64,
 }
 
 /// A move's change side.
@@ -134,6 +138,7 @@ impl Status {
             rows_copied: rows,
             bytes_read: tables.iter().map(|t| t.bytes_read).sum(),
             rows_per_second: per_second(rows, copy.copy_time()),
+            retries: tables.iter().map(|t| t.retries).sum(),
             tables: tables
                 .iter()
                 .map(|t| TableStatus {
@@ -142,6 +147,7 @@ impl Status {
                     rows_copied: t.rows_inserted,
                     chunks_done: t.chunks_done,
                     read_done: t.reading_done,
+                    retries: t.retries,
                 })
                 .collect(),
             changes: None,
