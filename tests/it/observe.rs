@@ -117,3 +117,48 @@ async fn a_listening_move_serves_metrics_and_the_status_reshard_status_prints() 
         .expect_code(1)
         .stderr_has("is a copy or move running there with --listen");
 }
+
+/// `--stop-when-caught-up` promises an exit 0 only when caught up and verified: stopped before
+/// (here by SIGTERM while it waits out its quiet time), it exits 3, even with its copy done.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_move_asked_to_stop_when_caught_up_exits_3_when_stopped_before() {
+    let source = TestDb::create("observe_term_src", 1).await;
+    let target = TestDb::create("observe_term_dst", 2).await;
+    source
+        .exec(
+            "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, v INT);
+             INSERT INTO t SELECT seq, seq FROM seq_1_to_2000;",
+        )
+        .await;
+    let port = unused_port();
+    let mut args = servers(&[&source], &[&target]);
+    args.extend(
+        [
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--stop-when-caught-up=60s",
+        ]
+        .map(String::from),
+    );
+    let child = Child::start(&args);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "the move never copied its table");
+        if let Some(body) = get(port, "/status") {
+            let status: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+            if status["phase"] == "applying" {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    child
+        .finish(Duration::from_secs(30))
+        .expect_code(3)
+        .stderr_has("stopped before it had caught up and verified every table");
+}

@@ -124,5 +124,13 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
             &progress.copy,
         )));
     }
+    if args.stop_when_caught_up.is_some() && report.end != MoveEnd::CaughtUp {
+        // Asked to end caught up and verified: anything less is unfinished, whatever the copy did.
+        return Err(Failure::Interrupted(String::from(
+            "the move stopped before it had caught up and verified every table (a clean \
+             verification pass is what --stop-when-caught-up ends on); nothing is proven: run it \
+             again (with --force) to finish",
+        )));
+    }
     Ok(())
 }

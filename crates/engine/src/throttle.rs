@@ -187,11 +187,13 @@ impl Throttle {
         if text == *seen {
             return;
         }
-        match ThrottleLimits::parse(&text, path) {
+        let parsed = ThrottleLimits::parse(&text, path);
+        // Seen either way: a file that does not parse is warned about once, not every sample.
+        *seen = text;
+        drop(file);
+        match parsed {
             Ok(limits) => {
-                tracing::info!("throttle limits now {limits:?} (from {})", path.display());
-                *seen = text;
-                drop(file);
+                tracing::info!("throttle limits now {limits:?} (from the limits file)");
                 self.set_limits(limits);
             }
             Err(e) => tracing::warn!("keeping the throttle limits: {e}"),
@@ -206,9 +208,22 @@ impl Throttle {
     /// Sleeps, if `max_rows_per_second` is set, until `rows` more rows may be written (the
     /// rate is shared by all writers: each reserves the next slot).
     pub(crate) fn pace(&self, rows: u64, stop: &AtomicBool) {
-        let Some(rate) = self.limits().max_rows_per_second.filter(|r| *r > 0) else {
+        let Some(rate) = self.limits().max_rows_per_second else {
             return;
         };
+        if rate == 0 {
+            // Zero rows a second: no writes until the limit changes (as a zero threads-running
+            // limit pauses everything).
+            let began = Instant::now();
+            while self.limits().max_rows_per_second == Some(0) && !stop.load(Relaxed) {
+                std::thread::sleep(LOOK);
+            }
+            self.paced_nanos.fetch_add(
+                u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX),
+                Relaxed,
+            );
+            return;
+        }
         #[allow(clippy::cast_precision_loss)] // a duration to sleep
         let cost = Duration::from_secs_f64(rows as f64 / rate as f64);
         let start = {
