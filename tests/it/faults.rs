@@ -131,13 +131,7 @@ async fn interrupted(command: &str, source: &TestDb, target: &TestDb) -> Run {
     if command == "move" {
         args.push("--stop-when-caught-up".into());
     }
-    let child = Command::new(env!("CARGO_BIN_EXE_reshard"))
-        .args(&args)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting reshard");
+    let child = crate::spawn_reshard(&args);
     until_rows(target, "the copy wrote a row", |rows| rows.unwrap_or(0) > 0).await;
     sigterm(child.id());
     tokio::task::spawn_blocking(move || {
@@ -510,13 +504,7 @@ async fn a_move_survives_its_target_and_its_source_restarting() {
         "--stop-when-caught-up=3s",
     ]
     .map(String::from);
-    let mover = Command::new(env!("CARGO_BIN_EXE_reshard"))
-        .args(&args)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mover = crate::spawn_reshard(&args);
     // The target dies while the copy writes to it, and comes back 2 s later.
     until_rows(&target, "the move wrote a row", |rows| {
         rows.unwrap_or(0) > 0

@@ -36,6 +36,22 @@ fn reshard(args: &[&str]) -> Run {
     Run::from(output)
 }
 
+/// Starts the real `reshard` binary with `args`, logging at `info`, both outputs piped, and
+/// returns at once (for tests that act while it runs).
+fn spawn_reshard<I, S>(args: I) -> std::process::Child
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Command::new(env!("CARGO_BIN_EXE_reshard"))
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting reshard")
+}
+
 /// What one run of the binary did.
 #[derive(Debug)]
 struct Run {

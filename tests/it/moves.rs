@@ -473,15 +473,9 @@ pub(crate) struct Child(std::process::Child);
 impl Child {
     /// Starts `reshard move` with `args`.
     pub(crate) fn start(args: &[String]) -> Child {
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_reshard"))
-            .arg("move")
-            .args(args)
-            .env("RUST_LOG", "info")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("starting reshard move");
-        Child(child)
+        Child(crate::spawn_reshard(
+            std::iter::once("move").chain(args.iter().map(String::as_str)),
+        ))
     }
 
     /// Its process id.

@@ -118,27 +118,24 @@ async fn a_copy_waits_while_a_replica_of_its_target_lags() {
         .await
         .expect("the target database");
     let target_dsn = primary.dsn(&target_name);
-    let copy = std::process::Command::new(env!("CARGO_BIN_EXE_reshard"))
-        .args(["copy", "--source", &source.dsn(), "--target", &target_dsn])
-        .args([
-            "--target-chunk-size",
-            "256K",
-            "--threads",
-            "1",
-            "--write-threads",
-            "1",
-        ])
-        .args([
-            "--max-replica-lag",
-            "2",
-            "--throttle-replica",
-            &replica.dsn(""),
-        ])
-        .env("RUST_LOG", "info")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("starting reshard copy");
+    let (source_dsn, replica_dsn) = (source.dsn(), replica.dsn(""));
+    let copy = crate::spawn_reshard([
+        "copy",
+        "--source",
+        &source_dsn,
+        "--target",
+        &target_dsn,
+        "--target-chunk-size",
+        "256K",
+        "--threads",
+        "1",
+        "--write-threads",
+        "1",
+        "--max-replica-lag",
+        "2",
+        "--throttle-replica",
+        &replica_dsn,
+    ]);
     let target = TestDb::attach(&target_name, primary.clone());
     let deadline = Instant::now() + Duration::from_secs(60);
     while !target.tables().await.iter().any(|t| t == "t") {
@@ -205,15 +202,18 @@ async fn a_rate_limit_paces_a_copy_and_a_limits_file_changes_it_while_it_runs() 
     let bad = dir.join("bad.toml");
     std::fs::write(&bad, "max_rows_per_sec = 3000\n").unwrap();
     let copy = |file: &std::path::Path| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_reshard"))
-            .args(["copy", "--source", &source.dsn(), "--target", &target.dsn()])
-            .args(["--target-chunk-size", "64K", "--throttle-file"])
-            .arg(file)
-            .env("RUST_LOG", "info")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("starting reshard copy")
+        let file = file.to_string_lossy();
+        crate::spawn_reshard([
+            "copy",
+            "--source",
+            &source.dsn(),
+            "--target",
+            &target.dsn(),
+            "--target-chunk-size",
+            "64K",
+            "--throttle-file",
+            &file,
+        ])
     };
     let refused = crate::Run::from(copy(&bad).wait_with_output().unwrap());
     refused

@@ -4,9 +4,15 @@
 //! target and the InnoDB history list length on every source (long snapshots and a busy
 //! server grow it; it is what a copy's reads cost the server). While any sample exceeds its
 //! limit, the throttle is *engaged* with that reason, and every worker asks before its next
-//! unit of work ([`Throttle::wait`]): copy readers before each chunk, copy writers before each
+//! unit of work (`Throttle::wait`): copy readers before each chunk, copy writers before each
 //! batch, the change applier before each cycle. They wait until the throttle is released, so
 //! work already under way finishes and nothing new starts.
+//!
+//! Besides, `max_rows_per_second` paces the copy's writers (`Throttle::pace`: each batch
+//! reserves its slot of one schedule), and a limits file ([`Throttle::watch_file`]) replaces the
+//! limits whenever its content changes, so that an operator can tighten or lift them while the
+//! job runs. Limits whose figures the user may not read are refused before the job writes
+//! ([`preflight`]).
 //!
 //! It fails closed: a server whose figures cannot be read counts as over its limits (a server
 //! that stopped answering is the last one to load more). Time engaged is counted per reason

@@ -187,53 +187,41 @@ pub fn assess(facts: &ServerFacts, role: Role) -> Assessment {
 /// and the `GRANT` statements that add it. Privileges needed only later (cutover) or by an
 /// option (`--force`) warn.
 fn privileges(facts: &ServerFacts, role: Role) -> Finding {
+    use crate::privileges::{Grants, Needed, grant_statements, lacking};
     let database = facts
         .database
         .as_ref()
         .map_or("", |(name, _)| name.as_str());
-    let grants = crate::privileges::Grants::parse(&facts.grants);
+    let grants = Grants::parse(&facts.grants);
     let missing = grants.missing(role, database);
-    let names = |required: bool| {
-        missing
-            .iter()
-            .filter(|n| n.required == required)
-            .map(|n| format!("{} ({})", n.privilege, n.why))
-            .collect::<Vec<_>>()
-    };
-    let (now, later) = (names(true), names(false));
+    let (now, later): (Vec<Needed>, Vec<Needed>) = missing.iter().partition(|n| n.required);
     let value = if missing.is_empty() {
         String::from("every grant needed")
     } else {
         format!("{} missing", missing.len())
     };
-    let fix = |required: bool| {
-        let part: Vec<_> = missing
-            .iter()
-            .filter(|n| n.required == required)
-            .copied()
-            .collect();
-        crate::privileges::grant_statements(&part, database, &facts.user).join("; ")
+    let names = |part: &[Needed]| {
+        part.iter()
+            .map(|n| format!("{} ({})", n.privilege, n.why))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
+    let fix = |part: &[Needed]| grant_statements(part, database, &facts.user).join("; ");
     let verdict = if !now.is_empty() && grants.uncertain {
         Verdict::Warn(format!(
             "{} seems to lack {} (unless a role, a table-level or a PUBLIC grant gives it, which \
              this check cannot count); if it does, run: {}",
             facts.user,
-            now.join(", "),
-            fix(true)
+            names(&now),
+            fix(&now)
         ))
     } else if !now.is_empty() {
-        let mut why = format!(
-            "{} lacks {}; as an administrator, run: {}",
-            facts.user,
-            now.join(", "),
-            fix(true)
-        );
+        let mut why = lacking(&facts.user, &now, database);
         if !later.is_empty() {
             why.push_str(&format!(
                 " (needed at cutover or with --force: {}; {})",
-                later.join(", "),
-                fix(false)
+                names(&later),
+                fix(&later)
             ));
         }
         Verdict::Fail(why)
@@ -241,8 +229,8 @@ fn privileges(facts: &ServerFacts, role: Role) -> Finding {
         Verdict::Warn(format!(
             "{} lacks what is needed at cutover or with --force: {}; run: {}",
             facts.user,
-            later.join(", "),
-            fix(false)
+            names(&later),
+            fix(&later)
         ))
     } else {
         Verdict::Ok

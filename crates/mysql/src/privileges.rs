@@ -171,6 +171,20 @@ pub fn grant_statements(missing: &[Needed], database: &str, user: &str) -> Vec<S
     out
 }
 
+/// `user lacks P (why), ...; as an administrator, run: GRANT ...`: what is missing and the
+/// statements that add it, for a refusal or a finding.
+pub fn lacking(user: &str, missing: &[Needed], database: &str) -> String {
+    let names: Vec<String> = missing
+        .iter()
+        .map(|n| format!("{} ({})", n.privilege, n.why))
+        .collect();
+    format!(
+        "{user} lacks {}; as an administrator, run: {}",
+        names.join(", "),
+        grant_statements(missing, database, user).join("; ")
+    )
+}
+
 /// Where a grant applies.
 #[derive(Debug, PartialEq, Eq)]
 enum Scope {

@@ -65,7 +65,7 @@ async fn check_target_grants(
     topology: &crate::topology::Topology,
     online: bool,
 ) -> Result<(), crate::CopyError> {
-    use reshard_mysql::privileges::{Grants, grant_statements};
+    use reshard_mysql::privileges::{Grants, lacking};
     let mut problems = Vec::new();
     for (i, target) in topology.targets.iter().enumerate() {
         let facts = reshard_mysql::ServerFacts::of(&target.dsn).await?;
@@ -84,17 +84,11 @@ async fn check_target_grants(
             })
             .collect();
         if !missing.is_empty() {
-            let names: Vec<String> = missing
-                .iter()
-                .map(|n| format!("{} ({})", n.privilege, n.why))
-                .collect();
             problems.push(format!(
-                "target {} ({}): {} lacks {}; as an administrator, run: {}",
+                "target {} ({}): {}",
                 i + 1,
                 target.dsn,
-                facts.user,
-                names.join(", "),
-                grant_statements(&missing, database, &facts.user).join("; ")
+                lacking(&facts.user, &missing, database)
             ));
         }
     }

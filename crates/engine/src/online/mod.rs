@@ -11,6 +11,7 @@
 //!                   3. per table: dedupe by key, route, plan (reshard_kernels::changes)
 //!                   4. per target in parallel: one transaction of DELETEs then REPLACEs
 //!                   5. record each source's position (a transaction boundary)
+//!                 between cycles: a verification may hold it at exact positions (barrier)
 //!  copy (crate::copy) ── hand-outs and completed chunks ──► Watermarks ──► applier
 //! ```
 //!
