@@ -44,7 +44,7 @@ pub struct ThrottleLimits {
     pub max_threads_running: Option<u64>,
     /// The InnoDB history list length on any source.
     pub max_history_length: Option<u64>,
-    /// Seconds any replica given to [`monitor`] may be behind its primary.
+    /// Seconds any replica watched (`--throttle-replica`) may be behind its primary.
     pub max_replica_lag: Option<u64>,
     /// Rows the copy may write per second, over all targets.
     pub max_rows_per_second: Option<u64>,

@@ -10,7 +10,7 @@
 //! canonical encoding: [`reshard_kernels::rowhash`]) and, on a source, the target it belongs on
 //! (the copy's routing kernel, the copy's rules). Then per target, the digest (count and sum) of
 //! the source rows that belong there is compared with the digest of the rows it holds; only a
-//! target whose digest differs is narrowed to rows by key id ([`compare`]): missing, extra,
+//! target whose digest differs is narrowed to rows by key id (`compare`): missing, extra,
 //! different and misplaced rows, each exactly once. No row is read twice, and nothing is
 //! compared by collation: two values are equal when their bytes are (`'a'` and `'A'` differ under any
 //! collation, as do `''` and NULL, or `'x'` and `'x '` in a VARBINARY).
