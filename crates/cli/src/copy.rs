@@ -156,6 +156,42 @@ impl Observer for Display {
                 *self.shown.lock().expect("display lock") =
                     Some(ProgressDisplay::start(Arc::clone(progress)));
             }
+            Event::Resuming {
+                checkpoint,
+                cleaned,
+            } => {
+                let (done, units) = checkpoint.units_copied();
+                let positions: Vec<String> = checkpoint
+                    .positions()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                tracing::info!(
+                    "resuming this move from its checkpoint (saved {} s ago): {}; {done} of {units} (source, table) copies finished; streams restart at {}",
+                    reshard_engine::online::unix_now().saturating_sub(checkpoint.saved_at),
+                    checkpoint.phase.name(),
+                    positions.join(", ")
+                );
+                let deleted: u64 = cleaned.iter().map(|c| c.rows).sum();
+                if deleted > 0 {
+                    for c in cleaned.iter().filter(|c| c.rows > 0) {
+                        tracing::info!(
+                            "deleted {} row(s) of {} on target {} from chunks in flight when the last run stopped; they are copied again",
+                            c.rows,
+                            c.table,
+                            self.targets[c.target]
+                        );
+                    }
+                }
+            }
+            Event::Discarding(checkpoint) => {
+                let (done, units) = checkpoint.units_copied();
+                tracing::warn!(
+                    "--force: discarding this move's checkpoint ({}, {done} of {units} (source, table) copies finished, tables {}) and emptying its target tables that hold rows; the move starts over",
+                    checkpoint.phase.name(),
+                    checkpoint.identity.table_names().join(", ")
+                );
+            }
             Event::Moving(progress) => {
                 *self.moving.lock().expect("display lock") = Some(Arc::clone(progress));
                 *self.shown.lock().expect("display lock") =

@@ -67,6 +67,17 @@ pub enum CopyError {
     /// Preparing or finishing the copy (discovery, creating tables, adding indexes) failed.
     #[error("{0}")]
     Server(Box<MysqlError>),
+    /// Deleting the rows of chunks in flight at a crash, before a resumed move copies them again.
+    #[error("deleting the rows of {table} that a resumed move copies again: {source}")]
+    Cleanup {
+        /// The table.
+        table: String,
+        /// What failed.
+        source: Box<MysqlError>,
+    },
+    /// Saving the move's checkpoint failed.
+    #[error("saving the checkpoint: {0}")]
+    Checkpoint(Box<MysqlError>),
     /// The copy cannot be done as asked; the message names the table and says what to change.
     /// Nothing was written.
     #[error("{0}")]
@@ -108,7 +119,9 @@ impl CopyError {
             | CopyError::Write { source, .. }
             | CopyError::Chunking { source, .. }
             | CopyError::Apply { source, .. } => source.class(),
-            CopyError::Server(source) => source.class(),
+            CopyError::Server(source)
+            | CopyError::Checkpoint(source)
+            | CopyError::Cleanup { source, .. } => source.class(),
             CopyError::Binlog(source) if source.is_transient() => {
                 reshard_types::ErrorClass::Transient
             }

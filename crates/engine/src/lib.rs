@@ -15,6 +15,7 @@
 //! - [`table`]: for embedders, a table as an iterator of Arrow batches, a sink that writes
 //!   batches into a table, and a router that splits batches by shard.
 
+pub mod checkpoint;
 pub mod chunker;
 pub mod config;
 pub mod copy;

@@ -10,7 +10,7 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 
-use crate::chunker::Covers;
+use crate::chunker::{Covers, Resume};
 
 /// The shared marks of a move: one [`UnitMarks`] per (source, table), source-major.
 #[derive(Debug)]
@@ -22,7 +22,18 @@ pub(crate) struct Watermarks {
 #[derive(Debug, Default)]
 pub(crate) struct UnitMarks {
     handed: Mutex<Handed>,
-    completed: Mutex<Vec<Covers>>,
+    completed: Mutex<Vec<Completion>>,
+}
+
+/// A chunk on every target: the keys it covers, and what a checkpoint records of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Completion {
+    pub(crate) covers: Covers,
+    /// The chunk's number in this run's walk of the unit; `None` for what an earlier run
+    /// copied (a resumed move starts with it complete).
+    pub(crate) seq: Option<u64>,
+    /// Where the walk resumes once this chunk and every earlier one are copied.
+    pub(crate) resume: Resume,
 }
 
 /// What has been handed to readers.
@@ -56,7 +67,44 @@ impl Watermarks {
         };
         for unit in &marks.units {
             unit.handed_out(everything, true);
-            unit.completed(everything);
+            unit.completed(Completion {
+                covers: everything,
+                seq: None,
+                resume: Resume::End,
+            });
+        }
+        marks
+    }
+
+    /// Marks for a resumed move: per unit (source-major), what the checkpoint says was copied
+    /// is handed out and complete, as one chunk, so that the applier applies its changes from
+    /// the first cycle, and the rest is handed out as this run's copy walks it.
+    pub(crate) fn resumed(copied: &[Resume]) -> Watermarks {
+        let marks = Watermarks {
+            units: copied.iter().map(|_| UnitMarks::default()).collect(),
+        };
+        for (unit, copied) in marks.units.iter().zip(copied) {
+            let (covers, last) = match copied {
+                Resume::Start => continue,
+                Resume::End => (
+                    Covers::Int {
+                        lo: i128::MIN,
+                        hi: i128::MAX,
+                    },
+                    true,
+                ),
+                Resume::Below(below) => match below.parse::<i128>() {
+                    Ok(hi) => (Covers::Int { lo: i128::MIN, hi }, false),
+                    Err(_) => continue,
+                },
+                Resume::After(_) => (Covers::Opaque, false),
+            };
+            unit.handed_out(covers, last);
+            unit.completed(Completion {
+                covers,
+                seq: None,
+                resume: copied.clone(),
+            });
         }
         marks
     }
@@ -85,12 +133,12 @@ impl UnitMarks {
     }
 
     /// A chunk is on every target.
-    fn completed(&self, covers: Covers) {
-        self.completed.lock().expect("marks lock").push(covers);
+    fn completed(&self, completion: Completion) {
+        self.completed.lock().expect("marks lock").push(completion);
     }
 
     /// Chunks completed since the last call.
-    pub(crate) fn take_completed(&self) -> Vec<Covers> {
+    pub(crate) fn take_completed(&self) -> Vec<Completion> {
         std::mem::take(&mut *self.completed.lock().expect("marks lock"))
     }
 }
@@ -111,24 +159,24 @@ impl ChunkTally {
     }
 
     /// A part was written; reports the chunk to `unit` if that completed it.
-    pub(crate) fn part_written(&self, unit: &UnitMarks, covers: Covers) {
+    pub(crate) fn part_written(&self, unit: &UnitMarks, chunk: &Completion) {
         if self.pending.fetch_sub(1, SeqCst) == 1 && self.read_done.load(SeqCst) {
-            self.report(unit, covers);
+            self.report(unit, chunk);
         }
     }
 
     /// The read finished (every part has been sent); reports the chunk to `unit` if every part
     /// is already written.
-    pub(crate) fn read_finished(&self, unit: &UnitMarks, covers: Covers) {
+    pub(crate) fn read_finished(&self, unit: &UnitMarks, chunk: &Completion) {
         self.read_done.store(true, SeqCst);
         if self.pending.load(SeqCst) == 0 {
-            self.report(unit, covers);
+            self.report(unit, chunk);
         }
     }
 
-    fn report(&self, unit: &UnitMarks, covers: Covers) {
+    fn report(&self, unit: &UnitMarks, chunk: &Completion) {
         if !self.reported.swap(true, SeqCst) {
-            unit.completed(covers);
+            unit.completed(chunk.clone());
         }
     }
 }
@@ -139,30 +187,34 @@ mod tests {
 
     #[test]
     fn a_chunk_completes_once_when_read_and_written_in_either_order() {
-        let covers = Covers::Int { lo: 0, hi: 10 };
+        let covers = Completion {
+            covers: Covers::Int { lo: 0, hi: 10 },
+            seq: Some(0),
+            resume: Resume::Below(String::from("10")),
+        };
         // Written before the read finishes.
         let unit = UnitMarks::default();
         let tally = ChunkTally::default();
         tally.part_sent();
         tally.part_sent();
-        tally.part_written(&unit, covers);
+        tally.part_written(&unit, &covers);
         assert!(unit.take_completed().is_empty());
-        tally.part_written(&unit, covers);
+        tally.part_written(&unit, &covers);
         assert!(unit.take_completed().is_empty(), "the read is not done yet");
-        tally.read_finished(&unit, covers);
-        assert_eq!(unit.take_completed(), vec![covers]);
+        tally.read_finished(&unit, &covers);
+        assert_eq!(unit.take_completed(), vec![covers.clone()]);
         // Read finishes first.
         let tally = ChunkTally::default();
         tally.part_sent();
-        tally.read_finished(&unit, covers);
+        tally.read_finished(&unit, &covers);
         assert!(unit.take_completed().is_empty());
-        tally.part_written(&unit, covers);
-        assert_eq!(unit.take_completed(), vec![covers]);
+        tally.part_written(&unit, &covers);
+        assert_eq!(unit.take_completed(), vec![covers.clone()]);
         // An empty chunk completes when read.
         let tally = ChunkTally::default();
-        tally.read_finished(&unit, covers);
-        tally.read_finished(&unit, covers);
-        assert_eq!(unit.take_completed(), vec![covers], "reported once");
+        tally.read_finished(&unit, &covers);
+        tally.read_finished(&unit, &covers);
+        assert_eq!(unit.take_completed(), vec![covers.clone()], "reported once");
     }
 
     #[test]

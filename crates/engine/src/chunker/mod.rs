@@ -42,6 +42,22 @@ pub struct Chunk {
     pub predicate: Option<String>,
     span: Span,
     covers: Covers,
+    resume: Resume,
+}
+
+/// Where a walk resumes once a chunk and every chunk before it are copied: what a checkpoint
+/// records of a (source, table).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Resume {
+    /// Nothing copied: the walk starts at the beginning.
+    Start,
+    /// Every integer key below this is copied (an integer walk goes on at `key >= below`).
+    /// Kept as text: JSON numbers do not hold every `i128`.
+    Below(String),
+    /// Every key up to and including this boundary (SQL literals, per key column) is copied.
+    After(Vec<String>),
+    /// The whole table is copied.
+    End,
 }
 
 /// The keys a chunk covers: every key that is or will be in the table, not just the rows there
@@ -79,6 +95,11 @@ impl Chunk {
     pub fn covers(&self) -> Covers {
         self.covers
     }
+
+    /// Where the walk resumes once this chunk and every earlier one are copied.
+    pub fn resume(&self) -> &Resume {
+        &self.resume
+    }
 }
 
 /// What a chunk covers, for sizing the next one.
@@ -107,6 +128,8 @@ enum State {
     },
     /// The next chunk starts after `after` (at the beginning when `None`).
     Keyset { after: Option<KeyValue> },
+    /// An integer walk resumed at `key >= lo`: the rest of the key space, measured on first use.
+    Resumed { lo: i128 },
     /// Every chunk has been handed out.
     Done,
 }
@@ -139,6 +162,36 @@ impl Chunker {
         }
     }
 
+    /// A chunker that goes on where a checkpoint says an earlier walk of the same table got to
+    /// (`Resume::Start`: the beginning). A walk resumed past its end hands out nothing.
+    pub fn resumed(
+        table_sql: &str,
+        walk: Option<KeyWalk>,
+        target_bytes: u64,
+        at: &Resume,
+    ) -> Result<Chunker, String> {
+        let mut chunker = Chunker::new(table_sql, walk, target_bytes);
+        let integer = chunker.walk.as_ref().is_some_and(|w| w.integer().is_some());
+        chunker.state = match at {
+            Resume::Start => State::Start,
+            Resume::End => State::Done,
+            Resume::Below(lo) if integer => State::Resumed {
+                lo: lo.parse().map_err(|_| {
+                    format!("a checkpoint's integer bound `{lo}` is not an integer")
+                })?,
+            },
+            Resume::After(after) if chunker.walk.is_some() && !integer => State::Keyset {
+                after: Some(after.clone()),
+            },
+            other => {
+                return Err(format!(
+                    "a checkpoint's place in the table ({other:?}) does not fit how its key is walked now"
+                ));
+            }
+        };
+        Ok(chunker)
+    }
+
     /// `FROM` clause of the chunk reads: the table, with the key's index forced.
     pub fn from_sql(&self) -> &str {
         &self.from_sql
@@ -158,6 +211,7 @@ impl Chunker {
         let int_walk = self.walk.as_ref().is_some_and(|w| w.integer().is_some());
         let (predicate, span, covers, state) = match std::mem::replace(&mut self.state, State::Done)
         {
+            State::Resumed { lo } => self.resumed_chunk(conn, lo)?,
             State::Done => return Ok(None),
             State::Start => {
                 let covers = if int_walk {
@@ -170,42 +224,7 @@ impl Chunker {
                 };
                 (None, Span::Whole, covers, State::Done)
             }
-            State::Int { lo, from, max } => {
-                let walk = self.walk.as_ref().expect("integer state has a walk");
-                let width = i128::from(self.sizer.units());
-                let lower = lo.map(|lo| walk.at_least_int(lo));
-                let covers_lo = lo.unwrap_or(i128::MIN);
-                match from.checked_add(width).filter(|&hi| hi <= max) {
-                    Some(hi) => {
-                        let upper = walk.below_int(hi);
-                        (
-                            Some(match lower {
-                                Some(l) => format!("{l} AND {upper}"),
-                                None => upper,
-                            }),
-                            Span::Int {
-                                lo: from,
-                                hi: Some(hi),
-                            },
-                            Covers::Int { lo: covers_lo, hi },
-                            State::Int {
-                                lo: Some(hi),
-                                from: hi,
-                                max,
-                            },
-                        )
-                    }
-                    None => (
-                        lower,
-                        Span::Int { lo: from, hi: None },
-                        Covers::Int {
-                            lo: covers_lo,
-                            hi: i128::MAX,
-                        },
-                        State::Done,
-                    ),
-                }
-            }
+            State::Int { lo, from, max } => self.int_chunk(lo, from, max),
             State::Keyset { after } => {
                 let rows = self.sizer.units();
                 let boundary = self.boundary(conn, after.as_deref(), rows)?;
@@ -229,6 +248,17 @@ impl Chunker {
                 }
             }
         };
+        let resume = match &state {
+            State::Done => Resume::End,
+            State::Int { lo: Some(lo), .. } => Resume::Below(lo.to_string()),
+            State::Keyset { after: Some(after) } => Resume::After(after.clone()),
+            State::Start
+            | State::Int { lo: None, .. }
+            | State::Keyset { after: None }
+            | State::Resumed { .. } => {
+                unreachable!("a chunk always moves the walk on")
+            }
+        };
         self.state = state;
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -237,6 +267,7 @@ impl Chunker {
             predicate,
             span,
             covers,
+            resume,
         }))
     }
 
@@ -292,6 +323,82 @@ impl Chunker {
             };
         }
         Ok(())
+    }
+
+    /// The first chunk of a resumed integer walk: from `lo` on, measured from the first key at
+    /// or after it, up to the largest key now (one open-ended chunk when there is none).
+    fn resumed_chunk(
+        &mut self,
+        conn: &mut RawConn,
+        lo: i128,
+    ) -> Result<(Option<String>, Span, Covers, State), MysqlError> {
+        let walk = self.walk.as_ref().expect("integer state has a walk");
+        let column = walk.column_list();
+        let sql = format!(
+            "SELECT MIN({column}), MAX({column}) FROM {} WHERE {}",
+            self.from_sql,
+            walk.at_least_int(lo)
+        );
+        let values = first_row(conn, &sql)?.unwrap_or_default();
+        let (first, max) = match (
+            values.first().cloned().flatten(),
+            values.get(1).cloned().flatten(),
+        ) {
+            (Some(min), Some(max)) => (parse_int(conn, &min)?, parse_int(conn, &max)?),
+            _ => {
+                return Ok((
+                    Some(walk.at_least_int(lo)),
+                    Span::Int { lo, hi: None },
+                    Covers::Int { lo, hi: i128::MAX },
+                    State::Done,
+                ));
+            }
+        };
+        Ok(self.int_chunk(Some(lo), first.max(lo), max))
+    }
+
+    /// The next integer chunk: keys from `lo` (unbounded below when `None`), its width
+    /// measured from `from`, the last one open-ended once `max` is passed.
+    fn int_chunk(
+        &self,
+        lo: Option<i128>,
+        from: i128,
+        max: i128,
+    ) -> (Option<String>, Span, Covers, State) {
+        let walk = self.walk.as_ref().expect("integer state has a walk");
+        let width = i128::from(self.sizer.units());
+        let lower = lo.map(|lo| walk.at_least_int(lo));
+        let covers_lo = lo.unwrap_or(i128::MIN);
+        match from.checked_add(width).filter(|&hi| hi <= max) {
+            Some(hi) => {
+                let upper = walk.below_int(hi);
+                (
+                    Some(match lower {
+                        Some(l) => format!("{l} AND {upper}"),
+                        None => upper,
+                    }),
+                    Span::Int {
+                        lo: from,
+                        hi: Some(hi),
+                    },
+                    Covers::Int { lo: covers_lo, hi },
+                    State::Int {
+                        lo: Some(hi),
+                        from: hi,
+                        max,
+                    },
+                )
+            }
+            None => (
+                lower,
+                Span::Int { lo: from, hi: None },
+                Covers::Int {
+                    lo: covers_lo,
+                    hi: i128::MAX,
+                },
+                State::Done,
+            ),
+        }
     }
 
     fn start(&mut self, conn: &mut RawConn) -> Result<State, MysqlError> {

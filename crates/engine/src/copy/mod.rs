@@ -44,7 +44,7 @@
 mod lock;
 mod read;
 mod schedule;
-mod setup;
+pub(crate) mod setup;
 mod sharding_values;
 mod write;
 
@@ -66,7 +66,7 @@ use reshard_mysql::reader::{BatchLimits, table_sql};
 use reshard_mysql::wire::{Interrupter, RawConn};
 use reshard_types::{Dsn, RowKey, TableSchema};
 
-use crate::chunker::{Chunker, Covers};
+use crate::chunker::Chunker;
 use crate::error::CopyError;
 use crate::marks::{ChunkTally, Watermarks};
 use crate::progress::CopyProgress;
@@ -170,8 +170,8 @@ pub(crate) struct ChunkLabel {
     pub(crate) range: String,
     /// The chunk's unit (index into the scheduler's units).
     pub(crate) unit: usize,
-    /// The keys it covers.
-    pub(crate) covers: Covers,
+    /// What it covers, as the applier and the checkpoint learn it once complete.
+    pub(crate) completion: crate::marks::Completion,
     /// Parts sent and written, for telling the applier when the chunk is on every target.
     pub(crate) tally: ChunkTally,
 }
@@ -322,7 +322,7 @@ pub fn run_copy(
             })
             .expect("spawning the interrupt watcher");
         crate::throttle::start(scope, plan, options.throttle, &progress.throttle, &finished);
-        copy_with(plan, options, progress, &stop, None);
+        copy_with(plan, options, progress, &stop, None, None);
         finished.store(true, Relaxed);
     });
     match stop.take_error() {
@@ -343,13 +343,15 @@ fn copied_everything(progress: &CopyProgress) -> bool {
 
 /// The copy of [`run_copy`], stopped by `stop` (which gets its first error), and in a move
 /// reading each chunk in a snapshot placed in the binlog and publishing hand-outs and
-/// completions to `marks`.
+/// completions to `marks`. With `resume` (per unit, source-major), each walk goes on from
+/// where a checkpoint says an earlier run got.
 pub(crate) fn copy_with(
     plan: &CopyPlan,
     options: CopyOptions,
     progress: &CopyProgress,
     stop: &Stop,
     marks: Option<&Watermarks>,
+    resume: Option<&[crate::chunker::Resume]>,
 ) {
     assert_eq!(
         progress.tables.len(),
@@ -370,7 +372,19 @@ pub(crate) fn copy_with(
                 }
             };
             let on_source = in_database(&table.schema, &plan.sources[source]);
-            let chunker = Chunker::new(&table_sql(&on_source), walk, options.target_chunk_bytes);
+            let sql = table_sql(&on_source);
+            let chunker = match resume.map(|r| &r[source * plan.tables.len() + t]) {
+                None => Chunker::new(&sql, walk, options.target_chunk_bytes),
+                Some(at) => match Chunker::resumed(&sql, walk, options.target_chunk_bytes, at) {
+                    Ok(chunker) => chunker,
+                    Err(why) => {
+                        return stop.fail(CopyError::Internal(format!(
+                            "resuming the copy of {}: {why}",
+                            table.schema.qualified_name()
+                        )));
+                    }
+                },
+            };
             units.push((source, t, chunker));
         }
     }

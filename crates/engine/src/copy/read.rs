@@ -306,7 +306,11 @@ fn read_chunk(
         seq: chunk.seq,
         range: chunk.describe(),
         unit: assignment.unit,
-        covers: chunk.covers(),
+        completion: crate::marks::Completion {
+            covers: chunk.covers(),
+            seq: Some(chunk.seq),
+            resume: chunk.resume().clone(),
+        },
         tally: ChunkTally::default(),
     });
     let sql = {
@@ -375,7 +379,7 @@ fn read_chunk(
                 if let Some(marks) = ctx.marks {
                     label
                         .tally
-                        .read_finished(marks.unit_at(label.unit), label.covers);
+                        .read_finished(marks.unit_at(label.unit), &label.completion);
                 }
                 return Ok(Some((stats.rows, stats.bytes)));
             }

@@ -44,7 +44,7 @@ pub(super) fn writer_loop(ctx: &Context<'_>, t: usize, target: &Dsn, jobs: Recei
                     if let Some(marks) = ctx.marks {
                         job.chunk
                             .tally
-                            .part_written(marks.unit_at(job.chunk.unit), job.chunk.covers);
+                            .part_written(marks.unit_at(job.chunk.unit), &job.chunk.completion);
                     }
                     break;
                 }

@@ -12,9 +12,10 @@ use super::copy_job::progress_for;
 use super::settings::{JobSettings, shared_setters};
 use super::{Cancel, Event, Observer};
 use crate::CopyError;
+use crate::checkpoint::{self, Checkpoint};
 use crate::copy::{add_deferred_indexes, lock_targets, prepare_copy};
 use crate::online::{
-    MoveEnd, MoveOptions, MoveProgress, SourceLag, run_move_then, start_positions,
+    Checkpointing, MoveEnd, MoveOptions, MoveProgress, SourceLag, run_move_then, start_positions,
 };
 use crate::topology::Topology;
 
@@ -90,27 +91,104 @@ impl MoveJob {
         self.settings
             .check_throttle(&self.settings.replicas)
             .await?;
-        // The positions are taken before the tables are discovered: a DDL after this point stops
-        // the move instead of going unseen, and the copy reads nothing before them.
-        let sources = topology.sources.clone();
-        let positions = tokio::task::spawn_blocking(move || start_positions(&sources))
-            .await
-            .map_err(|e| {
-                CopyError::Internal(format!("reading the binlog positions stopped: {e}"))
-            })??;
+        // An earlier run's checkpoint: this run goes on from it, or (--force) discards it.
+        let names = moved_table_names(topology).await?;
+        let (store, found) = checkpoint::resume::load(&topology.targets[0].dsn, &names).await?;
+        let (resume, discard) = match found {
+            Some(found) if self.settings.force => (None, Some(found)),
+            Some(found) => {
+                let purged = checkpoint::resume::purged(&topology.sources, &found).await?;
+                if !purged.is_empty() {
+                    return Err(CopyError::Refused(format!(
+                        "this move cannot resume from its checkpoint; nothing was written:\n- {}",
+                        purged.join("\n- ")
+                    )));
+                }
+                (Some(found), None)
+            }
+            None => (None, None),
+        };
+        // A new move's positions are taken before the tables are discovered: a DDL after this
+        // point stops the move instead of going unseen, and the copy reads nothing before them.
+        let positions = match &resume {
+            Some(resumed) => resumed.positions(),
+            None => {
+                let sources = topology.sources.clone();
+                tokio::task::spawn_blocking(move || start_positions(&sources))
+                    .await
+                    .map_err(|e| {
+                        CopyError::Internal(format!("reading the binlog positions stopped: {e}"))
+                    })??
+            }
+        };
         let server_id = self.server_id.unwrap_or_else(default_server_id);
-        // Whether each source lets this user stream its binary log under this id, before
-        // anything is written.
+        // Whether each source lets this user stream its binary log under this id, from where
+        // the move starts, before anything is written.
         for (i, (source, at)) in topology.sources.iter().zip(&positions).enumerate() {
             let id = server_id.wrapping_add(u32::try_from(i).expect("fewer than 2^32 sources"));
             BinlogReader::probe(source, at.clone(), id)
                 .await
                 .map_err(|e| CopyError::Refused(format!("nothing was written: {e}")))?;
         }
-        let setup = prepare_copy(topology, &self.settings.setup(true)).await?;
+        let mut setup_options = self.settings.setup(true);
+        setup_options.resume.clone_from(&resume);
+        if let Some(discarded) = &discard {
+            observer.event(&Event::Discarding(discarded));
+        }
+        let setup = prepare_copy(topology, &setup_options).await?;
+        // Every check passed; from here on, the run writes.
         observer.event(&Event::Planned(&setup.tables));
         let mut plan = setup.plan(topology);
         plan.replicas.clone_from(&self.settings.replicas);
+        let start = match resume {
+            Some(mut resumed) => {
+                let cleaned = {
+                    let (plan, mut copied) = (plan.clone(), resumed.copied.clone());
+                    let cleaned = tokio::task::spawn_blocking(move || {
+                        checkpoint::cleanup::cleanup(&plan, &mut copied).map(|c| (c, copied))
+                    })
+                    .await
+                    .map_err(|e| CopyError::Internal(format!("cleaning up stopped: {e}")))??;
+                    resumed.copied = cleaned.1;
+                    cleaned.0
+                };
+                observer.event(&Event::Resuming {
+                    checkpoint: &resumed,
+                    cleaned: &cleaned,
+                });
+                resumed
+            }
+            None => {
+                let now = crate::online::unix_now();
+                Checkpoint {
+                    version: checkpoint::VERSION,
+                    identity: checkpoint::Identity::of(topology, &plan.tables),
+                    phase: checkpoint::Phase::Copying,
+                    positions: positions
+                        .iter()
+                        .map(checkpoint::StoredPosition::from)
+                        .collect(),
+                    in_flight: None,
+                    copied: vec![checkpoint::Resume::Start; plan.sources.len() * plan.tables.len()],
+                    verified: Vec::new(),
+                    started_at: now,
+                    saved_at: now,
+                }
+            }
+        };
+        // Saved before the first row is copied, so that whatever this run writes is accounted
+        // for; a discarded checkpoint is replaced.
+        let store = {
+            let start = start.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut store = store;
+                store.save(&start).map(|()| store)
+            })
+            .await
+            .map_err(|e| CopyError::Internal(format!("saving the checkpoint stopped: {e}")))?
+            .map_err(|e| CopyError::Checkpoint(Box::new(e)))?
+        };
+        let checkpointing = Arc::new(Checkpointing::new(store, start));
         let progress = Arc::new(MoveProgress::new(
             progress_for(&setup, plan.targets.len(), self.settings.stage_timing),
             plan.sources
@@ -155,7 +233,14 @@ impl MoveJob {
                     }
                 })
             };
-            run_move_then(&plan, options, &counters, cancel_handle.flag(), &after_copy)
+            run_move_then(
+                &plan,
+                options,
+                &counters,
+                cancel_handle.flag(),
+                &after_copy,
+                Some(&checkpointing),
+            )
         })
         .await
         .map_err(|e| CopyError::Internal(format!("the move stopped unexpectedly: {e}")))??;
@@ -173,6 +258,24 @@ impl MoveJob {
     ) -> Result<MoveReport, CopyError> {
         super::block_on(self.run(cancel, observer))?
     }
+}
+
+/// The names of the tables a move of `topology` moves: those given, or every table of the
+/// first source's database.
+async fn moved_table_names(topology: &Topology) -> Result<Vec<String>, CopyError> {
+    if let Some(names) = &topology.tables {
+        return Ok(names.clone());
+    }
+    let source = &topology.sources[0];
+    let database = source.database().ok_or_else(|| {
+        CopyError::Refused(format!(
+            "the source DSN {source} names no database; add it to the DSN's path (mysql://user:pw@host:port/database)"
+        ))
+    })?;
+    let mut session = reshard_mysql::connect(source).await?;
+    let names = reshard_mysql::tables::list_tables(&mut session, database).await?;
+    let _ = session.close().await;
+    Ok(names)
 }
 
 /// Resolves once `stop` is set.

@@ -15,6 +15,16 @@ pub enum Event<'a> {
     Planned(&'a [PreparedTable]),
     /// A copy began; its counters, live until the job ends.
     Copying(&'a Arc<CopyProgress>),
+    /// A move found its checkpoint and goes on from it; `cleaned` lists the rows deleted from
+    /// the targets because the chunks holding them were in flight (they are copied again).
+    Resuming {
+        /// The checkpoint resumed.
+        checkpoint: &'a crate::checkpoint::Checkpoint,
+        /// Rows deleted, per table and target.
+        cleaned: &'a [crate::checkpoint::cleanup::Cleaned],
+    },
+    /// `--force`: a move's checkpoint is discarded (and its target tables emptied) to start over.
+    Discarding(&'a crate::checkpoint::Checkpoint),
     /// A move began; its counters (the copy's and the change side's), live until the job ends.
     Moving(&'a Arc<MoveProgress>),
     /// A verification began; its counters, live until the job ends.

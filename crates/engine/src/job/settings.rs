@@ -90,6 +90,7 @@ impl JobSettings {
             force: self.force,
             defer_secondary_indexes: self.defer_secondary_indexes,
             online,
+            resume: None,
         }
     }
 }

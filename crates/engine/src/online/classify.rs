@@ -56,7 +56,7 @@ impl UnitView {
     }
 
     /// Takes in chunks that completed.
-    pub(crate) fn absorb(&mut self, completed: Vec<Covers>) {
+    pub(crate) fn absorb(&mut self, completed: impl IntoIterator<Item = Covers>) {
         for covers in completed {
             self.completed += 1;
             if let Covers::Int { lo, hi } = covers {

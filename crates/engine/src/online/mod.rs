@@ -61,10 +61,13 @@
 
 mod apply;
 pub(crate) mod barrier;
+mod checkpointing;
 mod classify;
 mod progress;
 mod run;
 mod stream;
 
+pub use checkpointing::Checkpointing;
 pub use progress::{ChangeSnapshot, LagSnapshot, MoveProgress, SourceLag};
 pub use run::{AfterCopy, MoveEnd, MoveOptions, run_move, run_move_then, start_positions};
+pub use stream::now as unix_now;

@@ -15,9 +15,11 @@ use reshard_types::{BinlogPosition, Dsn};
 
 use super::apply::{Applier, CycleStats};
 use super::barrier::{BarrierRequests, Barriers, FreezeRequest, barriers};
+use super::checkpointing::{Checkpointing, Saver};
 use super::classify::{Images, UnitView};
 use super::progress::MoveProgress;
 use super::stream::{self, SourceCommit, StreamSpec, now};
+use crate::checkpoint::{CopiedTracker, Phase, Resume};
 use crate::copy::{CopyOptions, CopyPlan, Stop, copy_with, in_database};
 use crate::error::CopyError;
 use crate::marks::Watermarks;
@@ -86,7 +88,7 @@ pub fn run_move(
     progress: &MoveProgress,
     interrupt: &AtomicBool,
 ) -> Result<MoveEnd, CopyError> {
-    run_move_then(plan, options, progress, interrupt, &|_| Ok(()))
+    run_move_then(plan, options, progress, interrupt, &|_| Ok(()), None)
 }
 
 /// Work a move does once its copy is done, while changes keep being applied, and before it
@@ -95,13 +97,18 @@ pub fn run_move(
 pub type AfterCopy<'a> = dyn Fn(&AtomicBool) -> Result<(), CopyError> + Sync + 'a;
 
 /// [`run_move`], running `after_copy` once the copy is done (on a thread of its own, the
-/// applier going on), before the verification; a move is caught up only after both.
+/// applier going on), before the verification; a move is caught up only after both. With
+/// `checkpoint`, the move goes on from its start (copied ranges, positions, tables verified)
+/// and saves its progress there as it goes ([`crate::checkpoint`]); the targets must already be
+/// cleaned of what the start does not account for ([`crate::checkpoint::cleanup`]), and
+/// `progress.sources` must start at the start's positions.
 pub fn run_move_then(
     plan: &CopyPlan,
     options: MoveOptions,
     progress: &MoveProgress,
     interrupt: &AtomicBool,
     after_copy: &AfterCopy<'_>,
+    checkpoint: Option<&Checkpointing>,
 ) -> Result<MoveEnd, CopyError> {
     assert_eq!(
         progress.sources.len(),
@@ -133,10 +140,13 @@ pub fn run_move_then(
     for spec in &specs {
         readers.push(stream::connect(&runtime, spec)?);
     }
-    let marks = if options.tables_already_copied {
-        Watermarks::all_copied(plan.sources.len(), plan.tables.len())
-    } else {
-        Watermarks::new(plan.sources.len(), plan.tables.len())
+    let resume: Option<&[Resume]> = checkpoint.map(|c| c.start().copied.as_slice());
+    let marks = match resume {
+        _ if options.tables_already_copied => {
+            Watermarks::all_copied(plan.sources.len(), plan.tables.len())
+        }
+        Some(copied) => Watermarks::resumed(copied),
+        None => Watermarks::new(plan.sources.len(), plan.tables.len()),
     };
     let stop = Stop::default();
     let finished = AtomicBool::new(false);
@@ -160,7 +170,14 @@ pub fn run_move_then(
             .name("reshard-copy".into())
             .spawn_scoped(scope, move || {
                 if !options.tables_already_copied {
-                    copy_with(plan, options.copy, &progress.copy, stop, Some(marks));
+                    copy_with(
+                        plan,
+                        options.copy,
+                        &progress.copy,
+                        stop,
+                        Some(marks),
+                        resume,
+                    );
                 }
                 if !stop.stopped() {
                     progress.set_copy_done();
@@ -182,6 +199,7 @@ pub fn run_move_then(
                         verified,
                         stop,
                         interrupt,
+                        checkpoint,
                     );
                 })
                 .expect("spawning the after-copy thread");
@@ -199,7 +217,7 @@ pub fn run_move_then(
             .spawn_scoped(scope, move || monitor_lag(plan, progress, finished))
             .expect("spawning the lag thread");
         let end = apply_loop(
-            plan, options, progress, marks, &rx, &requests, &verified, stop, interrupt,
+            plan, options, progress, marks, &rx, &requests, &verified, stop, interrupt, checkpoint,
         );
         finished.store(true, Relaxed);
         match end {
@@ -236,6 +254,7 @@ fn verify_after_copy(
     verified: &AtomicBool,
     stop: &Stop,
     interrupt: &AtomicBool,
+    checkpoint: Option<&Checkpointing>,
 ) {
     while !progress.copy_done() {
         if stop.stopped() || interrupt.load(Relaxed) {
@@ -263,6 +282,7 @@ fn verify_after_copy(
         barriers,
         &progress.verify,
         stop.flag(),
+        checkpoint,
     ) {
         Ok(report) => {
             let clean = report.equal();
@@ -321,8 +341,32 @@ fn apply_loop(
     verified: &AtomicBool,
     stop: &Stop,
     interrupt: &AtomicBool,
+    checkpoint: Option<&Checkpointing>,
 ) -> Result<MoveEnd, CopyError> {
     let tables = plan.tables.len();
+    let mut saver = checkpoint.map(|c| Saver::new(c, options.copy.retry));
+    let mut tracker = CopiedTracker::new(match checkpoint {
+        Some(c) => c.start().copied.clone(),
+        None => vec![Resume::Start; plan.sources.len() * tables],
+    });
+    // A cycle was being written when an earlier run stopped: the first cycle reads at least
+    // that far before it writes (see `crate::checkpoint`), and no barrier is set before.
+    let mut replay_to = saver.as_ref().and_then(Saver::replay_to);
+    let phase = || {
+        if verified.load(Relaxed) {
+            Phase::Replicating
+        } else if progress.copy_done() {
+            Phase::Verifying
+        } else {
+            Phase::Copying
+        }
+    };
+    let save_now = |saver: &mut Option<Saver<'_>>| -> Result<(), CopyError> {
+        match saver {
+            Some(s) => s.between_cycles(phase(), true, stop),
+            None => Ok(()),
+        }
+    };
     let mut applier = Applier::new(plan, options.copy.write_threads, options.copy.retry)?;
     let mut views: Vec<UnitView> = (0..plan.sources.len())
         .flat_map(|_| plan.tables.iter().map(|t| UnitView::new(integer_key(t))))
@@ -352,9 +396,12 @@ fn apply_loop(
     loop {
         if interrupt.load(Relaxed) {
             tracing::info!("interrupted: the last cycle is applied; stopping");
+            save_now(&mut saver)?;
             return Ok(MoveEnd::Interrupted);
         }
         if stop.stopped() {
+            // Another thread failed: what every target committed is saved, if it can be.
+            let _ = save_now(&mut saver);
             return Ok(MoveEnd::Interrupted);
         }
         if let Some(active) = &barrier
@@ -364,6 +411,7 @@ fn apply_loop(
             barrier = None;
         }
         if barrier.is_none()
+            && replay_to.is_none()
             && let Some(request) = waiting.take().or_else(|| requests.try_recv().ok())
         {
             barrier = ActiveBarrier::pause(request, &applied, &halted);
@@ -416,6 +464,19 @@ fn apply_loop(
             let Ok(m) = rx.try_recv() else { break };
             intake.admit(m, &mut deferred);
         }
+        if let Some(to) = &replay_to {
+            while !intake.reached(to) {
+                match rx.recv_timeout(TICK) {
+                    Ok(m) => intake.admit(m, &mut deferred),
+                    Err(RecvTimeoutError::Timeout) if !halted() => {}
+                    Err(_) => return Ok(MoveEnd::Interrupted),
+                }
+            }
+            tracing::info!(
+                "read past the cycle an earlier run was writing; applying it again as one"
+            );
+            replay_to = None;
+        }
         let (messages, images) = (intake.messages, intake.images);
         if images > 0 {
             last_change = std::time::Instant::now();
@@ -423,7 +484,11 @@ fn apply_loop(
         // 1. Release what completed chunks were holding, before anything newer.
         for (unit, view) in views.iter_mut().enumerate() {
             let unit_marks = marks.unit_at(unit);
-            view.absorb(unit_marks.take_completed());
+            let completed = unit_marks.take_completed();
+            for chunk in &completed {
+                tracker.complete(unit, chunk);
+            }
+            view.absorb(completed.into_iter().map(|c| c.covers));
             if view.held_rows() > 0 {
                 let released = view.release(unit_marks.handed()).map_err(internal)?;
                 pending[unit % tables].extend(released);
@@ -451,6 +516,14 @@ fn apply_loop(
             if barrier.is_none() {
                 progress.copy.throttle.wait(&|| halted());
             }
+            if let Some(saver) = &mut saver {
+                let to: Vec<BinlogPosition> = last
+                    .iter()
+                    .zip(&applied)
+                    .map(|(l, a)| l.as_ref().map_or_else(|| a.clone(), |(p, _)| p.clone()))
+                    .collect();
+                saver.before_cycle(&to, phase(), stop)?;
+            }
             applier.apply(&mut pending, stop)?
         } else {
             CycleStats::default()
@@ -461,6 +534,10 @@ fn apply_loop(
                 progress.sources[source].applied(&position, timestamp);
                 applied[source] = position;
             }
+        }
+        if let Some(saver) = &mut saver {
+            saver.committed(&applied, tracker.copied());
+            saver.between_cycles(phase(), false, stop)?;
         }
         let held: usize = views.iter().map(UnitView::held_rows).sum();
         progress.cycle(stats, held as u64);
@@ -482,6 +559,7 @@ fn apply_loop(
                 Some(ends) if applied.iter().zip(ends).any(|(a, e)| a < e) => {}
                 Some(_) if last_change.elapsed() >= quiet => {
                     tracing::info!("every target is at its sources' binlog ends");
+                    save_now(&mut saver)?;
                     return Ok(MoveEnd::CaughtUp);
                 }
                 _ => match binlog_ends(&plan.sources, &mut control) {
@@ -521,6 +599,16 @@ impl<'a> Intake<'a> {
             images: 0,
             read: 0,
         }
+    }
+
+    /// Whether the messages taken to apply reach `to` on every source.
+    fn reached(&self, to: &[BinlogPosition]) -> bool {
+        to.iter().enumerate().all(|(source, to)| {
+            self.messages
+                .iter()
+                .filter(|m| m.source == source)
+                .any(|m| m.position >= *to)
+        })
     }
 
     /// Takes `m` to apply, or holds it back in `deferred` when it is past the barrier (a

@@ -143,7 +143,7 @@ pub(crate) fn stream_loop(
 }
 
 /// Unix seconds now.
-pub(crate) fn now() -> u64 {
+pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

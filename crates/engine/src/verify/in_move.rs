@@ -71,12 +71,20 @@ pub(crate) fn verify_in_move(
     barriers: &Barriers,
     progress: &VerifyProgress,
     cancel: &std::sync::atomic::AtomicBool,
+    checkpoint: Option<&crate::online::Checkpointing>,
 ) -> Result<VerifyReport, CopyError> {
     let mut report = VerifyReport::default();
     for table in &plan.tables {
         if cancel.load(Ordering::Relaxed) {
             report.cancelled = true;
             break;
+        }
+        // Verified by an earlier run of this move: the changes applied since keep it equal
+        // (the move's argument), so it is not read again.
+        if checkpoint.is_some_and(|c| c.verified().contains(&table.schema.name)) {
+            tracing::info!(table = %table.schema.qualified_name(), "verified by an earlier run of this move");
+            progress.tables_done.fetch_add(1, Ordering::Relaxed);
+            continue;
         }
         let shared = Shared::new(plan, table, target_names, options, progress, cancel);
         let repaired = verify_table(&shared, target_names, barriers)?;
@@ -93,6 +101,12 @@ pub(crate) fn verify_in_move(
             "verified during the move"
         );
         progress.tables_done.fetch_add(1, Ordering::Relaxed);
+        if table_report.differences() == 0
+            && !cancel.load(Ordering::Relaxed)
+            && let Some(checkpoint) = checkpoint
+        {
+            checkpoint.table_verified(&table.schema.name);
+        }
         report.tables.push(table_report);
     }
     report.cancelled |= cancel.load(Ordering::Relaxed);

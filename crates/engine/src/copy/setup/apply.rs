@@ -14,15 +14,15 @@ use crate::topology::Topology;
 
 /// A table that passed every check, and what to do on each target that receives it.
 #[derive(Debug, Clone)]
-pub(super) struct Planned {
+pub(crate) struct Planned {
     /// The table, its key and placement.
-    pub table: CopyTable,
+    pub(crate) table: CopyTable,
     /// The sources' estimate of its rows.
-    pub estimated_rows: u64,
+    pub(crate) estimated_rows: u64,
     /// Per receiving target: create, empty, add indexes.
-    pub on_targets: Vec<TargetTable>,
+    pub(crate) on_targets: Vec<TargetTable>,
     /// The `CREATE TABLE` for targets that lack it.
-    pub create: String,
+    pub(crate) create: String,
 }
 
 /// Creates, empties and completes the target tables of `planned` (`targets[t]` is a session on

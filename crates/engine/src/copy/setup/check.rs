@@ -121,6 +121,7 @@ pub(super) fn check_target(
             target,
             created: true,
             emptied: false,
+            kept_rows: false,
             add_back: if options.defer_secondary_indexes {
                 deferred.add_back.clone()
             } else {
@@ -149,7 +150,7 @@ pub(super) fn check_target(
             ),
         ));
     }
-    if !existing.empty && !options.force {
+    if !existing.empty && !options.force && options.resume.is_none() {
         return Err(refusal(
             source_db,
             name,
@@ -167,7 +168,8 @@ pub(super) fn check_target(
     Ok(TargetTable {
         target,
         created: false,
-        emptied: !existing.empty,
+        emptied: !existing.empty && options.resume.is_none(),
+        kept_rows: !existing.empty && options.resume.is_some(),
         add_back,
     })
 }

@@ -11,7 +11,7 @@
 //! receives it, an existing table matches (columns, and by [`constraints::compare`] its indexes
 //! and foreign keys) and is empty (or `--force`).
 
-mod apply;
+pub(crate) mod apply;
 mod check;
 mod discover;
 
@@ -36,6 +36,10 @@ pub struct SetupOptions {
     /// rows InnoDB changes itself (foreign keys with `CASCADE`, `SET NULL`, `SET DEFAULT`) are
     /// refused, as those changes are not in the binary log.
     pub online: bool,
+    /// The move resumes from this checkpoint: target tables holding rows are expected (they
+    /// are left as they are), and the run is refused when the checkpoint does not describe it
+    /// (other servers, tables, schemas or rules) or the targets lost what it says was copied.
+    pub resume: Option<crate::checkpoint::Checkpoint>,
 }
 
 /// A table on one target.
@@ -47,6 +51,8 @@ pub struct TargetTable {
     pub created: bool,
     /// Whether it held rows and was emptied (`--force`).
     pub emptied: bool,
+    /// Whether it holds rows and is kept (a resumed move).
+    pub kept_rows: bool,
     /// `ADD ...` clauses for the source's indexes and foreign keys the table lacks there: those
     /// deferred when it was created, or missing from an existing table (one whose deferred
     /// indexes were never added back, say). Added after the copy with
@@ -151,6 +157,17 @@ pub async fn prepare_copy(
     }
     if !problems.is_empty() {
         return Err(CopyError::Refusals(problems));
+    }
+    if let Some(checkpoint) = &options.resume {
+        let refusals = crate::checkpoint::resume::refusals(topology, checkpoint, &planned);
+        if !refusals.is_empty() {
+            return Err(CopyError::Refused(format!(
+                "this move cannot resume from its checkpoint in `{}` on {}; nothing was written:\n- {}\nRun the command the move was started with, or discard the checkpoint and the copied rows with --force (or reshard reset)",
+                crate::checkpoint::CHECKPOINT_TABLE,
+                topology.targets[0].dsn,
+                refusals.join("\n- ")
+            )));
+        }
     }
     // Every check passed: from here on, the targets are written.
     let prepared = apply::apply(topology, options, &mut targets, planned).await?;

@@ -1,0 +1,173 @@
+//! The applier's side of checkpoints ([`crate::checkpoint`]): what it saves, and when.
+//!
+//! The applier owns the saves because only it knows which cycle every target has committed:
+//! before a cycle writes, it saves the last committed state with the cycle's end as
+//! `in_flight`; between cycles, at most once a second, it saves what changed. The verification
+//! adds the tables it has found equal.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use reshard_types::BinlogPosition;
+
+use crate::checkpoint::{Checkpoint, CheckpointStore, Phase, Resume, StoredPosition};
+use crate::copy::Stop;
+use crate::error::CopyError;
+use crate::retry::{Retries, RetryPolicy};
+
+/// How often a move saves its checkpoint when no cycle forces it.
+const EVERY: Duration = Duration::from_secs(1);
+
+/// A move's checkpoint while it runs.
+#[derive(Debug)]
+pub struct Checkpointing {
+    store: Mutex<CheckpointStore>,
+    /// The checkpoint the move started from: a new move's, or the one it resumes.
+    start: Checkpoint,
+    /// Tables verified equal (the start's, and this run's).
+    verified: Mutex<Vec<String>>,
+}
+
+impl Checkpointing {
+    /// Checkpoints saved to `store`, from `start` on.
+    pub fn new(store: CheckpointStore, start: Checkpoint) -> Checkpointing {
+        Checkpointing {
+            verified: Mutex::new(start.verified.clone()),
+            store: Mutex::new(store),
+            start,
+        }
+    }
+
+    /// The checkpoint the move started from.
+    pub fn start(&self) -> &Checkpoint {
+        &self.start
+    }
+
+    /// Tables verified equal so far.
+    pub fn verified(&self) -> Vec<String> {
+        self.verified.lock().expect("verified lock").clone()
+    }
+
+    /// `table` was verified equal.
+    pub(crate) fn table_verified(&self, table: &str) {
+        let mut verified = self.verified.lock().expect("verified lock");
+        if !verified.iter().any(|t| t == table) {
+            verified.push(table.to_owned());
+        }
+    }
+}
+
+/// What the applier last saved and has committed since.
+pub(crate) struct Saver<'a> {
+    checkpointing: &'a Checkpointing,
+    retry: RetryPolicy,
+    /// Positions every target has committed.
+    positions: Vec<BinlogPosition>,
+    /// Copy progress whose held changes every target has committed.
+    copied: Vec<Resume>,
+    saved: Option<Checkpoint>,
+    saved_at: Instant,
+}
+
+impl<'a> Saver<'a> {
+    pub(crate) fn new(checkpointing: &'a Checkpointing, retry: RetryPolicy) -> Saver<'a> {
+        let start = checkpointing.start();
+        Saver {
+            checkpointing,
+            retry,
+            positions: start.positions(),
+            copied: start.copied.clone(),
+            saved: None,
+            saved_at: Instant::now(),
+        }
+    }
+
+    /// Where a cycle in flight at the crash ended, if one was: the first cycle must read at
+    /// least that far before it writes.
+    pub(crate) fn replay_to(&self) -> Option<Vec<BinlogPosition>> {
+        self.checkpointing
+            .start()
+            .in_flight
+            .as_ref()
+            .map(|f| f.iter().map(BinlogPosition::from).collect())
+    }
+
+    /// A cycle is about to write, ending at `to`: saves the committed state with it in flight.
+    pub(crate) fn before_cycle(
+        &mut self,
+        to: &[BinlogPosition],
+        phase: Phase,
+        stop: &Stop,
+    ) -> Result<(), CopyError> {
+        let checkpoint = self.checkpoint(phase, Some(to));
+        self.save(checkpoint, stop)
+    }
+
+    /// Every target has committed a cycle: these are the positions and copy progress now.
+    pub(crate) fn committed(&mut self, positions: &[BinlogPosition], copied: Vec<Resume>) {
+        self.positions = positions.to_vec();
+        self.copied = copied;
+    }
+
+    /// Saves what changed since the last save: at once when chunks completed (so that a
+    /// resumed move copies again little more than the chunks in flight), else at most once a
+    /// second unless `now`.
+    pub(crate) fn between_cycles(
+        &mut self,
+        phase: Phase,
+        now: bool,
+        stop: &Stop,
+    ) -> Result<(), CopyError> {
+        let copied_moved = self.saved.as_ref().is_none_or(|s| s.copied != self.copied);
+        if !now && !copied_moved && self.saved_at.elapsed() < EVERY {
+            return Ok(());
+        }
+        let checkpoint = self.checkpoint(phase, None);
+        let unchanged = self.saved.as_ref().is_some_and(|s| {
+            s.positions == checkpoint.positions
+                && s.copied == checkpoint.copied
+                && s.verified == checkpoint.verified
+                && s.phase == checkpoint.phase
+                && s.in_flight.is_none()
+        });
+        if unchanged {
+            return Ok(());
+        }
+        self.save(checkpoint, stop)
+    }
+
+    fn checkpoint(&self, phase: Phase, in_flight: Option<&[BinlogPosition]>) -> Checkpoint {
+        let start = self.checkpointing.start();
+        Checkpoint {
+            version: crate::checkpoint::VERSION,
+            identity: start.identity.clone(),
+            phase,
+            positions: self.positions.iter().map(StoredPosition::from).collect(),
+            in_flight: in_flight.map(|to| to.iter().map(StoredPosition::from).collect()),
+            copied: self.copied.clone(),
+            verified: self.checkpointing.verified(),
+            started_at: start.started_at,
+            saved_at: super::stream::now(),
+        }
+    }
+
+    fn save(&mut self, checkpoint: Checkpoint, stop: &Stop) -> Result<(), CopyError> {
+        let mut retries = Retries::new(self.retry);
+        let mut store = self.checkpointing.store.lock().expect("store lock");
+        loop {
+            match store.save(&checkpoint) {
+                Ok(()) => break,
+                Err(e) => {
+                    let what = format!("saving the checkpoint on {}", store.dsn());
+                    if !stop.stopped() && retries.again(&what, e.class(), &e) {
+                        continue;
+                    }
+                    return Err(CopyError::Checkpoint(Box::new(e)));
+                }
+            }
+        }
+        self.saved = Some(checkpoint);
+        self.saved_at = Instant::now();
+        Ok(())
+    }
+}
