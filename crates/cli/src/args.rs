@@ -56,8 +56,17 @@ pub(crate) enum Command {
     /// every table is equal, 1 when rows differ (or anything fails), 2 on bad input, 3 when
     /// interrupted.
     Verify(VerifyArgs),
-    /// Print the status of a copy or move running with --listen, from its /status endpoint.
+    /// Print where a move is: from its checkpoint (the move's own topology options), running or
+    /// not; or, with --from, live from a copy or move running with --listen.
+    ///
+    /// From the checkpoint: the phase, how far each (source, table) has been copied, per source
+    /// the binlog position the targets are at and how many binlog bytes behind the source's end
+    /// that is, the tables verified, and how long ago the checkpoint was saved.
     Status(StatusArgs),
+    /// Discard a move that has not cut over: empty its tables on every target and delete its
+    /// checkpoint, listing what it drops. Takes the move's own topology options; refuses while
+    /// the move runs.
+    Reset(ResetArgs),
     /// Print the keyspace id of each value under a vindex and, given key ranges, its shard.
     Vindex(VindexArgs),
     /// Measure copy throughput between these servers, and what limits it.
@@ -137,12 +146,22 @@ pub(crate) struct CopyArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
-    /// The HOST:PORT the job was started with (--listen).
+    /// Read the live status of a job started with --listen HOST:PORT, instead of a checkpoint.
     #[arg(long, value_name = "HOST:PORT")]
-    pub(crate) from: String,
-    /// Print the status as JSON (what /status serves).
+    pub(crate) from: Option<String>,
+    /// The move whose checkpoint to read: the options it was started with.
+    #[command(flatten)]
+    pub(crate) topology: TopologyArgs,
+    /// Print the status as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ResetArgs {
+    /// The move to discard: the options it was started with.
+    #[command(flatten)]
+    pub(crate) topology: TopologyArgs,
 }
 
 #[derive(Debug, Args)]

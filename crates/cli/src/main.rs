@@ -63,7 +63,8 @@ fn main() -> ExitCode {
             Command::Check(args) => check::run(args).await,
             Command::Copy(args) => copy::run(args).await,
             Command::Move(args) => moves::run(args).await,
-            Command::Status(args) => status::run(&args),
+            Command::Status(args) => status::run(&args).await,
+            Command::Reset(args) => status::reset(&args).await,
             Command::Verify(args) => verify::run(args).await,
             Command::Vindex(args) => vindex::run(&args),
         }

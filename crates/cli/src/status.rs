@@ -1,6 +1,7 @@
-//! `reshard status --from HOST:PORT`: the status of a copy or move of another process, read
-//! from the `/status` endpoint it serves with `--listen` (a plain HTTP/1.0 `GET` on loopback or
-//! the operator's network; the JSON is printed as served, or summarised).
+//! `reshard status`: where a move is, from its checkpoint (`reshard_engine::checkpoint::report`)
+//! or, with `--from HOST:PORT`, live from the `/status` endpoint a copy or move serves with
+//! `--listen` (a plain HTTP/1.0 `GET` on loopback or the operator's network; the JSON is printed
+//! as served, or summarised). `reshard reset` discards a move.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -10,18 +11,102 @@ use crate::Failure;
 use crate::args::StatusArgs;
 use crate::output::out;
 
-pub(crate) fn run(args: &StatusArgs) -> Result<(), Failure> {
-    let body = fetch(&args.from, "/status")?;
+pub(crate) async fn run(args: &StatusArgs) -> Result<(), Failure> {
+    match &args.from {
+        Some(from) => live(from, args.json),
+        None => from_checkpoint(args).await,
+    }
+}
+
+/// `reshard status` with the move's options: its checkpoint.
+async fn from_checkpoint(args: &StatusArgs) -> Result<(), Failure> {
+    let topology = crate::copy::topology(&args.topology)?;
+    let record = reshard_engine::checkpoint::report::read(&topology)
+        .await
+        .map_err(crate::failures::failure)?;
+    let Some(record) = record else {
+        return Err(Failure::Unfit(format!(
+            "{} holds no checkpoint of a move of these tables: the move has not started, was reset, or was started with other --tables or targets",
+            topology.targets[0].dsn
+        )));
+    };
     if args.json {
+        out!(
+            "{}",
+            serde_json::to_string_pretty(&record).expect("a record serializes")
+        );
+        return Ok(());
+    }
+    out!(
+        "phase: {}; tables {}; checkpoint saved {} s ago{}",
+        record.phase,
+        record.tables.join(", "),
+        record.seconds_since_saved,
+        if record.cycle_in_flight {
+            " (a cycle of changes was being written)"
+        } else {
+            ""
+        }
+    );
+    let done = record.copies.iter().filter(|c| c.done).count();
+    out!(
+        "copy: {done} of {} (source, table) copies done",
+        record.copies.len()
+    );
+    for copy in record.copies.iter().filter(|c| !c.done) {
+        out!("  {} from {}: {}", copy.table, copy.source, copy.copied);
+    }
+    for source in &record.sources {
+        match (&source.binlog_end, source.bytes_behind) {
+            (Some(end), Some(bytes)) => out!(
+                "  {}: targets at {}, {bytes} binlog bytes behind its end {end}",
+                source.source,
+                source.position
+            ),
+            _ => out!(
+                "  {}: targets at {} (its binlog end could not be read: {})",
+                source.source,
+                source.position,
+                source.error.as_deref().unwrap_or("?")
+            ),
+        }
+    }
+    out!(
+        "verified: {}",
+        if record.verified.is_empty() {
+            String::from("no table yet")
+        } else {
+            record.verified.join(", ")
+        }
+    );
+    Ok(())
+}
+
+/// `reshard reset`: discards a move, listing what it dropped.
+pub(crate) async fn reset(args: &crate::args::ResetArgs) -> Result<(), Failure> {
+    let topology = crate::copy::topology(&args.topology)?;
+    let report = reshard_engine::checkpoint::reset::reset(&topology)
+        .await
+        .map_err(crate::failures::failure)?;
+    out!(
+        "discarded the move of {}: its checkpoint is deleted",
+        report.tables.join(", ")
+    );
+    for (target, table, rows) in &report.emptied {
+        out!("  emptied {table} on target {target} ({rows} rows)");
+    }
+    Ok(())
+}
+
+/// `reshard status --from`: the live status a job serves.
+fn live(from: &str, json: bool) -> Result<(), Failure> {
+    let body = fetch(from, "/status")?;
+    if json {
         out!("{}", body.trim_end());
         return Ok(());
     }
-    let status: serde_json::Value = serde_json::from_str(&body).map_err(|e| {
-        Failure::Unfit(format!(
-            "{} did not serve a status ({e}): {body}",
-            args.from
-        ))
-    })?;
+    let status: serde_json::Value = serde_json::from_str(&body)
+        .map_err(|e| Failure::Unfit(format!("{from} did not serve a status ({e}): {body}")))?;
     out!(
         "phase: {}; {} rows copied ({} rows/s) in {:.0} s",
         status["phase"].as_str().unwrap_or("?"),

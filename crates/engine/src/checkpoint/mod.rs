@@ -56,6 +56,8 @@
 
 pub mod cleanup;
 pub mod identity;
+pub mod report;
+pub mod reset;
 pub mod resume;
 pub mod store;
 mod tracker;

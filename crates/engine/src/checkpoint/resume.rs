@@ -95,3 +95,21 @@ pub(crate) fn refusals(
     }
     out
 }
+
+/// The names of the tables a move of `topology` moves: those given, or every table of the
+/// first source's database.
+pub async fn moved_table_names(topology: &Topology) -> Result<Vec<String>, CopyError> {
+    if let Some(names) = &topology.tables {
+        return Ok(names.clone());
+    }
+    let source = &topology.sources[0];
+    let database = source.database().ok_or_else(|| {
+        CopyError::Refused(format!(
+            "the source DSN {source} names no database; add it to the DSN's path (mysql://user:pw@host:port/database)"
+        ))
+    })?;
+    let mut session = reshard_mysql::connect(source).await?;
+    let names = reshard_mysql::tables::list_tables(&mut session, database).await?;
+    let _ = session.close().await;
+    Ok(names)
+}

@@ -92,7 +92,7 @@ impl MoveJob {
             .check_throttle(&self.settings.replicas)
             .await?;
         // An earlier run's checkpoint: this run goes on from it, or (--force) discards it.
-        let names = moved_table_names(topology).await?;
+        let names = checkpoint::resume::moved_table_names(topology).await?;
         let (store, found) = checkpoint::resume::load(&topology.targets[0].dsn, &names).await?;
         let (resume, discard) = match found {
             Some(found) if self.settings.force => (None, Some(found)),
@@ -258,24 +258,6 @@ impl MoveJob {
     ) -> Result<MoveReport, CopyError> {
         super::block_on(self.run(cancel, observer))?
     }
-}
-
-/// The names of the tables a move of `topology` moves: those given, or every table of the
-/// first source's database.
-async fn moved_table_names(topology: &Topology) -> Result<Vec<String>, CopyError> {
-    if let Some(names) = &topology.tables {
-        return Ok(names.clone());
-    }
-    let source = &topology.sources[0];
-    let database = source.database().ok_or_else(|| {
-        CopyError::Refused(format!(
-            "the source DSN {source} names no database; add it to the DSN's path (mysql://user:pw@host:port/database)"
-        ))
-    })?;
-    let mut session = reshard_mysql::connect(source).await?;
-    let names = reshard_mysql::tables::list_tables(&mut session, database).await?;
-    let _ = session.close().await;
-    Ok(names)
 }
 
 /// Resolves once `stop` is set.
