@@ -16,6 +16,7 @@ mod moves;
 mod observe;
 mod protocol;
 mod reshard;
+mod resume;
 mod roundtrip;
 mod safety;
 mod testkit;

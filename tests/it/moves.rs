@@ -34,20 +34,20 @@ const ITERATIONS: u64 = 120;
 /// Workers per source.
 const WORKERS: u64 = 3;
 /// The sharded tables and their sharding columns.
-const TABLES: [(&str, &str); 3] = [
+pub(crate) const TABLES: [(&str, &str); 3] = [
     ("customers", "id"),
     ("orders", "customer_id"),
     ("events", "customer_id"),
 ];
 
 /// Replica server ids no other test uses at the same time.
-fn server_id() -> u32 {
+pub(crate) fn server_id() -> u32 {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     2_000_000_000 + std::process::id() % 100_000 * 100 + NEXT.fetch_add(4, Ordering::Relaxed)
 }
 
 /// Creates the tables on source `part` of `parts` with its share of the rows.
-async fn fill(db: &TestDb, part: u64, parts: u64) {
+pub(crate) async fn fill(db: &TestDb, part: u64, parts: u64) {
     let keep = format!("seq % {parts} = {part}");
     let last = ROWS - 1;
     db.exec(&format!(
@@ -120,70 +120,85 @@ async fn worker(
             break;
         }
         load.iterations.fetch_add(1, Ordering::Relaxed);
-        let mut pick = || existing(next(&mut state), part, parts);
-        let fresh = 10_000_000 * (part + 1) + worker * 100_000 + i;
-        let (a, b, c, d, e, f, g) = (pick(), pick(), pick(), pick(), pick(), pick(), pick());
-        let statements = [
-            format!("INSERT INTO customers VALUES ({fresh}, 'new {fresh}', {i}.5, NOW(6))"),
-            format!(
-                "UPDATE customers SET balance = balance + 1, name = CONCAT(name, '+') WHERE id = {a}"
-            ),
-            format!("DELETE FROM customers WHERE id = {b}"),
-            // The key, which is also the sharding column: the row moves to another shard.
-            format!("UPDATE customers SET id = id + 100000000 WHERE id = {c}"),
-            // The sharding column of orders: the row moves, its key stays.
-            format!(
-                "UPDATE orders SET customer_id = customer_id + 7 WHERE order_ref = CONCAT('ORD-', LPAD({d}, 6, '0'))"
-            ),
-            // The key of orders: a delete and an insert on the same shard.
-            format!(
-                "UPDATE orders SET order_ref = CONCAT(order_ref, '-m{worker}') WHERE order_ref = CONCAT('ORD-', LPAD({e}, 6, '0'))"
-            ),
-            format!(
-                "INSERT INTO orders VALUES (CONCAT('NEW-', {fresh}), {fresh} % 900, 1.5, 'fresh'), \
-                 (CONCAT('NEW-', {fresh}, 'b'), {fresh} % 901, NULL, NULL)"
-            ),
-        ];
-        for sql in &statements {
-            conn.query_drop(sql)
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        }
-        // A multi-row transaction over events.
-        let mut tx = conn
-            .start_transaction(mysql_async::TxOpts::default())
-            .await
-            .expect("BEGIN");
-        for sql in [
-            format!(
-                "INSERT INTO events VALUES ({fresh}, {i}, 'open', 'x'), ({}, -{i}, 'close', NULL)",
-                fresh + 50_000
-            ),
-            format!(
-                "UPDATE events SET kind = 'close', payload = UNHEX('00FF') WHERE id BETWEEN {f} AND {f} + 20"
-            ),
-            format!("UPDATE events SET customer_id = customer_id - 3 WHERE id = {g}"),
-            format!("DELETE FROM events WHERE id = {}", f + 30),
-        ] {
-            tx.query_drop(&sql)
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        }
-        tx.commit().await.expect("COMMIT");
-        if i % 20 == 0 {
-            let from = existing(next(&mut state), part, parts);
-            conn.query_drop(format!(
-                "UPDATE customers SET balance = balance * 2 WHERE id BETWEEN {from} AND {from} + 300"
-            ))
-            .await
-            .expect("a many-row update");
-        }
+        one_round(&mut conn, &mut state, part, parts, worker, i).await;
     }
     conn.disconnect().await.ok();
 }
 
+/// One round of the workload on source `part` of `parts` by worker `worker`, its `i`-th: an
+/// insert, an update, a delete, a sharding-key update (the row moves shard), a primary-key
+/// update, a multi-row insert, a multi-statement transaction, and every 20th round an update
+/// of 300 rows.
+pub(crate) async fn one_round(
+    conn: &mut mysql_async::Conn,
+    state: &mut u64,
+    part: u64,
+    parts: u64,
+    worker: u64,
+    i: u64,
+) {
+    let mut pick = || existing(next(state), part, parts);
+    let fresh = 10_000_000 * (part + 1) + worker * 100_000 + i;
+    let (a, b, c, d, e, f, g) = (pick(), pick(), pick(), pick(), pick(), pick(), pick());
+    let statements = [
+        format!("INSERT INTO customers VALUES ({fresh}, 'new {fresh}', {i}.5, NOW(6))"),
+        format!(
+            "UPDATE customers SET balance = balance + 1, name = CONCAT(name, '+') WHERE id = {a}"
+        ),
+        format!("DELETE FROM customers WHERE id = {b}"),
+        // The key, which is also the sharding column: the row moves to another shard.
+        format!("UPDATE customers SET id = id + 100000000 WHERE id = {c}"),
+        // The sharding column of orders: the row moves, its key stays.
+        format!(
+            "UPDATE orders SET customer_id = customer_id + 7 WHERE order_ref = CONCAT('ORD-', LPAD({d}, 6, '0'))"
+        ),
+        // The key of orders: a delete and an insert on the same shard.
+        format!(
+            "UPDATE orders SET order_ref = CONCAT(order_ref, '-m{worker}') WHERE order_ref = CONCAT('ORD-', LPAD({e}, 6, '0'))"
+        ),
+        format!(
+            "INSERT INTO orders VALUES (CONCAT('NEW-', {fresh}), {fresh} % 900, 1.5, 'fresh'), \
+             (CONCAT('NEW-', {fresh}, 'b'), {fresh} % 901, NULL, NULL)"
+        ),
+    ];
+    for sql in &statements {
+        conn.query_drop(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    // A multi-row transaction over events.
+    let mut tx = conn
+        .start_transaction(mysql_async::TxOpts::default())
+        .await
+        .expect("BEGIN");
+    for sql in [
+        format!(
+            "INSERT INTO events VALUES ({fresh}, {i}, 'open', 'x'), ({}, -{i}, 'close', NULL)",
+            fresh + 50_000
+        ),
+        format!(
+            "UPDATE events SET kind = 'close', payload = UNHEX('00FF') WHERE id BETWEEN {f} AND {f} + 20"
+        ),
+        format!("UPDATE events SET customer_id = customer_id - 3 WHERE id = {g}"),
+        format!("DELETE FROM events WHERE id = {}", f + 30),
+    ] {
+        tx.query_drop(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    tx.commit().await.expect("COMMIT");
+    if i % 20 == 0 {
+        let from = existing(next(state), part, parts);
+        conn.query_drop(format!(
+            "UPDATE customers SET balance = balance * 2 WHERE id BETWEEN {from} AND {from} + 300"
+        ))
+        .await
+        .expect("a many-row update");
+    }
+}
+
 /// The large transactions: 100,000 rows inserted in one, then updated in one.
-async fn large_transactions(db: &TestDb) {
+pub(crate) async fn large_transactions(db: &TestDb) {
     db.exec(
         "INSERT INTO events SELECT 500000000 + seq, seq % 1000, 'open', NULL FROM seq_1_to_100000;
          UPDATE events SET kind = 'close', customer_id = customer_id + 1 WHERE id > 500000000;",
@@ -481,6 +496,12 @@ impl Child {
     /// Its process id.
     pub(crate) fn id(&self) -> u32 {
         self.0.id()
+    }
+
+    /// Kills it at once (SIGKILL, as a crash or an OOM kill would) and returns what it printed.
+    pub(crate) fn kill_now(mut self) -> crate::Run {
+        self.0.kill().ok();
+        crate::Run::from(self.0.wait_with_output().expect("reshard output"))
     }
 
     /// Waits for it to exit (killing it after `limit`).
