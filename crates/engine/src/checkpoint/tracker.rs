@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::chunker::Resume;
+use crate::chunker::{Covers, Resume};
 use crate::marks::Completion;
 
 /// Per unit (source-major), how far its copy has got.
@@ -18,8 +18,9 @@ struct UnitTrack {
     copied: Resume,
     /// The next chunk (by this run's numbering) that would extend `copied`.
     next: u64,
-    /// Chunks completed ahead of `next`, by number.
-    ahead: BTreeMap<u64, Resume>,
+    /// Chunks completed ahead of `next`, by number, with the place they take the walk to (`None`:
+    /// a keyset chunk before the last, which moves nothing, see `complete`).
+    ahead: BTreeMap<u64, Option<Resume>>,
 }
 
 impl CopiedTracker {
@@ -38,14 +39,22 @@ impl CopiedTracker {
     }
 
     /// A chunk of `unit` is on every target (and the changes held for it are being released).
+    ///
+    /// A keyset chunk (opaque keys) moves nothing until the unit's last one: the applier holds
+    /// every change of such a unit until all its chunks are on every target (only the server
+    /// can place a string key in a chunk), so a checkpoint that counted a keyset chunk copied
+    /// before then would claim changes applied that are only held, and lose them in a crash.
     pub(crate) fn complete(&mut self, unit: usize, chunk: &Completion) {
         let Some(seq) = chunk.seq else {
             return; // what an earlier run copied: already in the start
         };
+        let moves = !matches!(chunk.covers, Covers::Opaque) || chunk.resume == Resume::End;
         let track = &mut self.units[unit];
-        track.ahead.insert(seq, chunk.resume.clone());
+        track.ahead.insert(seq, moves.then(|| chunk.resume.clone()));
         while let Some(resume) = track.ahead.remove(&track.next) {
-            track.copied = resume;
+            if let Some(resume) = resume {
+                track.copied = resume;
+            }
             track.next += 1;
         }
     }
@@ -59,14 +68,35 @@ impl CopiedTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chunker::Covers;
 
     fn chunk(seq: u64, resume: Resume) -> Completion {
         Completion {
-            covers: Covers::Opaque,
+            covers: Covers::Int { lo: 0, hi: 1 },
             seq: Some(seq),
             resume,
         }
+    }
+
+    #[test]
+    fn keyset_chunks_count_only_once_the_last_is_copied() {
+        let after = |k: &str| Resume::After(vec![format!("'{k}'")]);
+        let keyset = |seq, resume| Completion {
+            covers: Covers::Opaque,
+            seq: Some(seq),
+            resume,
+        };
+        let mut tracker = CopiedTracker::new(vec![Resume::Start]);
+        tracker.complete(0, &keyset(0, after("m")));
+        tracker.complete(0, &keyset(1, after("t")));
+        assert_eq!(
+            tracker.copied()[0],
+            Resume::Start,
+            "their changes are still held"
+        );
+        tracker.complete(0, &keyset(3, Resume::End));
+        assert_eq!(tracker.copied()[0], Resume::Start, "chunk 2 is missing");
+        tracker.complete(0, &keyset(2, after("x")));
+        assert_eq!(tracker.copied()[0], Resume::End);
     }
 
     #[test]
