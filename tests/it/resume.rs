@@ -483,3 +483,233 @@ async fn a_move_whose_copy_was_nine_tenths_done_copies_again_only_what_was_in_fl
         &union(&targets_ref, "t").await,
     );
 }
+
+/// A writer on `db`'s table `t` until `stop`: inserts, updates (of the sharding key too) and
+/// deletes, going on through errors (the server may be down); returns the statements that
+/// succeeded.
+fn start_writer(db: &TestDb, stop: &Arc<AtomicBool>) -> tokio::task::JoinHandle<u64> {
+    let (server, name, stop) = (db.server().clone(), db.name().to_owned(), Arc::clone(stop));
+    tokio::spawn(async move {
+        use mysql_async::prelude::Queryable;
+        let mut ok = 0u64;
+        let mut picks = Picks(7);
+        let mut conn: Option<mysql_async::Conn> = None;
+        let mut next_id = 1_000_000u64;
+        while !stop.load(Ordering::Relaxed) {
+            if conn.is_none() {
+                conn = mysql_async::Conn::new(server.opts(Some(&name))).await.ok();
+                if conn.is_none() {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            }
+            let k = 1 + picks.next() % 40_000;
+            next_id += 1;
+            let sql = match picks.next() % 4 {
+                0 => format!("INSERT INTO t VALUES ({next_id}, 'new', 1)"),
+                1 => format!("UPDATE t SET v = CONCAT(v, 'u'), k = k + 1 WHERE id = {k}"),
+                2 => format!("DELETE FROM t WHERE id = {k}"),
+                _ => format!("UPDATE t SET id = id + 2000000 WHERE id = {k}"),
+            };
+            match conn.as_mut().expect("connected").query_drop(&sql).await {
+                Ok(()) => ok += 1,
+                Err(_) => conn = None,
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        ok
+    })
+}
+
+/// A move of `t` from `source` to two targets, one of them `scratch` (or the source on it),
+/// with a writer on the source, during which `fault` runs; ends with a run to the end (the
+/// same command once more when the first stopped) and the oracle.
+async fn move_through<F, Fut>(
+    test: &str,
+    source: TestDb,
+    targets: [TestDb; 2],
+    extra: &[&str],
+    fault: F,
+) where
+    F: FnOnce(Child) -> Fut,
+    Fut: Future<Output = Option<crate::Run>>,
+{
+    source
+        .exec(
+            "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, v VARCHAR(200) NOT NULL, k INT);
+             INSERT INTO t SELECT seq, REPEAT('v', seq % 90), seq % 97 FROM seq_1_to_40000;",
+        )
+        .await;
+    let mut args = servers(&[&source], &[&targets[0], &targets[1]]);
+    args.extend(
+        [
+            "--shard-by",
+            "t=id:hash",
+            "--tables",
+            "t",
+            "--target-chunk-size",
+            "64K",
+        ]
+        .map(String::from),
+    );
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = start_writer(&source, &stop);
+    let child = {
+        let args = args.clone();
+        tokio::task::spawn_blocking(move || Child::start(&args))
+            .await
+            .unwrap()
+    };
+    crate::moves::until_set_up(&targets[0], "t").await;
+    let first = fault(child).await;
+    stop.store(true, Ordering::Relaxed);
+    let writes = writer.await.unwrap();
+    let resumed = first.is_some();
+    let run = move_to_end(&args).await;
+    run.expect_code(0);
+    assert!(!run.stdout.contains("repaired"), "{}", run.all());
+    if resumed {
+        run.stderr_has("resuming this move from its checkpoint");
+    }
+    let targets_ref: Vec<&TestDb> = targets.iter().collect();
+    assert_same(
+        &union(&[&source], "t").await,
+        &union(&targets_ref, "t").await,
+    );
+    let ranges = ["-80", "80-"].map(|r| KeyRange::parse(r).unwrap());
+    assert_placed(&targets_ref, &ranges, "t", "id", "hash").await;
+    eprintln!("{test}: {writes} writes during the move; oracle equal");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_killed_and_restarted_mid_move_is_waited_for_and_the_move_goes_on() {
+    let scratch = Arc::new(
+        tokio::task::spawn_blocking(|| ScratchServer::start(&[]))
+            .await
+            .unwrap(),
+    );
+    let source = TestDb::create("resume_tkill_s", 1).await;
+    let targets = [
+        TestDb::create("resume_tkill_t0", 2).await,
+        TestDb::create_on("resume_tkill_t1", scratch.server().clone()).await,
+    ];
+    let _keep = Arc::clone(&scratch);
+    move_through(
+        "target kill -9",
+        source,
+        targets,
+        &["--max-rows-per-second", "15000"],
+        |child| async move {
+            tokio::time::sleep(Duration::from_millis(1200)).await;
+            let scratch2 = Arc::clone(&scratch);
+            tokio::task::spawn_blocking(move || {
+                scratch2.kill();
+                std::thread::sleep(Duration::from_secs(3));
+                scratch2.restart();
+            })
+            .await
+            .unwrap();
+            // The move waited for the target and goes on; let it run a little, then stop it.
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            let run = tokio::task::spawn_blocking(move || child.kill_now())
+                .await
+                .unwrap();
+            assert!(
+                run.code.is_none(),
+                "the move did not survive the target's restart:\n{}",
+                run.all()
+            );
+            assert!(run.stderr.contains("retrying"), "{}", run.all());
+            Some(run)
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_that_stays_away_stops_the_move_cleanly_and_a_rerun_resumes() {
+    let scratch = Arc::new(
+        tokio::task::spawn_blocking(|| ScratchServer::start(&[]))
+            .await
+            .unwrap(),
+    );
+    let source = TestDb::create_on("resume_skill_s", scratch.server().clone()).await;
+    let targets = [
+        TestDb::create("resume_skill_t0", 2).await,
+        TestDb::create("resume_skill_t1", 3).await,
+    ];
+    let _keep = Arc::clone(&scratch);
+    move_through(
+        "source kill -9",
+        source,
+        targets,
+        &["--max-rows-per-second", "15000", "--retry-for", "3s"],
+        |child| async move {
+            tokio::time::sleep(Duration::from_millis(1200)).await;
+            let scratch2 = Arc::clone(&scratch);
+            tokio::task::spawn_blocking(move || scratch2.kill())
+                .await
+                .unwrap();
+            let run = tokio::task::spawn_blocking(move || child.finish(Duration::from_secs(60)))
+                .await
+                .unwrap();
+            run.expect_code(1)
+                .stderr_has(&format!("127.0.0.1:{}", scratch.server().port));
+            let scratch2 = Arc::clone(&scratch);
+            tokio::task::spawn_blocking(move || scratch2.restart())
+                .await
+                .unwrap();
+            Some(run)
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_killed_again_and_again_do_not_stop_a_move() {
+    let scratch = Arc::new(
+        tokio::task::spawn_blocking(|| ScratchServer::start(&[]))
+            .await
+            .unwrap(),
+    );
+    let target_scratch = Arc::new(
+        tokio::task::spawn_blocking(|| ScratchServer::start(&[]))
+            .await
+            .unwrap(),
+    );
+    let source = TestDb::create_on("resume_ckill_s", scratch.server().clone()).await;
+    let targets = [
+        TestDb::create_on("resume_ckill_t0", target_scratch.server().clone()).await,
+        TestDb::create("resume_ckill_t1", 3).await,
+    ];
+    let _keep = (Arc::clone(&scratch), Arc::clone(&target_scratch));
+    move_through("connection kills", source, targets, &["--max-rows-per-second", "15000"], |child| async move {
+        // Every 300 ms for 6 s, every connection of reshard's on the source and the first
+        // target (the binlog stream, readers, writers, the applier, the checkpoint) is killed.
+        let mut killed = 0;
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            for server in [scratch.server(), target_scratch.server()] {
+                use mysql_async::prelude::Queryable;
+                let Ok(mut conn) = mysql_async::Conn::new(server.opts(None)).await else { continue };
+                let ids: Vec<u64> = conn
+                    .query("SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER = 'reshard'")
+                    .await
+                    .unwrap_or_default();
+                for id in ids {
+                    if conn.query_drop(format!("KILL {id}")).await.is_ok() {
+                        killed += 1;
+                    }
+                }
+                conn.disconnect().await.ok();
+            }
+        }
+        let run = tokio::task::spawn_blocking(move || child.kill_now()).await.unwrap();
+        assert!(run.code.is_none(), "the move stopped after its connections were killed:\n{}", run.all());
+        eprintln!("connection kills: {killed} connections killed");
+        assert!(killed > 20, "{killed}");
+        Some(run)
+    })
+    .await;
+}
