@@ -713,3 +713,56 @@ async fn connections_killed_again_and_again_do_not_stop_a_move() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_target_stops_the_move_naming_it_and_a_rerun_once_space_is_freed_resumes() {
+    // A target whose InnoDB tablespace cannot grow past 12 MB: "The table is full" (1114), as a
+    // full disk gives.
+    let scratch = Arc::new(
+        tokio::task::spawn_blocking(|| {
+            ScratchServer::start(&[
+                "--innodb-data-file-path=ibdata1:12M",
+                "--innodb-file-per-table=0",
+            ])
+        })
+        .await
+        .unwrap(),
+    );
+    let source = TestDb::create("resume_full_s", 1).await;
+    source
+        .exec(
+            "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, v VARCHAR(200) NOT NULL, k INT);
+             INSERT INTO t SELECT seq, REPEAT('v', 150), seq % 97 FROM seq_1_to_60000;",
+        )
+        .await;
+    let targets = [
+        TestDb::create("resume_full_t0", 2).await,
+        TestDb::create_on("resume_full_t1", scratch.server().clone()).await,
+    ];
+    let mut args = servers(&[&source], &[&targets[0], &targets[1]]);
+    args.extend(["--shard-by", "t=id:hash", "--tables", "t"].map(String::from));
+    let run = move_to_end(&args).await;
+    run.expect_code(1)
+        .stderr_has("is full")
+        .stderr_has(&format!("127.0.0.1:{}", scratch.server().port))
+        .stderr_has("`t`");
+    // Space freed: the tablespace may grow again.
+    let restarted = Arc::clone(&scratch);
+    tokio::task::spawn_blocking(move || {
+        restarted.stop();
+        restarted.restart_with(&[
+            "--innodb-data-file-path=ibdata1:12M:autoextend",
+            "--innodb-file-per-table=0",
+        ]);
+    })
+    .await
+    .unwrap();
+    let run = move_to_end(&args).await;
+    run.expect_code(0)
+        .stderr_has("resuming this move from its checkpoint");
+    let targets_ref: Vec<&TestDb> = targets.iter().collect();
+    assert_same(
+        &union(&[&source], "t").await,
+        &union(&targets_ref, "t").await,
+    );
+}

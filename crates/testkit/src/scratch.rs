@@ -94,11 +94,28 @@ impl ScratchServer {
     /// Starts the server again on its data and port (after [`ScratchServer::kill`]), and waits
     /// until it accepts connections.
     pub fn restart(&self) {
+        self.restart_with(&self.extra.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+
+    /// Stops the server cleanly (SIGTERM), and waits until it is gone.
+    pub fn stop(&self) {
+        let stopped = Command::new("bash")
+            .arg(servers::repo_root().join("scripts/db.sh"))
+            .args(["stop-one", &self.dir.to_string_lossy()])
+            .status();
+        assert!(
+            matches!(stopped, Ok(s) if s.success()),
+            "stopping the scratch server: {stopped:?}"
+        );
+    }
+
+    /// [`ScratchServer::restart`] with other mariadbd options.
+    pub fn restart_with(&self, extra: &[&str]) {
         let port = self.server.port.to_string();
         let output = Command::new("bash")
             .arg(servers::repo_root().join("scripts/db.sh"))
             .args(["start-one", &self.dir.to_string_lossy(), &port, &port])
-            .args(&self.extra)
+            .args(extra)
             .output()
             .expect("running scripts/db.sh");
         assert!(
