@@ -744,6 +744,8 @@ async fn a_full_target_stops_the_move_naming_it_and_a_rerun_once_space_is_freed_
     let run = move_to_end(&args).await;
     run.expect_code(1)
         .stderr_has("is full")
+        .stderr_has("ran out of space")
+        .stderr_has("run the same command again")
         .stderr_has(&format!("127.0.0.1:{}", scratch.server().port))
         .stderr_has("`t`");
     // Space freed: the tablespace may grow again.

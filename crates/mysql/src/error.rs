@@ -123,6 +123,20 @@ pub enum MysqlError {
         /// The server's message.
         message: String,
     },
+    /// The server ran out of space (a full disk, or a tablespace that may not grow).
+    #[error(
+        "{server} ran out of space while {doing}: {message} (error {code}); free space on that server (or let its tablespace grow), then run the same command again: a move resumes from its checkpoint"
+    )]
+    OutOfSpace {
+        /// The server, as a redacted DSN.
+        server: String,
+        /// What we were doing.
+        doing: &'static str,
+        /// The server's error code.
+        code: u16,
+        /// The server's message.
+        message: String,
+    },
     /// The server answered something reshard cannot use.
     #[error("unexpected answer from {server} while {doing}: {detail}")]
     Unexpected {
@@ -249,6 +263,21 @@ impl MysqlError {
                 server,
                 database: dsn.database().unwrap_or_default().to_owned(),
             },
+            // ER_DISK_FULL, ER_RECORD_FILE_FULL; a write error with errno 28 (ENOSPC).
+            1021 | 1114 => MysqlError::OutOfSpace {
+                server,
+                doing,
+                code,
+                message,
+            },
+            code if message.contains("errno: 28") || message.contains("No space left") => {
+                MysqlError::OutOfSpace {
+                    server,
+                    doing,
+                    code,
+                    message,
+                }
+            }
             code => MysqlError::Server {
                 server,
                 doing,
