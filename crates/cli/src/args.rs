@@ -204,6 +204,11 @@ pub(crate) struct MoveArgs {
     /// differ from every server's and replica's id. Derived from the process id by default.
     #[arg(long = "server-id", value_name = "ID", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) server_id: Option<u32>,
+    /// Keep no checkpoint (for benchmarks and throwaway moves): an interrupted move cannot be
+    /// resumed, and runs again only with --force. By default a move saves its progress in
+    /// `_reshard_checkpoint` on the first target, and the same command run again resumes it.
+    #[arg(long = "no-checkpoint")]
+    pub(crate) no_checkpoint: bool,
     /// Serve the move's /status (JSON) and /metrics (Prometheus) on HOST:PORT.
     #[arg(long, value_name = "HOST:PORT")]
     pub(crate) listen: Option<String>,

@@ -29,7 +29,8 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
         .force(args.force)
         .defer_secondary_indexes(args.defer_secondary_indexes)
         .stop_when_caught_up(args.stop_when_caught_up)
-        .server_id(args.server_id);
+        .server_id(args.server_id)
+        .checkpoint(!args.no_checkpoint);
     // Ctrl-C and SIGTERM stop the move at its next safe point (during the setup: before the copy
     // starts).
     let cancel = crate::signals::watch("stopping the move after the current cycle");

@@ -9,13 +9,17 @@
 //! ```
 //!
 //! `APPLY_CONNECTIONS` is the number of connections the target is written over (the move's
-//! `--write-threads`).
+//! `--write-threads`). `APPLY_CHECKPOINT=1` keeps the move's checkpoint on the target as a
+//! move does (`scripts/bench-checkpoint.sh` compares the two).
 
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use reshard_engine::copy::{CopyOptions, CopyPlan, CopyTable, TableRoute};
-use reshard_engine::online::{MoveOptions, MoveProgress, SourceLag, run_move};
+use reshard_engine::checkpoint::{
+    Checkpoint, CheckpointStore, Identity, Phase, Resume, StoredPosition,
+};
+use reshard_engine::online::{Checkpointing, MoveOptions, MoveProgress, SourceLag, run_move_then};
 use reshard_engine::progress::{CopyProgress, TableProgress};
 use reshard_kernels::route::Router;
 use reshard_mysql::{connect, discover_table, tables::row_key};
@@ -82,7 +86,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .map(|t| TableProgress::new(t.schema.qualified_name(), 0, 1))
                 .collect(),
         ),
-        vec![SourceLag::new(source.to_string(), from)],
+        vec![SourceLag::new(source.to_string(), from.clone())],
     );
     let connections = std::env::var("APPLY_CONNECTIONS")
         .ok()
@@ -98,8 +102,39 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         tables_already_copied: true,
         verify: None,
     };
+    let checkpointing = std::env::var("APPLY_CHECKPOINT")
+        .is_ok_and(|v| v == "1")
+        .then(|| {
+            let names: Vec<String> = plan.tables.iter().map(|t| t.schema.name.clone()).collect();
+            let now = reshard_engine::online::unix_now();
+            Checkpointing::new(
+                CheckpointStore::new(&plan.targets[0], &names),
+                Checkpoint {
+                    version: reshard_engine::checkpoint::VERSION,
+                    identity: Identity {
+                        sources: Vec::new(),
+                        targets: Vec::new(),
+                        tables: Vec::new(),
+                    },
+                    phase: Phase::Replicating,
+                    positions: vec![StoredPosition::from(&from)],
+                    in_flight: None,
+                    copied: vec![Resume::End; plan.tables.len()],
+                    verified: Vec::new(),
+                    started_at: now,
+                    saved_at: now,
+                },
+            )
+        });
     let started = Instant::now();
-    run_move(&plan, options, &progress, &AtomicBool::new(false))?;
+    run_move_then(
+        &plan,
+        options,
+        &progress,
+        &AtomicBool::new(false),
+        &|_| Ok(()),
+        checkpointing.as_ref(),
+    )?;
     let seconds = started.elapsed().as_secs_f64();
     let changes = progress.changes();
     #[allow(clippy::cast_precision_loss)] // a rate for display

@@ -25,6 +25,7 @@ pub struct MoveJob {
     settings: JobSettings,
     stop_when_caught_up: Option<Duration>,
     server_id: Option<u32>,
+    checkpoint: bool,
 }
 
 /// How a move job ended (without an error).
@@ -46,6 +47,7 @@ impl MoveJob {
             settings: JobSettings::new(topology),
             stop_when_caught_up: None,
             server_id: None,
+            checkpoint: true,
         }
     }
 
@@ -74,6 +76,15 @@ impl MoveJob {
         self
     }
 
+    /// Keep a checkpoint on the first target, and resume from the one an earlier run of the
+    /// same move left (the default); `false` keeps none (an interrupted move then starts over,
+    /// with `force`).
+    #[must_use]
+    pub fn checkpoint(mut self, keep: bool) -> MoveJob {
+        self.checkpoint = keep;
+        self
+    }
+
     /// Runs the move. Safe inside a tokio runtime: the streams' own runtime and the workers run
     /// on `spawn_blocking` threads.
     pub async fn run(
@@ -94,6 +105,12 @@ impl MoveJob {
         // An earlier run's checkpoint: this run goes on from it, or (--force) discards it.
         let names = checkpoint::resume::moved_table_names(topology).await?;
         let (store, found) = checkpoint::resume::load(&topology.targets[0].dsn, &names).await?;
+        if !self.checkpoint && found.is_some() && !self.settings.force {
+            return Err(CopyError::Refused(format!(
+                "{} holds a checkpoint of this move: run it without --no-checkpoint to resume it, or with --force to start over; nothing was written",
+                topology.targets[0].dsn
+            )));
+        }
         let (resume, discard) = match found {
             Some(found) if self.settings.force => (None, Some(found)),
             Some(found) => {
@@ -178,11 +195,17 @@ impl MoveJob {
         };
         // Saved before the first row is copied, so that whatever this run writes is accounted
         // for; a discarded checkpoint is replaced.
+        let (keep, discarded) = (self.checkpoint, discard.is_some());
         let store = {
             let start = start.clone();
             tokio::task::spawn_blocking(move || {
                 let mut store = store;
-                store.save(&start).map(|()| store)
+                if keep {
+                    store.save(&start)?;
+                } else if discarded {
+                    store.delete()?;
+                }
+                Ok(store)
             })
             .await
             .map_err(|e| CopyError::Internal(format!("saving the checkpoint stopped: {e}")))?
@@ -239,7 +262,7 @@ impl MoveJob {
                 &counters,
                 cancel_handle.flag(),
                 &after_copy,
-                Some(&checkpointing),
+                keep.then_some(&*checkpointing),
             )
         })
         .await
