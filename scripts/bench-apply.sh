@@ -50,7 +50,8 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 ensure_build_tools
 scripts/db.sh up >/dev/null
-cargo build --release --quiet -p reshard-cli -p reshard-engine --example apply_bench
+cargo build --release --quiet -p reshard-cli
+cargo build --release --quiet -p reshard-engine --example apply_bench
 reshard=target/release/reshard
 
 rounds=$((CHANGES / 5000))

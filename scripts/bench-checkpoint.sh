@@ -32,7 +32,8 @@ mover=$((base + 2))
 
 ensure_build_tools
 scripts/db.sh up >/dev/null
-cargo build --release --quiet -p reshard-cli -p reshard-engine --example apply_bench
+cargo build --release --quiet -p reshard-cli
+cargo build --release --quiet -p reshard-engine --example apply_bench
 reshard=target/release/reshard
 checksum() { sql "$1" "$2" -N -e "SELECT COUNT(*), SUM(CRC32(CONCAT_WS('|', id, k, v, IFNULL(n, 'N'), IFNULL(ts, 'N')))) FROM t"; }
 

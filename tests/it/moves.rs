@@ -187,7 +187,7 @@ pub(crate) async fn one_round(
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
     tx.commit().await.expect("COMMIT");
-    if i % 20 == 0 {
+    if i.is_multiple_of(20) {
         let from = existing(next(state), part, parts);
         conn.query_drop(format!(
             "UPDATE customers SET balance = balance * 2 WHERE id BETWEEN {from} AND {from} + 300"

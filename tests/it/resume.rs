@@ -130,12 +130,12 @@ async fn a_move_killed_at_random_instants_and_run_again_loses_nothing() {
     let sources = Arc::new(sources);
     let stop = Arc::new(AtomicBool::new(false));
     let workload = start_workload(&sources, 2, &stop);
-    let mut picks = Picks(
+    let mut picks = Picks(u64::from(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
-            .as_nanos() as u64,
-    );
+            .subsec_nanos(),
+    ));
     let cycles = cycles();
     let mut recopies = Vec::new();
     let mut phases = Vec::new();
@@ -762,6 +762,86 @@ async fn a_full_target_stops_the_move_naming_it_and_a_rerun_once_space_is_freed_
     let run = move_to_end(&args).await;
     run.expect_code(0)
         .stderr_has("resuming this move from its checkpoint");
+    let targets_ref: Vec<&TestDb> = targets.iter().collect();
+    assert_same(
+        &union(&[&source], "t").await,
+        &union(&targets_ref, "t").await,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_move_killed_while_applying_a_large_transaction_in_parts_resumes_it() {
+    let (source, targets, args) = small_move("resume_bigtx").await;
+    let child = {
+        let args = args.clone();
+        tokio::task::spawn_blocking(move || Child::start(&args))
+            .await
+            .unwrap()
+    };
+    let rows_on_targets = |filter: &'static str| {
+        let targets = &targets;
+        async move {
+            let mut rows = 0u64;
+            for t in targets {
+                if let Some(Some(n)) = t
+                    .query_column(&format!("SELECT COUNT(*) FROM t WHERE {filter}"))
+                    .await
+                    .first()
+                    .cloned()
+                {
+                    rows += n.parse::<u64>().unwrap_or(0);
+                }
+            }
+            rows
+        }
+    };
+    crate::moves::until_set_up(&targets[0], "t").await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while rows_on_targets("id <= 40000").await < 40_000 {
+        assert!(Instant::now() < deadline, "the copy never finished");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // One transaction of 300,000 rows (about 40 MB of row data): applied in parts.
+    source
+        .exec("INSERT INTO t SELECT 1000000 + seq, REPEAT('x', 100), seq % 13 FROM seq_1_to_300000")
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let applied = loop {
+        let n = rows_on_targets("id > 1000000").await;
+        if n > 0 {
+            break n;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the transaction was never applied"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let killed = tokio::task::spawn_blocking(move || child.kill_now())
+        .await
+        .unwrap();
+    assert!(killed.code.is_none(), "{}", killed.all());
+    let at_kill = rows_on_targets("id > 1000000").await;
+    let checkpoint = targets[0]
+        .query_column("SELECT state FROM _reshard_checkpoint")
+        .await;
+    eprintln!(
+        "large transaction: {applied} of its 300000 rows on the targets when the kill was sent, {at_kill} after; checkpoint: {}",
+        checkpoint[0]
+            .clone()
+            .unwrap_or_default()
+            .chars()
+            .take(400)
+            .collect::<String>()
+    );
+    assert!(
+        at_kill < 300_000,
+        "the kill came after the whole transaction was applied: this test checks nothing; make it larger"
+    );
+    let run = move_to_end(&args).await;
+    run.expect_code(0)
+        .stderr_has("resuming this move from its checkpoint");
+    assert!(!run.stdout.contains("repaired"), "{}", run.all());
     let targets_ref: Vec<&TestDb> = targets.iter().collect();
     assert_same(
         &union(&[&source], "t").await,

@@ -15,10 +15,10 @@
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use reshard_engine::copy::{CopyOptions, CopyPlan, CopyTable, TableRoute};
 use reshard_engine::checkpoint::{
     Checkpoint, CheckpointStore, Identity, Phase, Resume, StoredPosition,
 };
+use reshard_engine::copy::{CopyOptions, CopyPlan, CopyTable, TableRoute};
 use reshard_engine::online::{Checkpointing, MoveOptions, MoveProgress, SourceLag, run_move_then};
 use reshard_engine::progress::{CopyProgress, TableProgress};
 use reshard_kernels::route::Router;

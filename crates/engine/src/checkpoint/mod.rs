@@ -97,13 +97,18 @@ impl Phase {
     }
 }
 
-/// A source's place in its binary log, as a checkpoint stores it.
+/// A source's place in its binary log, as a checkpoint stores it: a transaction boundary,
+/// and, in the middle of a large transaction applied in parts, how many images of each moved
+/// table of the transaction starting there are applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredPosition {
     /// The binlog file.
     pub file: String,
     /// The byte offset in it.
     pub offset: u64,
+    /// Per moved table, images of the transaction at `file:offset` applied (empty: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part: Vec<u64>,
 }
 
 impl From<&BinlogPosition> for StoredPosition {
@@ -111,6 +116,25 @@ impl From<&BinlogPosition> for StoredPosition {
         StoredPosition {
             file: p.file().to_owned(),
             offset: p.offset(),
+            part: Vec::new(),
+        }
+    }
+}
+
+impl From<&crate::online::StreamPoint> for StoredPosition {
+    fn from(p: &crate::online::StreamPoint) -> StoredPosition {
+        StoredPosition {
+            part: p.part.clone(),
+            ..StoredPosition::from(&p.position)
+        }
+    }
+}
+
+impl From<&StoredPosition> for crate::online::StreamPoint {
+    fn from(p: &StoredPosition) -> crate::online::StreamPoint {
+        crate::online::StreamPoint {
+            position: BinlogPosition::from(p),
+            part: p.part.clone(),
         }
     }
 }
@@ -145,9 +169,14 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    /// The stored positions as binlog positions.
+    /// The stored positions as binlog positions: the transaction boundaries the streams start at.
     pub fn positions(&self) -> Vec<BinlogPosition> {
         self.positions.iter().map(BinlogPosition::from).collect()
+    }
+
+    /// The stored positions with the parts of large transactions applied.
+    pub(crate) fn points(&self) -> Vec<crate::online::StreamPoint> {
+        self.positions.iter().map(Into::into).collect()
     }
 
     /// Units (source, table) whose copy is finished, and in all.

@@ -8,8 +8,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use reshard_types::BinlogPosition;
-
+use super::stream::StreamPoint;
 use crate::checkpoint::{Checkpoint, CheckpointStore, Phase, Resume, StoredPosition};
 use crate::copy::Stop;
 use crate::error::CopyError;
@@ -62,7 +61,7 @@ pub(crate) struct Saver<'a> {
     checkpointing: &'a Checkpointing,
     retry: RetryPolicy,
     /// Positions every target has committed.
-    positions: Vec<BinlogPosition>,
+    positions: Vec<StreamPoint>,
     /// Copy progress whose held changes every target has committed.
     copied: Vec<Resume>,
     saved: Option<Checkpoint>,
@@ -75,7 +74,7 @@ impl<'a> Saver<'a> {
         Saver {
             checkpointing,
             retry,
-            positions: start.positions(),
+            positions: start.points(),
             copied: start.copied.clone(),
             saved: None,
             saved_at: Instant::now(),
@@ -84,18 +83,18 @@ impl<'a> Saver<'a> {
 
     /// Where a cycle in flight at the crash ended, if one was: the first cycle must read at
     /// least that far before it writes.
-    pub(crate) fn replay_to(&self) -> Option<Vec<BinlogPosition>> {
+    pub(crate) fn replay_to(&self) -> Option<Vec<StreamPoint>> {
         self.checkpointing
             .start()
             .in_flight
             .as_ref()
-            .map(|f| f.iter().map(BinlogPosition::from).collect())
+            .map(|f| f.iter().map(StreamPoint::from).collect())
     }
 
     /// A cycle is about to write, ending at `to`: saves the committed state with it in flight.
     pub(crate) fn before_cycle(
         &mut self,
-        to: &[BinlogPosition],
+        to: &[StreamPoint],
         phase: Phase,
         stop: &Stop,
     ) -> Result<(), CopyError> {
@@ -104,7 +103,7 @@ impl<'a> Saver<'a> {
     }
 
     /// Every target has committed a cycle: these are the positions and copy progress now.
-    pub(crate) fn committed(&mut self, positions: &[BinlogPosition], copied: Vec<Resume>) {
+    pub(crate) fn committed(&mut self, positions: &[StreamPoint], copied: Vec<Resume>) {
         self.positions = positions.to_vec();
         self.copied = copied;
     }
@@ -136,7 +135,7 @@ impl<'a> Saver<'a> {
         self.save(checkpoint, stop)
     }
 
-    fn checkpoint(&self, phase: Phase, in_flight: Option<&[BinlogPosition]>) -> Checkpoint {
+    fn checkpoint(&self, phase: Phase, in_flight: Option<&[StreamPoint]>) -> Checkpoint {
         let start = self.checkpointing.start();
         Checkpoint {
             version: crate::checkpoint::VERSION,

@@ -18,7 +18,7 @@ use super::barrier::{BarrierRequests, Barriers, FreezeRequest, barriers};
 use super::checkpointing::{Checkpointing, Saver};
 use super::classify::{Images, UnitView};
 use super::progress::MoveProgress;
-use super::stream::{self, SourceCommit, StreamSpec, now};
+use super::stream::{self, QueuedBytes, SourceCommit, StreamPoint, StreamSpec, now};
 use crate::checkpoint::{CopiedTracker, Phase, Resume};
 use crate::copy::{CopyOptions, CopyPlan, Stop, copy_with, in_database};
 use crate::error::CopyError;
@@ -26,8 +26,11 @@ use crate::marks::Watermarks;
 use crate::verify::VerifyOptions;
 use crate::verify::in_move::{MAX_REPAIR_ROUNDS, verify_in_move};
 
-/// Row images gathered into one cycle at most (a larger transaction is one cycle of its own).
+/// Row images gathered into one cycle at most.
 const CYCLE_IMAGES: usize = 200_000;
+/// Bytes of row data gathered into one cycle at most (a large transaction comes in parts of
+/// `stream::PART_BYTES`, so a cycle never waits for a whole one).
+const CYCLE_BYTES: usize = 24 << 20;
 /// How long the applier waits for changes before it looks at the copy and the clock again.
 const TICK: Duration = Duration::from_millis(100);
 /// How often lag is measured.
@@ -129,6 +132,10 @@ pub fn run_move_then(
             source,
             dsn,
             from: progress.sources[source].applied_position(),
+            skip: checkpoint
+                .and_then(|c| c.start().positions.get(source))
+                .map(|p| p.part.clone())
+                .unwrap_or_default(),
             tables: moved_tables(plan, dsn),
             server_id: options
                 .server_id
@@ -153,14 +160,24 @@ pub fn run_move_then(
     let (barriers, requests) = barriers();
     let verified = AtomicBool::new(false);
     let (tx, rx) = crossbeam_channel::bounded::<SourceCommit>(QUEUE);
+    let queued = QueuedBytes::default();
     let end = std::thread::scope(|scope| {
         for (spec, reader) in specs.iter().zip(readers) {
-            let (tx, runtime, stop) = (tx.clone(), &runtime, &stop);
+            let (tx, runtime, stop, queued) = (tx.clone(), &runtime, &stop, &queued);
             let lag = &progress.sources[spec.source];
             std::thread::Builder::new()
                 .name("reshard-binlog".into())
                 .spawn_scoped(scope, move || {
-                    stream::stream_loop(runtime, spec, reader, &tx, lag, stop, options.copy.retry);
+                    stream::stream_loop(
+                        runtime,
+                        spec,
+                        reader,
+                        &tx,
+                        queued,
+                        lag,
+                        stop,
+                        options.copy.retry,
+                    );
                 })
                 .expect("spawning a binlog thread");
         }
@@ -217,7 +234,8 @@ pub fn run_move_then(
             .spawn_scoped(scope, move || monitor_lag(plan, progress, finished))
             .expect("spawning the lag thread");
         let end = apply_loop(
-            plan, options, progress, marks, &rx, &requests, &verified, stop, interrupt, checkpoint,
+            plan, options, progress, marks, &rx, &queued, &requests, &verified, stop, interrupt,
+            checkpoint,
         );
         finished.store(true, Relaxed);
         match end {
@@ -337,6 +355,7 @@ fn apply_loop(
     progress: &MoveProgress,
     marks: &Watermarks,
     rx: &Receiver<SourceCommit>,
+    queued: &QueuedBytes,
     requests: &BarrierRequests,
     verified: &AtomicBool,
     stop: &Stop,
@@ -372,11 +391,14 @@ fn apply_loop(
         .flat_map(|_| plan.tables.iter().map(|t| UnitView::new(integer_key(t))))
         .collect();
     let mut pending: Vec<Vec<Images>> = (0..tables).map(|_| Vec::new()).collect();
-    let mut applied: Vec<BinlogPosition> = progress
-        .sources
-        .iter()
-        .map(super::SourceLag::applied_position)
-        .collect();
+    let mut applied: Vec<StreamPoint> = match checkpoint {
+        Some(c) => c.start().points(),
+        None => progress
+            .sources
+            .iter()
+            .map(|s| StreamPoint::at(s.applied_position()))
+            .collect(),
+    };
     let mut control: Vec<Option<RawConn>> = plan.sources.iter().map(|_| None).collect();
     // `stop_when_caught_up`: the sources' binlog ends last read, and when a change of a moved
     // table last came in.
@@ -414,7 +436,9 @@ fn apply_loop(
             && replay_to.is_none()
             && let Some(request) = waiting.take().or_else(|| requests.try_recv().ok())
         {
-            barrier = ActiveBarrier::pause(request, &applied, &halted);
+            let boundaries: Vec<BinlogPosition> =
+                applied.iter().map(|p| p.position.clone()).collect();
+            barrier = ActiveBarrier::pause(request, &boundaries, &halted);
             rescan = true;
             // Often the targets are there already (a source with nothing new since).
             if let Some(active) = &barrier
@@ -428,7 +452,7 @@ fn apply_loop(
         // Changes held back by a barrier come first: all of them once it is lifted, and under a
         // new barrier once (those at or before its limit must be applied before it counts as
         // reached; the others are held back again). Not on every pass: that would spin.
-        let mut intake = Intake::new(barrier.as_ref().map(|b| b.limit.as_slice()));
+        let mut intake = Intake::new(barrier.as_ref().map(|b| b.limit.as_slice()), queued);
         if barrier.is_none() || std::mem::take(&mut rescan) {
             let held: Vec<SourceCommit> = deferred.iter_mut().flat_map(|q| q.drain(..)).collect();
             for m in held {
@@ -460,7 +484,10 @@ fn apply_loop(
         }
         // Changes held back count towards the cycle's reading too, so that a busy source past
         // the barrier cannot keep this loop reading forever.
-        while intake.images < CYCLE_IMAGES && intake.read < CYCLE_IMAGES {
+        while intake.images < CYCLE_IMAGES
+            && intake.read < CYCLE_IMAGES
+            && intake.bytes < CYCLE_BYTES
+        {
             let Ok(m) = rx.try_recv() else { break };
             intake.admit(m, &mut deferred);
         }
@@ -495,7 +522,7 @@ fn apply_loop(
             }
         }
         // 2. Sort the new changes.
-        let mut last: Vec<Option<(BinlogPosition, u64)>> = vec![None; plan.sources.len()];
+        let mut last: Vec<Option<(StreamPoint, u64)>> = vec![None; plan.sources.len()];
         for message in messages {
             for (table, batch) in message.changes {
                 let unit = message.source * tables + table;
@@ -507,7 +534,7 @@ fn apply_loop(
                     pending[table].push(part);
                 }
             }
-            last[message.source] = Some((message.position, message.timestamp));
+            last[message.source] = Some((message.point, message.timestamp));
         }
         // 3-4. Apply.
         let stats = if pending.iter().any(|p| !p.is_empty()) {
@@ -517,7 +544,7 @@ fn apply_loop(
                 progress.copy.throttle.wait(&|| halted());
             }
             if let Some(saver) = &mut saver {
-                let to: Vec<BinlogPosition> = last
+                let to: Vec<StreamPoint> = last
                     .iter()
                     .zip(&applied)
                     .map(|(l, a)| l.as_ref().map_or_else(|| a.clone(), |(p, _)| p.clone()))
@@ -530,9 +557,9 @@ fn apply_loop(
         };
         // 5. Positions.
         for (source, last) in last.into_iter().enumerate() {
-            if let Some((position, timestamp)) = last {
-                progress.sources[source].applied(&position, timestamp);
-                applied[source] = position;
+            if let Some((point, timestamp)) = last {
+                progress.sources[source].applied(&point.position, timestamp);
+                applied[source] = point;
             }
         }
         if let Some(saver) = &mut saver {
@@ -556,7 +583,11 @@ fn apply_loop(
             // snapshot) is applied, and none of a moved table came in for `quiet`. Changes of
             // other tables move the ends, and the positions reach them all the same.
             match &ends {
-                Some(ends) if applied.iter().zip(ends).any(|(a, e)| a < e) => {}
+                Some(ends)
+                    if applied
+                        .iter()
+                        .zip(ends)
+                        .any(|(a, e)| a.position < *e || !a.part.is_empty()) => {}
                 Some(_) if last_change.elapsed() >= quiet => {
                     tracing::info!("every target is at its sources' binlog ends");
                     save_now(&mut saver)?;
@@ -583,46 +614,58 @@ fn apply_loop(
 /// The messages a cycle takes in: those to apply now, and (under a barrier) those past its
 /// limit, held back per source in order.
 struct Intake<'a> {
-    limit: Option<&'a [BinlogPosition]>,
+    limit: Option<&'a [StreamPoint]>,
+    queued: &'a QueuedBytes,
     messages: Vec<SourceCommit>,
     /// Row images to apply.
     images: usize,
     /// Row images read, held back or not.
     read: usize,
+    /// Bytes of row data to apply.
+    bytes: usize,
 }
 
 impl<'a> Intake<'a> {
-    fn new(limit: Option<&'a [BinlogPosition]>) -> Intake<'a> {
+    fn new(limit: Option<&'a [StreamPoint]>, queued: &'a QueuedBytes) -> Intake<'a> {
         Intake {
             limit,
+            queued,
             messages: Vec::new(),
             images: 0,
             read: 0,
+            bytes: 0,
         }
     }
 
     /// Whether the messages taken to apply reach `to` on every source.
-    fn reached(&self, to: &[BinlogPosition]) -> bool {
+    fn reached(&self, to: &[StreamPoint]) -> bool {
         to.iter().enumerate().all(|(source, to)| {
             self.messages
                 .iter()
                 .filter(|m| m.source == source)
-                .any(|m| m.position >= *to)
+                .any(|m| m.point >= *to)
         })
     }
 
     /// Takes `m` to apply, or holds it back in `deferred` when it is past the barrier (a
     /// source's messages come in order: once one is past, every later one is).
-    fn admit(&mut self, m: SourceCommit, deferred: &mut [VecDeque<SourceCommit>]) {
+    fn admit(&mut self, mut m: SourceCommit, deferred: &mut [VecDeque<SourceCommit>]) {
         let rows = message_rows(&m);
         self.read += rows;
+        // The stream may send more once the applier has it (held back or not).
+        self.queued.taken(std::mem::take(&mut m.bytes));
         let past = self
             .limit
-            .is_some_and(|limit| !deferred[m.source].is_empty() || m.position > limit[m.source]);
+            .is_some_and(|limit| !deferred[m.source].is_empty() || m.point > limit[m.source]);
         if past {
             deferred[m.source].push_back(m);
         } else {
             self.images += rows;
+            self.bytes += m
+                .changes
+                .iter()
+                .map(|(_, b)| b.images.get_array_memory_size())
+                .sum::<usize>();
             self.messages.push(m);
         }
     }
@@ -630,7 +673,7 @@ impl<'a> Intake<'a> {
 
 /// A barrier the applier is running up to (see `super::barrier`).
 struct ActiveBarrier {
-    limit: Vec<BinlogPosition>,
+    limit: Vec<StreamPoint>,
     reached: crossbeam_channel::Sender<()>,
     release: Receiver<()>,
 }
@@ -648,7 +691,7 @@ impl ActiveBarrier {
             match request.limit.recv_timeout(TICK) {
                 Ok(limit) => {
                     return Some(ActiveBarrier {
-                        limit,
+                        limit: limit.into_iter().map(StreamPoint::at).collect(),
                         reached: request.reached,
                         release: request.release,
                     });

@@ -389,6 +389,21 @@ impl BinlogReader {
         self.rows
     }
 
+    /// Bytes of row data decoded and not yet taken (what [`BinlogReader::take_changes`] would
+    /// hand over, about): a stream hands a large transaction over in parts of a bounded size.
+    pub fn pending_bytes(&self) -> usize {
+        self.tables
+            .iter()
+            .map(|t| {
+                t.finished
+                    .iter()
+                    .map(|b| b.images.get_array_memory_size())
+                    .sum::<usize>()
+                    + t.decoder.as_ref().map_or(0, |d| d.bytes())
+            })
+            .sum()
+    }
+
     /// Events read so far.
     pub fn events(&self) -> u64 {
         self.events
