@@ -6,7 +6,8 @@
 #
 # On the local instances (scripts/db.sh):
 #   copy   reshard move --stop-when-caught-up of bench_ck.t (ROWS rows) from instance 1 to
-#          instance 3, without then with a checkpoint (REPEAT times each, alternating); the copy
+#          instance 3, with and without a checkpoint (REPEAT times each, alternating which goes
+#          first); the copy
 #          time is from the move's start to its "the copy is done" line.
 #   apply  crates/engine/examples/apply_bench (a move whose tables are copied, applying a binlog
 #          range until caught up) into two copies of the table on instance 2, without then with
@@ -18,7 +19,7 @@ source scripts/common.sh
 
 ROWS=${ROWS:-2000000}
 CHANGES=${CHANGES:-500000}
-REPEAT=${REPEAT:-2}
+REPEAT=${REPEAT:-4}
 base=${RESHARD_DB_PORT_BASE:-33061}
 user=${RESHARD_DB_USER:-reshard}
 password=${RESHARD_DB_PASSWORD:-reshard}
@@ -61,8 +62,14 @@ copy_seconds() { # mode -> seconds from the first log line to "the copy is done"
 }
 declare -a off on
 for ((i = 0; i < REPEAT; i++)); do
-  off+=("$(copy_seconds --no-checkpoint)")
-  on+=("$(copy_seconds "")")
+  # Alternating which goes first, so that neither always runs on a warmer server.
+  if ((i % 2 == 0)); then
+    off+=("$(copy_seconds --no-checkpoint)")
+    on+=("$(copy_seconds "")")
+  else
+    on+=("$(copy_seconds "")")
+    off+=("$(copy_seconds --no-checkpoint)")
+  fi
 done
 
 # Apply: two copies of the table, one binlog range.
@@ -87,7 +94,7 @@ sql $src $db <"$workload"
 rm -f "$workload"
 want=$(checksum $src $db)
 apply_json() { # database, APPLY_CHECKPOINT
-  APPLY_CHECKPOINT=$2 RUST_LOG=warn target/release/examples/apply_bench "$(dsn $src $db)" \
+  APPLY_CHECKPOINT=$2 RUST_LOG=warn target/release/examples/apply_bench "mysql://$user:$password@127.0.0.1:$src/$db" \
     "mysql://$user:$password@127.0.0.1:$applier/$1" t "$file:$start"
 }
 apply_off=$(apply_json ${db}_a 0)
