@@ -23,6 +23,9 @@ use crate::error::CopyError;
 
 /// Rows deleted per statement, and keys looked up per query.
 const BATCH: usize = 5000;
+/// How long the writes of the run before (killed, its statements still running on a target)
+/// are waited for before they are killed.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Rows one cleanup deleted from one table on one target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +45,10 @@ pub fn cleanup(plan: &CopyPlan, copied: &mut [Resume]) -> Result<Vec<Cleaned>, C
     let tables = plan.tables.len();
     let mut cleaned = Vec::new();
     let mut conns: Vec<Option<RawConn>> = plan.targets.iter().map(|_| None).collect();
+    for (target, dsn) in plan.targets.iter().enumerate() {
+        let conn = open(&mut conns[target], dsn)?;
+        settle(conn).map_err(|e| CopyError::Server(Box::new(e)))?;
+    }
     let mut source_conns: Vec<Option<RawConn>> = plan.sources.iter().map(|_| None).collect();
     for (t, table) in plan.tables.iter().enumerate() {
         let walk = KeyWalk::new(&table.schema, &table.key).ok();
@@ -135,6 +142,46 @@ fn open<'a>(slot: &'a mut Option<RawConn>, dsn: &Dsn) -> Result<&'a mut RawConn,
         *slot = Some(conn);
     }
     Ok(slot.as_mut().expect("opened above"))
+}
+
+/// Waits until no statement of the run before writes on this target any more (or kills it).
+///
+/// A run killed with `kill -9` loses its connections, but a statement the server had wholly
+/// received (a `LOAD DATA` whose rows were all sent) runs on and commits; its rows must not land
+/// after the cleanup. This run holds the target's lock, so any writing statement of the same
+/// user in this database is the dead run's.
+fn settle(conn: &mut RawConn) -> Result<(), MysqlError> {
+    let sql = "SELECT ID FROM information_schema.PROCESSLIST \
+               WHERE USER = SUBSTRING_INDEX(USER(), '@', 1) AND DB = DATABASE() \
+               AND ID <> CONNECTION_ID() AND COMMAND = 'Query' \
+               AND (INFO LIKE 'LOAD DATA%' OR INFO LIKE 'DELETE%' OR INFO LIKE 'REPLACE%' \
+                    OR INFO LIKE 'INSERT%' OR INFO LIKE 'UPDATE%')";
+    let started = std::time::Instant::now();
+    loop {
+        let mut ids: Vec<String> = Vec::new();
+        conn.query_rows(
+            sql,
+            &mut Rows(|row: &[u8]| {
+                if let Some(Some(id)) = text_row_fields(row).first() {
+                    ids.push(String::from_utf8_lossy(id).into_owned());
+                }
+                Ok(())
+            }),
+        )?;
+        if ids.is_empty() {
+            return Ok(());
+        }
+        if started.elapsed() >= SETTLE {
+            for id in &ids {
+                tracing::warn!(connection = %id, server = %conn.dsn(), "killing a statement the run before left writing");
+                // Gone already is fine.
+                let _ = conn.query_drop(&format!("KILL {id}"));
+            }
+            return Ok(());
+        }
+        tracing::info!(statements = ids.len(), server = %conn.dsn(), "waiting for the writes of the run before to end");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }
 
 /// Deletes every row of `table` in `region` (all when `None`), in batches.

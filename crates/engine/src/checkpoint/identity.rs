@@ -30,6 +30,9 @@ pub struct TableIdentity {
     pub route: String,
     /// A hash of its columns (names, types, character sets, ...), and their number.
     pub schema: String,
+    /// The targets that receive its rows, by name.
+    #[serde(default)]
+    pub receiving: Vec<String>,
 }
 
 impl Identity {
@@ -116,7 +119,12 @@ fn table(t: &CopyTable, target_names: &[String]) -> TableIdentity {
         TableRoute::Everywhere => String::from("to every target"),
     };
     let columns = format!("{:?}", t.schema.columns);
+    let receiving = match t.route {
+        TableRoute::To(target) => target_names.get(target).cloned().into_iter().collect(),
+        TableRoute::Shard { .. } | TableRoute::Everywhere => target_names.to_vec(),
+    };
     TableIdentity {
+        receiving,
         name: t.schema.name.clone(),
         key: format!(
             "{} ({})",

@@ -38,11 +38,20 @@ pub async fn reset(topology: &Topology) -> Result<ResetReport, CopyError> {
             )));
         };
         let tables = checkpoint.identity.table_names();
+        // The checkpoint goes first: a reset stopped half-way leaves tables a move refuses
+        // (not empty, no checkpoint) rather than a checkpoint over rows that are gone.
+        store.delete()?;
         let mut emptied = Vec::new();
         for target in &topology.targets {
             let mut conn = RawConn::connect(&target.dsn)?;
             let database = target.dsn.database().unwrap_or_default();
-            for table in &tables {
+            for table in checkpoint
+                .identity
+                .tables
+                .iter()
+                .filter(|t| t.receiving.is_empty() || t.receiving.contains(&target.name))
+                .map(|t| &t.name)
+            {
                 let exists = first_row(
                     &mut conn,
                     &format!(
@@ -64,7 +73,6 @@ pub async fn reset(topology: &Topology) -> Result<ResetReport, CopyError> {
                 emptied.push((target.name.clone(), table.clone(), rows));
             }
         }
-        store.delete()?;
         Ok(ResetReport { tables, emptied })
     })
     .await

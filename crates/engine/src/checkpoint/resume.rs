@@ -69,7 +69,24 @@ pub(crate) fn refusals(
     if !out.is_empty() {
         return out;
     }
-    let count = planned.len();
+    let (sources, count) = (topology.sources.len(), planned.len());
+    let shaped = checkpoint.copied.len() == sources * count
+        && checkpoint.positions.len() == sources
+        && checkpoint
+            .in_flight
+            .as_ref()
+            .is_none_or(|f| f.len() == sources)
+        && checkpoint
+            .positions
+            .iter()
+            .chain(checkpoint.in_flight.iter().flatten())
+            .all(|p| p.part.len() <= count);
+    if !shaped {
+        out.push(String::from(
+            "the checkpoint's positions or copy progress do not fit its own sources and tables: it was altered",
+        ));
+        return out;
+    }
     for (t, p) in planned.iter().enumerate() {
         let started = (0..topology.sources.len()).any(|s| {
             checkpoint

@@ -149,6 +149,9 @@ impl MoveJob {
         }
         let mut setup_options = self.settings.setup(true);
         setup_options.resume.clone_from(&resume);
+        if discard.is_some() {
+            setup_options.discard = Some((topology.targets[0].dsn.clone(), names.clone()));
+        }
         if let Some(discarded) = &discard {
             observer.event(&Event::Discarding(discarded));
         }
@@ -195,15 +198,13 @@ impl MoveJob {
         };
         // Saved before the first row is copied, so that whatever this run writes is accounted
         // for; a discarded checkpoint is replaced.
-        let (keep, discarded) = (self.checkpoint, discard.is_some());
+        let keep = self.checkpoint;
         let store = {
             let start = start.clone();
             tokio::task::spawn_blocking(move || {
                 let mut store = store;
                 if keep {
                     store.save(&start)?;
-                } else if discarded {
-                    store.delete()?;
                 }
                 Ok(store)
             })

@@ -91,6 +91,7 @@ impl JobSettings {
             defer_secondary_indexes: self.defer_secondary_indexes,
             online,
             resume: None,
+            discard: None,
         }
     }
 }

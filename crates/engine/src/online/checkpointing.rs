@@ -66,6 +66,9 @@ pub(crate) struct Saver<'a> {
     copied: Vec<Resume>,
     saved: Option<Checkpoint>,
     saved_at: Instant,
+    /// The cycle an earlier run was writing, until this run has applied it again: every save
+    /// keeps it in flight till then (a run stopped before would otherwise forget it).
+    replaying: Option<Vec<StreamPoint>>,
 }
 
 impl<'a> Saver<'a> {
@@ -78,17 +81,22 @@ impl<'a> Saver<'a> {
             copied: start.copied.clone(),
             saved: None,
             saved_at: Instant::now(),
+            replaying: start
+                .in_flight
+                .as_ref()
+                .map(|f| f.iter().map(StreamPoint::from).collect()),
         }
+    }
+
+    /// The earlier run's cycle in flight has been applied again.
+    pub(crate) fn replayed(&mut self) {
+        self.replaying = None;
     }
 
     /// Where a cycle in flight at the crash ended, if one was: the first cycle must read at
     /// least that far before it writes.
     pub(crate) fn replay_to(&self) -> Option<Vec<StreamPoint>> {
-        self.checkpointing
-            .start()
-            .in_flight
-            .as_ref()
-            .map(|f| f.iter().map(StreamPoint::from).collect())
+        self.replaying.clone()
     }
 
     /// A cycle is about to write, ending at `to`: saves the committed state with it in flight.
@@ -127,7 +135,7 @@ impl<'a> Saver<'a> {
                 && s.copied == checkpoint.copied
                 && s.verified == checkpoint.verified
                 && s.phase == checkpoint.phase
-                && s.in_flight.is_none()
+                && s.in_flight == checkpoint.in_flight
         });
         if unchanged {
             return Ok(());
@@ -142,7 +150,9 @@ impl<'a> Saver<'a> {
             identity: start.identity.clone(),
             phase,
             positions: self.positions.iter().map(StoredPosition::from).collect(),
-            in_flight: in_flight.map(|to| to.iter().map(StoredPosition::from).collect()),
+            in_flight: in_flight
+                .or(self.replaying.as_deref())
+                .map(|to| to.iter().map(StoredPosition::from).collect()),
             copied: self.copied.clone(),
             verified: self.checkpointing.verified(),
             started_at: start.started_at,

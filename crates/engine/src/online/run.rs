@@ -462,7 +462,9 @@ fn apply_loop(
         if intake.messages.is_empty() {
             // Wait for changes, or for a verification's request (answered at once, not after a
             // tick: the pause it asks for should be short).
-            let asking = if barrier.is_none() && requests_open {
+            // Not while an earlier run's cycle is being read again: the targets are not at a
+            // position a barrier could name until it is applied.
+            let asking = if barrier.is_none() && requests_open && replay_to.is_none() {
                 requests
             } else {
                 &never
@@ -478,7 +480,9 @@ fn apply_loop(
                 },
                 default(TICK) => {}
             }
-            if waiting.is_some() {
+            // A request (and no message: the select took one or the other) is answered at the
+            // top of the loop, at once.
+            if waiting.is_some() && intake.messages.is_empty() && replay_to.is_none() {
                 continue;
             }
         }
@@ -492,7 +496,7 @@ fn apply_loop(
             intake.admit(m, &mut deferred);
         }
         if let Some(to) = &replay_to {
-            while !intake.reached(to) {
+            while !intake.reached(to, &applied) {
                 match rx.recv_timeout(TICK) {
                     Ok(m) => intake.admit(m, &mut deferred),
                     Err(RecvTimeoutError::Timeout) if !halted() => {}
@@ -503,6 +507,10 @@ fn apply_loop(
                 "read past the cycle an earlier run was writing; applying it again as one"
             );
             replay_to = None;
+            // From here, the cycle's own save records where it ends.
+            if let Some(saver) = &mut saver {
+                saver.replayed();
+            }
         }
         let (messages, images) = (intake.messages, intake.images);
         if images > 0 {
@@ -637,13 +645,16 @@ impl<'a> Intake<'a> {
         }
     }
 
-    /// Whether the messages taken to apply reach `to` on every source.
-    fn reached(&self, to: &[StreamPoint]) -> bool {
-        to.iter().enumerate().all(|(source, to)| {
-            self.messages
-                .iter()
-                .filter(|m| m.source == source)
-                .any(|m| m.point >= *to)
+    /// Whether the messages taken to apply reach `to` on every source (a source whose `to` is
+    /// not past `from`, where its stream starts, had nothing in that cycle: reached).
+    fn reached(&self, to: &[StreamPoint], from: &[StreamPoint]) -> bool {
+        to.iter().zip(from).enumerate().all(|(source, (to, from))| {
+            to <= from
+                || self
+                    .messages
+                    .iter()
+                    .filter(|m| m.source == source)
+                    .any(|m| m.point >= *to)
         })
     }
 

@@ -40,6 +40,9 @@ pub struct SetupOptions {
     /// are left as they are), and the run is refused when the checkpoint does not describe it
     /// (other servers, tables, schemas or rules) or the targets lost what it says was copied.
     pub resume: Option<crate::checkpoint::Checkpoint>,
+    /// A checkpoint to delete once every check passed, before anything else is written
+    /// (`--force` over a move that has one): the store's first target and moved tables.
+    pub discard: Option<(Dsn, Vec<String>)>,
 }
 
 /// A table on one target.
@@ -169,7 +172,15 @@ pub async fn prepare_copy(
             )));
         }
     }
-    // Every check passed: from here on, the targets are written.
+    // Every check passed: from here on, the targets are written. A discarded checkpoint goes
+    // first, so that no checkpoint ever describes tables that were emptied.
+    if let Some((first_target, tables)) = options.discard.clone() {
+        tokio::task::spawn_blocking(move || {
+            crate::checkpoint::CheckpointStore::new(&first_target, &tables).delete()
+        })
+        .await
+        .map_err(|e| CopyError::Internal(format!("discarding the checkpoint stopped: {e}")))??;
+    }
     let prepared = apply::apply(topology, options, &mut targets, planned).await?;
     for session in sources.into_iter().chain(targets) {
         let _ = session.close().await;
