@@ -190,7 +190,7 @@ pub(crate) async fn one_round(
     if i.is_multiple_of(20) {
         let from = existing(next(state), part, parts);
         conn.query_drop(format!(
-            "UPDATE customers SET balance = balance * 2 WHERE id BETWEEN {from} AND {from} + 300"
+            "UPDATE customers SET balance = IF(balance > 1e9, balance / 1000, balance * 2) WHERE id BETWEEN {from} AND {from} + 300"
         ))
         .await
         .expect("a many-row update");
