@@ -143,15 +143,43 @@ async fn a_move_killed_at_random_instants_and_run_again_loses_nothing() {
         if cycle == 1 {
             large_transactions(&sources[0]).await;
         }
-        let delay = Duration::from_millis(300 + picks.next() % 3700);
-        let args = args.clone();
-        let run = tokio::task::spawn_blocking(move || {
-            let child = Child::start(&args);
-            std::thread::sleep(delay);
-            child.kill_now()
-        })
-        .await
-        .unwrap();
+        // One cycle in three is killed at any instant (mostly in the copy); the others once
+        // the checkpoint says the copy is done (catch-up, verification), or the tables are
+        // verified (replicating), then at a random instant within 1.5 s.
+        let wait_for = match cycle % 3 {
+            0 => None,
+            1 => Some("\"phase\":\"verifying\""),
+            _ => Some("\"phase\":\"replicating\""),
+        };
+        let delay = match wait_for {
+            None => Duration::from_millis(300 + picks.next() % 3700),
+            Some(_) => Duration::from_millis(picks.next() % 1500),
+        };
+        let child = {
+            let args = args.clone();
+            tokio::task::spawn_blocking(move || Child::start(&args))
+                .await
+                .unwrap()
+        };
+        if let Some(phase) = wait_for {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while Instant::now() < deadline {
+                let state = targets[0]
+                    .query_column("SELECT state FROM _reshard_checkpoint")
+                    .await;
+                let reached = state.iter().flatten().any(|s| {
+                    s.contains(phase) || (phase.contains("verifying") && s.contains("replicating"))
+                });
+                if reached {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        tokio::time::sleep(delay).await;
+        let run = tokio::task::spawn_blocking(move || child.kill_now())
+            .await
+            .unwrap();
         assert!(
             run.code.is_none(),
             "cycle {cycle}: reshard move exited by itself before the kill:\n{}",
@@ -164,7 +192,8 @@ async fn a_move_killed_at_random_instants_and_run_again_loses_nothing() {
             ["copy is done", "verified during the move"]
                 .iter()
                 .filter(|p| run.stderr.contains(*p))
-                .count(),
+                .count()
+                .max(usize::from(run.stderr.contains("replicating (verified)")) * 2),
         );
     }
     stop.store(true, Ordering::Relaxed);
@@ -191,9 +220,10 @@ async fn a_move_killed_at_random_instants_and_run_again_loses_nothing() {
     let ranges = ["-55", "55-aa", "aa-"].map(|r| KeyRange::parse(r).unwrap());
     oracle(&sources_ref, &targets_ref, &ranges).await;
     let in_copy = phases.iter().filter(|&&p| p == 0).count();
+    let verifying = phases.iter().filter(|&&p| p == 1).count();
     eprintln!(
-        "resume: {cycles} kill -9 cycles ({in_copy} killed while copying, {} after the copy), {rounds} workload rounds; rows re-copied per resume: median {}, max {}; oracle: equal, every row on its shard",
-        cycles - in_copy,
+        "resume: {cycles} kill -9 cycles ({in_copy} killed while copying, {verifying} in the catch-up or verification, {} once verified), {rounds} workload rounds; rows re-copied per resume: median {}, max {}; oracle: equal, every row on its shard",
+        cycles - in_copy - verifying,
         median(&mut recopies.clone()),
         recopies.iter().max().copied().unwrap_or(0)
     );
