@@ -326,6 +326,19 @@ async fn a_resume_that_cannot_be_proved_safe_is_refused_before_anything_is_writt
         db.exec("ALTER TABLE t MODIFY v VARCHAR(100) NOT NULL")
             .await;
     }
+    // Target tables holding rows no checkpoint accounts for (the checkpoint is gone).
+    targets[0]
+        .exec("CREATE TABLE kept AS SELECT * FROM _reshard_checkpoint; DELETE FROM _reshard_checkpoint")
+        .await;
+    let before = written(&targets).await;
+    let run = move_to_end(&args).await;
+    run.expect_code(1)
+        .stderr_has("is not empty")
+        .stderr_has("--force");
+    assert_eq!(written(&targets).await, before, "a refused run wrote");
+    targets[0]
+        .exec("INSERT INTO _reshard_checkpoint SELECT * FROM kept; DROP TABLE kept")
+        .await;
     // A target table emptied since.
     targets[0].exec("TRUNCATE TABLE t").await;
     targets[1].exec("TRUNCATE TABLE t").await;

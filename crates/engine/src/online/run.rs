@@ -30,7 +30,7 @@ use crate::verify::in_move::{MAX_REPAIR_ROUNDS, verify_in_move};
 const CYCLE_IMAGES: usize = 200_000;
 /// Bytes of row data gathered into one cycle at most (a large transaction comes in parts of
 /// `stream::PART_BYTES`, so a cycle never waits for a whole one).
-const CYCLE_BYTES: usize = 24 << 20;
+const CYCLE_BYTES: usize = 16 << 20;
 /// How long the applier waits for changes before it looks at the copy and the clock again.
 const TICK: Duration = Duration::from_millis(100);
 /// How often lag is measured.

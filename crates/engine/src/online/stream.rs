@@ -31,7 +31,7 @@ const POSITION_EVERY: Duration = Duration::from_millis(200);
 /// Row data of one transaction a stream gathers before it sends a part.
 pub(crate) const PART_BYTES: usize = 4 << 20;
 /// Row data queued for the applier, over all streams, beyond which a stream waits.
-pub(crate) const QUEUE_BYTES: usize = 24 << 20;
+pub(crate) const QUEUE_BYTES: usize = 16 << 20;
 
 /// A place in a source's stream of changes: a transaction boundary, or a part of the way into
 /// the transaction that starts there (`part`: images of each moved table sent of it; empty at
