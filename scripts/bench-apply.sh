@@ -68,15 +68,7 @@ $reshard copy --source "$(dsn $src)" --target "$(dsn $theirs)" --tables t >/dev/
 # The workload: in round r, updates of ids from 1 up, deletes of ids from 2/3 × rows up, inserts
 # above rows: each key changed once.
 workload=$(mktemp)
-for ((r = 0; r < rounds; r++)); do
-  if [[ $WORKLOAD == hot ]]; then u=$((r * 2000 % HOT_ROWS + 1)); else u=$((r * 2000 + 1)); fi
-  d=$((rows * 2 / 3 + r * 1000 + 1)); i=$((rows + r * 2000))
-  echo "UPDATE t SET v = CONCAT('updated ', id), n = n + 1, ts = NOW(6) WHERE id BETWEEN $u AND $((u + 999));"
-  echo "UPDATE t SET v = CONCAT('updated ', id), k = k + 1 WHERE id BETWEEN $((u + 1000)) AND $((u + 1999));"
-  echo "INSERT INTO t SELECT $i + seq, seq, CONCAT('new ', seq), 1.5, NOW(6) FROM seq_1_to_1000;"
-  echo "INSERT INTO t SELECT $((i + 1000)) + seq, seq, CONCAT('new ', seq), NULL, NULL FROM seq_1_to_1000;"
-  echo "DELETE FROM t WHERE id BETWEEN $d AND $((d + 999));"
-done >"$workload"
+if [[ $WORKLOAD == hot ]]; then apply_workload "$rows" "$CHANGES" $HOT_ROWS; else apply_workload "$rows" "$CHANGES"; fi >"$workload"
 sql $src -e "FLUSH BINARY LOGS"
 read -r file start < <(sql $src -N -e "SHOW MASTER STATUS" | awk '{ print $1, $2 }')
 echo "== workload ($WORKLOAD keys): $CHANGES row changes from $file:$start" >&2

@@ -77,16 +77,8 @@ for d in a b; do
   sql $applier -e "DROP DATABASE IF EXISTS ${db}_$d; CREATE DATABASE ${db}_$d"
   $reshard copy --source "$(dsn $src $db)" --target "$(dsn $applier ${db}_$d)" --tables t >/dev/null 2>&1
 done
-rounds=$((CHANGES / 5000))
 workload=$(mktemp)
-for ((r = 0; r < rounds; r++)); do
-  u=$((r * 2000 + 1)); d=$((ROWS * 2 / 3 + r * 1000 + 1)); i=$((ROWS + r * 2000))
-  echo "UPDATE t SET v = CONCAT('updated ', id), n = n + 1, ts = NOW(6) WHERE id BETWEEN $u AND $((u + 999));"
-  echo "UPDATE t SET v = CONCAT('updated ', id), k = k + 1 WHERE id BETWEEN $((u + 1000)) AND $((u + 1999));"
-  echo "INSERT INTO t SELECT $i + seq, seq, CONCAT('new ', seq), 1.5, NOW(6) FROM seq_1_to_1000;"
-  echo "INSERT INTO t SELECT $((i + 1000)) + seq, seq, CONCAT('new ', seq), NULL, NULL FROM seq_1_to_1000;"
-  echo "DELETE FROM t WHERE id BETWEEN $d AND $((d + 999));"
-done >"$workload"
+apply_workload "$ROWS" "$CHANGES" >"$workload"
 sql $src -e "FLUSH BINARY LOGS"
 read -r file start < <(sql $src -N -e "SHOW MASTER STATUS" | awk '{ print $1, $2 }')
 echo "== workload: $CHANGES row changes from $file:$start" >&2

@@ -94,3 +94,20 @@ local_instances() {
 sql_at() { local port=$1; shift; mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$port" -u"$user" -p"$password" "$@"; }
 # dsn_at PORT DATABASE: reshard's DSN for it.
 dsn_at() { echo "mysql://$user:$password@127.0.0.1:$1/$2"; }
+# apply_workload ROWS CHANGES [HOT_ROWS]: the change-application workload of bench-apply and
+# bench-checkpoint, as SQL on stdout, for table t(id, k, v, n, ts) holding ids 1..ROWS: per round
+# of 5,000 row changes, 2,000 updates (of ids from 1 up, or over the first HOT_ROWS ids when
+# given), 2,000 inserts above ROWS and 1,000 deletes from 2/3 × ROWS up; each statement its own
+# transaction.
+apply_workload() {
+  local rows=$1 rounds=$(($2 / 5000)) hot=${3:-0} r u d i
+  for ((r = 0; r < rounds; r++)); do
+    if ((hot > 0)); then u=$((r * 2000 % hot + 1)); else u=$((r * 2000 + 1)); fi
+    d=$((rows * 2 / 3 + r * 1000 + 1)); i=$((rows + r * 2000))
+    echo "UPDATE t SET v = CONCAT('updated ', id), n = n + 1, ts = NOW(6) WHERE id BETWEEN $u AND $((u + 999));"
+    echo "UPDATE t SET v = CONCAT('updated ', id), k = k + 1 WHERE id BETWEEN $((u + 1000)) AND $((u + 1999));"
+    echo "INSERT INTO t SELECT $i + seq, seq, CONCAT('new ', seq), 1.5, NOW(6) FROM seq_1_to_1000;"
+    echo "INSERT INTO t SELECT $((i + 1000)) + seq, seq, CONCAT('new ', seq), NULL, NULL FROM seq_1_to_1000;"
+    echo "DELETE FROM t WHERE id BETWEEN $d AND $((d + 999));"
+  done
+}

@@ -247,6 +247,17 @@ async fn small_move(test: &str) -> (TestDb, [TestDb; 2], Vec<String>) {
     (source, targets, args)
 }
 
+/// Runs `reshard COMMAND args` to its end, off the runtime's threads.
+async fn command(command: &str, args: &[String]) -> crate::Run {
+    let mut all = vec![command.to_owned()];
+    all.extend(args.iter().cloned());
+    tokio::task::spawn_blocking(move || {
+        crate::reshard(&all.iter().map(String::as_str).collect::<Vec<_>>())
+    })
+    .await
+    .unwrap()
+}
+
 /// Runs `reshard move` with `args` to its end (`--stop-when-caught-up`).
 async fn move_to_end(args: &[String]) -> crate::Run {
     let mut args = args.to_vec();
@@ -345,18 +356,7 @@ async fn a_resume_that_cannot_be_proved_safe_is_refused_before_anything_is_writt
     refused(&args, &targets, "it was emptied since").await;
 
     // `reshard status` reads the checkpoint; --force discards it and starts over.
-    let mut status = vec![String::from("status")];
-    status.extend(args.iter().cloned());
-    let shown = tokio::task::spawn_blocking(move || {
-        crate::Run::from(
-            std::process::Command::new(env!("CARGO_BIN_EXE_reshard"))
-                .args(&status)
-                .output()
-                .unwrap(),
-        )
-    })
-    .await
-    .unwrap();
+    let shown = command("status", &args).await;
     shown
         .expect_code(0)
         .stdout_has("phase: replicating (verified); tables t")
@@ -377,18 +377,7 @@ async fn a_resume_that_cannot_be_proved_safe_is_refused_before_anything_is_writt
     );
 
     // `reshard reset` empties the targets and deletes the checkpoint.
-    let mut reset = vec![String::from("reset")];
-    reset.extend(args.iter().cloned());
-    let run = tokio::task::spawn_blocking(move || {
-        crate::Run::from(
-            std::process::Command::new(env!("CARGO_BIN_EXE_reshard"))
-                .args(&reset)
-                .output()
-                .unwrap(),
-        )
-    })
-    .await
-    .unwrap();
+    let run = command("reset", &args).await;
     run.expect_code(0)
         .stdout_has("discarded the move of t")
         .stdout_has("emptied t on target -80");
