@@ -516,6 +516,15 @@ async fn a_move_whose_copy_was_nine_tenths_done_copies_again_only_what_was_in_fl
     );
 }
 
+/// A scratch server of its own (for faults that would disturb other tests' servers).
+async fn scratch_server() -> Arc<ScratchServer> {
+    Arc::new(
+        tokio::task::spawn_blocking(|| ScratchServer::start(&[]))
+            .await
+            .unwrap(),
+    )
+}
+
 /// A writer on `db`'s table `t` until `stop`: inserts, updates (of the sharding key too) and
 /// deletes, going on through errors (the server may be down); returns the statements that
 /// succeeded.
@@ -616,11 +625,7 @@ async fn move_through<F, Fut>(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_target_killed_and_restarted_mid_move_is_waited_for_and_the_move_goes_on() {
-    let scratch = Arc::new(
-        tokio::task::spawn_blocking(|| ScratchServer::start(&[]))
-            .await
-            .unwrap(),
-    );
+    let scratch = scratch_server().await;
     let source = TestDb::create("resume_tkill_s", 1).await;
     let targets = [
         TestDb::create("resume_tkill_t0", 2).await,
@@ -661,11 +666,7 @@ async fn a_target_killed_and_restarted_mid_move_is_waited_for_and_the_move_goes_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_source_that_stays_away_stops_the_move_cleanly_and_a_rerun_resumes() {
-    let scratch = Arc::new(
-        tokio::task::spawn_blocking(|| ScratchServer::start(&[]))
-            .await
-            .unwrap(),
-    );
+    let scratch = scratch_server().await;
     let source = TestDb::create_on("resume_skill_s", scratch.server().clone()).await;
     let targets = [
         TestDb::create("resume_skill_t0", 2).await,
@@ -700,16 +701,8 @@ async fn a_source_that_stays_away_stops_the_move_cleanly_and_a_rerun_resumes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn connections_killed_again_and_again_do_not_stop_a_move() {
-    let scratch = Arc::new(
-        tokio::task::spawn_blocking(|| ScratchServer::start(&[]))
-            .await
-            .unwrap(),
-    );
-    let target_scratch = Arc::new(
-        tokio::task::spawn_blocking(|| ScratchServer::start(&[]))
-            .await
-            .unwrap(),
-    );
+    let scratch = scratch_server().await;
+    let target_scratch = scratch_server().await;
     let source = TestDb::create_on("resume_ckill_s", scratch.server().clone()).await;
     let targets = [
         TestDb::create_on("resume_ckill_t0", target_scratch.server().clone()).await,
