@@ -16,11 +16,9 @@ source scripts/common.sh
 
 SIZES=${SIZES:-"300000 1500000 5000000"}
 BASE_ROWS=200000
-base=${RESHARD_DB_PORT_BASE:-33061}
-user=${RESHARD_DB_USER:-reshard}
-password=${RESHARD_DB_PASSWORD:-reshard}
+local_instances
 db=bench_bigtx
-sql() { local port=$1; shift; mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$port" -u"$user" -p"$password" "$@"; }
+sql() { sql_at "$@"; }
 dsn() { echo "mysql://$user@127.0.0.1:$1/$db"; }
 export RESHARD_SOURCE_PASSWORD=$password RESHARD_TARGET_PASSWORD=$password
 src=$base; t1=$((base + 1)); t2=$((base + 2))

@@ -20,11 +20,9 @@ source scripts/common.sh
 ROWS=${ROWS:-2000000}
 CHANGES=${CHANGES:-500000}
 REPEAT=${REPEAT:-4}
-base=${RESHARD_DB_PORT_BASE:-33061}
-user=${RESHARD_DB_USER:-reshard}
-password=${RESHARD_DB_PASSWORD:-reshard}
+local_instances
 db=bench_ck
-sql() { local port=$1; shift; mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$port" -u"$user" -p"$password" "$@"; }
+sql() { sql_at "$@"; }
 dsn() { echo "mysql://$user@127.0.0.1:$1/$2"; }
 export RESHARD_SOURCE_PASSWORD=$password RESHARD_TARGET_PASSWORD=$password
 src=$base

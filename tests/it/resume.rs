@@ -247,6 +247,22 @@ async fn small_move(test: &str) -> (TestDb, [TestDb; 2], Vec<String>) {
     (source, targets, args)
 }
 
+/// Rows of `t` matching `filter` on all of `targets` together.
+async fn rows_on(targets: &[TestDb], filter: &str) -> u64 {
+    let mut rows = 0;
+    for t in targets {
+        if let Some(Some(n)) = t
+            .query_column(&format!("SELECT COUNT(*) FROM t WHERE {filter}"))
+            .await
+            .first()
+            .cloned()
+        {
+            rows += n.parse::<u64>().unwrap_or(0);
+        }
+    }
+    rows
+}
+
 /// Runs `reshard COMMAND args` to its end, off the runtime's threads.
 async fn command(command: &str, args: &[String]) -> crate::Run {
     let mut all = vec![command.to_owned()];
@@ -468,23 +484,9 @@ async fn a_move_whose_copy_was_nine_tenths_done_copies_again_only_what_was_in_fl
             .await
             .unwrap()
     };
-    let count = || async {
-        let mut rows = 0;
-        for t in &targets {
-            if let Some(Some(n)) = t
-                .query_column("SELECT COUNT(*) FROM t")
-                .await
-                .first()
-                .cloned()
-            {
-                rows += n.parse::<u64>().unwrap_or(0);
-            }
-        }
-        rows
-    };
     crate::moves::until_set_up(&targets[0], "t").await;
     let deadline = Instant::now() + Duration::from_secs(60);
-    while count().await < 36_000 {
+    while rows_on(&targets, "TRUE").await < 36_000 {
         assert!(Instant::now() < deadline, "the copy never reached 90%");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -492,7 +494,7 @@ async fn a_move_whose_copy_was_nine_tenths_done_copies_again_only_what_was_in_fl
         .await
         .unwrap();
     assert!(killed.code.is_none(), "{}", killed.all());
-    let remaining = 40_000 - count().await;
+    let remaining = 40_000 - rows_on(&targets, "TRUE").await;
     let run = move_to_end(&args).await;
     run.expect_code(0);
     let copied: u64 = run
@@ -803,26 +805,9 @@ async fn a_move_killed_while_applying_a_large_transaction_in_parts_resumes_it() 
             .await
             .unwrap()
     };
-    let rows_on_targets = |filter: &'static str| {
-        let targets = &targets;
-        async move {
-            let mut rows = 0u64;
-            for t in targets {
-                if let Some(Some(n)) = t
-                    .query_column(&format!("SELECT COUNT(*) FROM t WHERE {filter}"))
-                    .await
-                    .first()
-                    .cloned()
-                {
-                    rows += n.parse::<u64>().unwrap_or(0);
-                }
-            }
-            rows
-        }
-    };
     crate::moves::until_set_up(&targets[0], "t").await;
     let deadline = Instant::now() + Duration::from_secs(60);
-    while rows_on_targets("id <= 40000").await < 40_000 {
+    while rows_on(&targets, "id <= 40000").await < 40_000 {
         assert!(Instant::now() < deadline, "the copy never finished");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -832,7 +817,7 @@ async fn a_move_killed_while_applying_a_large_transaction_in_parts_resumes_it() 
         .await;
     let deadline = Instant::now() + Duration::from_secs(120);
     let applied = loop {
-        let n = rows_on_targets("id > 1000000").await;
+        let n = rows_on(&targets, "id > 1000000").await;
         if n > 0 {
             break n;
         }
@@ -846,7 +831,7 @@ async fn a_move_killed_while_applying_a_large_transaction_in_parts_resumes_it() 
         .await
         .unwrap();
     assert!(killed.code.is_none(), "{}", killed.all());
-    let at_kill = rows_on_targets("id > 1000000").await;
+    let at_kill = rows_on(&targets, "id > 1000000").await;
     let checkpoint = targets[0]
         .query_column("SELECT state FROM _reshard_checkpoint")
         .await;

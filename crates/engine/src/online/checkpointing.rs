@@ -65,7 +65,7 @@ pub(crate) struct Saver<'a> {
     /// Copy progress whose held changes every target has committed.
     copied: Vec<Resume>,
     saved: Option<Checkpoint>,
-    saved_at: Instant,
+    checked_at: Instant,
     /// The cycle an earlier run was writing, until this run has applied it again: every save
     /// keeps it in flight till then (a run stopped before would otherwise forget it).
     replaying: Option<Vec<StreamPoint>>,
@@ -80,7 +80,7 @@ impl<'a> Saver<'a> {
             positions: start.points(),
             copied: start.copied.clone(),
             saved: None,
-            saved_at: Instant::now(),
+            checked_at: Instant::now(),
             replaying: start
                 .in_flight
                 .as_ref()
@@ -126,7 +126,7 @@ impl<'a> Saver<'a> {
         stop: &Stop,
     ) -> Result<(), CopyError> {
         let copied_moved = self.saved.as_ref().is_none_or(|s| s.copied != self.copied);
-        if !now && !copied_moved && self.saved_at.elapsed() < EVERY {
+        if !now && !copied_moved && self.checked_at.elapsed() < EVERY {
             return Ok(());
         }
         let checkpoint = self.checkpoint(phase, None);
@@ -138,6 +138,8 @@ impl<'a> Saver<'a> {
                 && s.in_flight == checkpoint.in_flight
         });
         if unchanged {
+            // Looked at again in a second, not at every pass.
+            self.checked_at = Instant::now();
             return Ok(());
         }
         self.save(checkpoint, stop)
@@ -176,7 +178,7 @@ impl<'a> Saver<'a> {
             }
         }
         self.saved = Some(checkpoint);
-        self.saved_at = Instant::now();
+        self.checked_at = Instant::now();
         Ok(())
     }
 }

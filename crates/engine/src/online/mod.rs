@@ -2,7 +2,7 @@
 //! after it, until the move is stopped or has caught up (`reshard move`).
 //!
 //! ```text
-//!  source 1 ── binlog stream thread ──┐ SourceCommit (changes of whole transactions + position)
+//!  source 1 ── binlog stream thread ──┐ SourceCommit (changes of transactions, large ones in parts + point)
 //!  source N ── binlog stream thread ──┤ bounded channel
 //!                                     ▼
 //!                 applier (this thread), in cycles:
@@ -56,8 +56,11 @@
 //! # Positions
 //!
 //! A source's applied position moves after a cycle has committed on every target, and only
-//! ever to a transaction boundary. Changes held for a chunk in flight are part of it: a
-//! checkpoint (later work) must store the position together with the copy's completed chunks.
+//! ever to a transaction boundary, or to a part of the way into a large transaction (the
+//! images of each table sent of it: `stream::StreamPoint`). Changes held for a chunk in flight
+//! are part of it: the checkpoint ([`crate::checkpoint`]) stores the positions together with
+//! the copy's completed chunks, and the applier saves it (`checkpointing`) so that it is never
+//! ahead of what every target holds.
 
 mod apply;
 pub(crate) mod barrier;
