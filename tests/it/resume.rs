@@ -164,9 +164,19 @@ async fn a_move_killed_at_random_instants_and_run_again_loses_nothing() {
         if let Some(phase) = wait_for {
             let deadline = Instant::now() + Duration::from_secs(60);
             while Instant::now() < deadline {
-                let state = targets[0]
-                    .query_column("SELECT state FROM _reshard_checkpoint")
-                    .await;
+                // None yet when the run before was killed before its first save.
+                let state = if targets[0]
+                    .tables()
+                    .await
+                    .iter()
+                    .any(|t| t == "_reshard_checkpoint")
+                {
+                    targets[0]
+                        .query_column("SELECT state FROM _reshard_checkpoint")
+                        .await
+                } else {
+                    Vec::new()
+                };
                 let reached = state.iter().flatten().any(|s| {
                     s.contains(phase) || (phase.contains("verifying") && s.contains("replicating"))
                 });
