@@ -382,29 +382,42 @@ async fn a_move_repairs_a_row_altered_on_a_target_and_never_blocks_the_sources_w
 /// `reshard move --defer-secondary-indexes`: the targets are created with their keys only, the
 /// secondary indexes (a unique one too) are added back once the copy is done while changes keep
 /// coming, then the move verifies; the targets end with the source's indexes and rows.
+///
+/// The writer keeps updating rows while the unique index is built: the applier writes each as a
+/// delete and an insert of the same row in one transaction, which InnoDB's online `ADD UNIQUE`
+/// takes for a duplicate (MariaDB 10.11: `Duplicate entry` though no two rows ever share a
+/// value). The move must build it again with the applier held rather than fail.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_move_with_deferred_indexes_adds_them_back_then_verifies() {
+    const ROWS: u64 = 200_000;
     let source = TestDb::create("verify_defer", 1).await;
     source
-        .exec(
+        .exec(&format!(
             "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, email VARCHAR(40) NOT NULL, v INT,
                              UNIQUE KEY u_email (email), KEY k_v (v));
-             INSERT INTO t SELECT seq, CONCAT('u', seq, '@x'), seq % 97 FROM seq_1_to_20000;",
-        )
+             INSERT INTO t SELECT seq, CONCAT('u', seq, '@x'), seq % 97 FROM seq_1_to_{ROWS};"
+        ))
         .await;
     let t = targets("verify_defer", 2).await;
     let target_refs: Vec<&TestDb> = t.iter().collect();
     let writer = {
         let source_dsn = source.dsn();
+        let target_dsns: Vec<String> = t.iter().map(TestDb::dsn).collect();
         tokio::spawn(async move {
             use mysql_async::prelude::Queryable;
             let mut conn = mysql_async::Conn::from_url(source_dsn)
                 .await
                 .expect("connecting");
-            for n in 0..400u64 {
+            // Until every target has its unique index back (the move then catches up and ends),
+            // or for at most 20,000 rounds.
+            let mut n = 0u64;
+            while n < 20_000 {
+                if n % 50 == 0 && unique_index_on_every(&target_dsns).await {
+                    break;
+                }
+                let from = 1 + n * 7919 % ROWS;
                 conn.query_drop(format!(
-                    "UPDATE t SET v = v + 1 WHERE id = {}",
-                    1 + n * 37 % 20000
+                    "UPDATE t SET v = v + 1 WHERE id BETWEEN {from} AND {from} + 20"
                 ))
                 .await
                 .expect("an update");
@@ -414,7 +427,9 @@ async fn a_move_with_deferred_indexes_adds_them_back_then_verifies() {
                 ))
                 .await
                 .expect("an insert");
+                n += 1;
             }
+            n
         })
     };
     let run = reshard(
@@ -429,7 +444,8 @@ async fn a_move_with_deferred_indexes_adds_them_back_then_verifies() {
         ],
     )
     .await;
-    writer.await.expect("the writer");
+    let rounds = writer.await.expect("the writer");
+    assert!(rounds > 0, "the writer wrote");
     run.expect_code(0)
         .stdout_has("the targets hold exactly the sources' rows")
         .stderr_has("adding indexes")
@@ -439,8 +455,31 @@ async fn a_move_with_deferred_indexes_adds_them_back_then_verifies() {
     for target in &t {
         assert_eq!(indexes(target).await, want);
     }
+    // The writer stopped before the move's quiet time: the targets hold every one of its writes.
     let sources: Vec<&TestDb> = vec![&source];
     assert_same(&union(&sources, "t").await, &union(&target_refs, "t").await);
+}
+
+/// Whether table `t` has its unique index `u_email` on every one of `targets`.
+async fn unique_index_on_every(targets: &[String]) -> bool {
+    use mysql_async::prelude::Queryable;
+    for dsn in targets {
+        let mut conn = mysql_async::Conn::from_url(dsn.as_str())
+            .await
+            .expect("connecting");
+        let found: Option<u64> = conn
+            .query_first(
+                "SELECT COUNT(*) FROM information_schema.STATISTICS \
+                 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't' AND INDEX_NAME = 'u_email'",
+            )
+            .await
+            .expect("reading the indexes");
+        let _ = conn.disconnect().await;
+        if found != Some(1) {
+            return false;
+        }
+    }
+    true
 }
 
 /// `name unique columns` of each index of table `t`, by name.

@@ -15,7 +15,8 @@ use crate::CopyError;
 use crate::checkpoint::{self, Checkpoint};
 use crate::copy::{add_deferred_indexes, lock_targets, prepare_copy};
 use crate::online::{
-    Checkpointing, MoveEnd, MoveOptions, MoveProgress, SourceLag, run_move_then, start_positions,
+    AfterCopyContext, Checkpointing, MoveEnd, MoveOptions, MoveProgress, SourceLag, run_move_then,
+    start_positions,
 };
 use crate::topology::Topology;
 
@@ -245,12 +246,13 @@ impl MoveJob {
         let runtime = tokio::runtime::Handle::current();
         let targets = plan.targets.clone();
         let end = tokio::task::spawn_blocking(move || {
-            let after_copy = |stop: &std::sync::atomic::AtomicBool| {
+            let after_copy = |context: &AfterCopyContext<'_>| {
+                let (stop, hold) = (context.stop(), || context.hold_applier());
                 runtime.block_on(async {
                     // An ALTER may take long: a stopping move does not wait for it (closing the
                     // connection ends the statement on the server).
                     tokio::select! {
-                        done = add_deferred_indexes(&targets, &setup, true) => done,
+                        done = add_deferred_indexes(&targets, &setup, true, &hold) => done,
                         () = stopped(stop) => Err(CopyError::Internal(String::from(
                             "the move stopped while deferred indexes were being added",
                         ))),

@@ -72,6 +72,9 @@ mod stream;
 
 pub use checkpointing::Checkpointing;
 pub use progress::{ChangeSnapshot, LagSnapshot, MoveProgress, SourceLag};
-pub use run::{AfterCopy, MoveEnd, MoveOptions, run_move, run_move_then, start_positions};
+pub use run::{
+    AfterCopy, AfterCopyContext, HeldApplier, MoveEnd, MoveOptions, run_move, run_move_then,
+    start_positions,
+};
 pub(crate) use stream::StreamPoint;
 pub use stream::now as unix_now;

@@ -95,9 +95,33 @@ pub fn run_move(
 }
 
 /// Work a move does once its copy is done, while changes keep being applied, and before it
-/// verifies (adding deferred indexes back, say). It gets the move's stop flag, and should end
-/// soon after it is set.
-pub type AfterCopy<'a> = dyn Fn(&AtomicBool) -> Result<(), CopyError> + Sync + 'a;
+/// verifies (adding deferred indexes back, say). It should end soon after the move's stop flag
+/// ([`AfterCopyContext::stop`]) is set.
+pub type AfterCopy<'a> = dyn Fn(&AfterCopyContext<'_>) -> Result<(), CopyError> + Sync + 'a;
+
+/// What [`AfterCopy`] work gets from the move.
+pub struct AfterCopyContext<'a> {
+    stop: &'a AtomicBool,
+    barriers: &'a Barriers,
+}
+
+impl AfterCopyContext<'_> {
+    /// The move's stop flag: set when the move is stopping.
+    pub fn stop(&self) -> &AtomicBool {
+        self.stop
+    }
+
+    /// Holds the applier between two cycles (every cycle committed on every target, none
+    /// started) until the returned guard is dropped: nothing writes changes to the targets
+    /// meanwhile. An error when the move stops first.
+    pub fn hold_applier(&self) -> Result<HeldApplier, CopyError> {
+        self.barriers.freeze(self.stop).map(HeldApplier)
+    }
+}
+
+/// The applier, held while this lives ([`AfterCopyContext::hold_applier`]).
+#[derive(Debug)]
+pub struct HeldApplier(#[allow(dead_code)] super::barrier::Frozen);
 
 /// [`run_move`], running `after_copy` once the copy is done (on a thread of its own, the
 /// applier going on), before the verification; a move is caught up only after both. With
@@ -280,7 +304,11 @@ fn verify_after_copy(
         }
         std::thread::sleep(TICK);
     }
-    if let Err(e) = after_copy(stop.flag()) {
+    let context = AfterCopyContext {
+        stop: stop.flag(),
+        barriers,
+    };
+    if let Err(e) = after_copy(&context) {
         if !stop.stopped() {
             stop.fail(e);
         }

@@ -92,10 +92,18 @@ async fn add_indexes(
 /// After the copy: adds back the indexes and foreign keys deferred on each target table (while a
 /// move keeps applying changes: MariaDB builds them online), then, if `analyze`, refreshes the
 /// tables' statistics (`ANALYZE TABLE`) for the query planner.
-pub async fn add_deferred_indexes(
+///
+/// An online `ALTER TABLE ... ADD UNIQUE` fails on a duplicate that concurrent writes create even
+/// for an instant (InnoDB checks its log of them in order), and the applier's writes of one cycle
+/// are not ordered like the source's: a row may take a value before the row that held it lets go.
+/// So a duplicate-key failure is tried once more with the applier held between two cycles
+/// (`hold_writes` returns a guard that holds it while alive), when the target is one source state
+/// and nothing writes to it: a failure then is a real duplicate among the rows.
+pub async fn add_deferred_indexes<G>(
     targets: &[Dsn],
     setup: &CopySetup,
     analyze: bool,
+    hold_writes: &(dyn Fn() -> Result<G, CopyError> + Sync),
 ) -> Result<(), CopyError> {
     for (t, target) in targets.iter().enumerate() {
         let mut dst: Session = connect(target).await?;
@@ -105,7 +113,15 @@ pub async fn add_deferred_indexes(
             };
             let schema = in_database(&prepared.table.schema, target);
             if !on.add_back.is_empty() {
-                add_indexes(&mut dst, &schema, &on.add_back).await?;
+                match add_indexes(&mut dst, &schema, &on.add_back).await {
+                    Err(e) if is_duplicate(&e) => {
+                        tracing::info!(table = %schema.qualified_name(), target = %target, "a duplicate appeared while a unique index was built under changes; building it again with the changes held");
+                        let held = hold_writes()?;
+                        add_indexes(&mut dst, &schema, &on.add_back).await?;
+                        drop(held);
+                    }
+                    done => done?,
+                }
             }
             if analyze && (on.created || !on.add_back.is_empty()) {
                 tracing::info!(table = %schema.qualified_name(), target = %target, "analyzing");
@@ -117,6 +133,15 @@ pub async fn add_deferred_indexes(
     Ok(())
 }
 
+/// Whether `e` is the server refusing a unique index over duplicate values.
+fn is_duplicate(e: &CopyError) -> bool {
+    // ER_DUP_KEY, ER_DUP_ENTRY, ER_DUP_UNIQUE, ER_DUP_ENTRY_WITH_KEY_NAME.
+    matches!(
+        e,
+        CopyError::Server(error) if matches!(**error, reshard_mysql::MysqlError::Server { code: 1022 | 1062 | 1169 | 1586, .. })
+    )
+}
+
 /// After the copy: adds deferred indexes back, then checks that every target table holds as
 /// many rows as were routed to it (`rows_per_target[table][target]`): for an offline copy
 /// (sources quiet) anything else is a lost or extra row.
@@ -125,7 +150,7 @@ pub async fn finish_targets(
     setup: &CopySetup,
     rows_per_target: &[Vec<u64>],
 ) -> Result<(), CopyError> {
-    add_deferred_indexes(targets, setup, false).await?;
+    add_deferred_indexes(targets, setup, false, &|| Ok(())).await?;
     for (t, target) in targets.iter().enumerate() {
         let mut dst: Session = connect(target).await?;
         for (prepared, routed) in setup.tables.iter().zip(rows_per_target) {
