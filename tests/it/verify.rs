@@ -412,7 +412,7 @@ async fn a_move_with_deferred_indexes_adds_them_back_then_verifies() {
             // or for at most 20,000 rounds.
             let mut n = 0u64;
             while n < 20_000 {
-                if n % 50 == 0 && unique_index_on_every(&target_dsns).await {
+                if n.is_multiple_of(50) && unique_index_on_every(&target_dsns).await {
                     break;
                 }
                 let from = 1 + n * 7919 % ROWS;
