@@ -118,16 +118,37 @@ pub(super) fn reader_loop(ctx: &Context<'_>, source: usize, tx: &[Sender<WriteJo
                 let table = &ctx.progress.tables[unit.table];
                 table.chunk_done();
                 let chunking = clock.lap();
-                let done = slot.conn().and_then(|conn| {
-                    unit.chunker.lock().expect("chunker lock").done(
-                        conn,
-                        &assignment.chunk,
-                        rows,
-                        bytes,
-                    )
-                });
+                // The chunker measures the next chunk (over a gap of keys, with a query):
+                // transient errors are retried like every other read's.
+                let mut retries = Retries::new(ctx.options.retry);
+                let done = loop {
+                    let done = slot.conn().and_then(|conn| {
+                        unit.chunker.lock().expect("chunker lock").done(
+                            conn,
+                            &assignment.chunk,
+                            rows,
+                            bytes,
+                        )
+                    });
+                    match done {
+                        Err(e)
+                            if !ctx.stop.stopped()
+                                && retries.again(
+                                    &format!("finding the next chunk of {}", table.name),
+                                    e.class(),
+                                    &e,
+                                ) =>
+                        {
+                            slot.reset();
+                        }
+                        done => break done,
+                    }
+                };
                 clock.add(Stage::Chunking, chunking.nanos());
                 if let Err(source) = done {
+                    if ctx.stop.stopped() {
+                        return;
+                    }
                     return ctx.stop.fail(CopyError::Chunking {
                         table: table.name.clone(),
                         source: Box::new(source),
