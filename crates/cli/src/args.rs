@@ -212,6 +212,80 @@ pub(crate) struct MoveArgs {
     /// Serve the move's /status (JSON) and /metrics (Prometheus) on HOST:PORT.
     #[arg(long, value_name = "HOST:PORT")]
     pub(crate) listen: Option<String>,
+    #[command(flatten)]
+    pub(crate) cutover: CutoverArgs,
+}
+
+/// When and how a move cuts over.
+#[derive(Debug, Args)]
+pub(crate) struct CutoverArgs {
+    /// Cut over once every table is verified: lock the moved tables on every source, let the
+    /// targets reach the sources' positions, run --cutover-hook, rename the source tables to
+    /// <table>_old, release; then exit.
+    #[arg(long, conflicts_with_all = ["stop_when_caught_up", "no_checkpoint"])]
+    pub(crate) cutover: bool,
+    /// Like --cutover, but first create the table `_reshard_sentinel` in the first target's
+    /// database and keep replicating (re-verifying every --reverify-every) until it is dropped.
+    #[arg(long = "defer-cutover", conflicts_with_all = ["stop_when_caught_up", "no_checkpoint"])]
+    pub(crate) defer_cutover: bool,
+    /// While the cutover is deferred: how often every table is verified again.
+    #[arg(long = "reverify-every", value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub(crate) reverify_every: Duration,
+    /// The longest the application waits on the cutover's lock (per attempt), and the longest
+    /// the targets may take to catch up under it.
+    #[arg(long = "cutover-lock-timeout", value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    pub(crate) lock_timeout: Duration,
+    /// Lock attempts (with back-off) before the cutover gives up and the move goes on
+    /// replicating, with the sentinel created again.
+    #[arg(long = "cutover-attempts", value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub(crate) attempts: u32,
+    /// A shell command that switches the application to the targets, run once under the lock
+    /// with RESHARD_SOURCES, RESHARD_TARGETS, RESHARD_TABLES, RESHARD_SOURCE_POSITIONS,
+    /// RESHARD_TARGET_POSITIONS and RESHARD_OLD_SUFFIX in its environment. Non-zero exit: nothing
+    /// is renamed, the sources are released, the move goes on replicating.
+    #[arg(long = "cutover-hook", value_name = "COMMAND")]
+    pub(crate) hook: Option<String>,
+    /// Kill the hook (and fail the cutover attempt) if it runs longer than this.
+    #[arg(long = "cutover-hook-timeout", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub(crate) hook_timeout: Duration,
+    /// What the source tables are renamed to: <table><SUFFIX>.
+    #[arg(long = "old-suffix", value_name = "SUFFIX", default_value = "_old")]
+    pub(crate) suffix: String,
+    /// After a crash while the hook ran: it did finish (the application uses the targets);
+    /// finish the cutover without running it again.
+    #[arg(long = "cutover-hook-ran", conflicts_with = "run_hook_again")]
+    pub(crate) hook_ran: bool,
+    /// After a crash while the hook ran: it did not finish; run it again.
+    #[arg(long = "run-cutover-hook-again")]
+    pub(crate) run_hook_again: bool,
+}
+
+impl CutoverArgs {
+    /// The engine's options, if the move cuts over.
+    pub(crate) fn options(&self) -> Option<reshard_engine::cutover::CutoverOptions> {
+        use reshard_engine::cutover::{CutoverOptions, EarlierHook, command_hook};
+        if !self.cutover && !self.defer_cutover {
+            return None;
+        }
+        Some(CutoverOptions {
+            deferred: self.defer_cutover,
+            reverify_every: self.reverify_every,
+            lock_timeout: self.lock_timeout,
+            lock_attempts: self.attempts,
+            hook: self
+                .hook
+                .clone()
+                .map(|command| command_hook(command, self.hook_timeout)),
+            suffix: self.suffix.clone(),
+            earlier_hook: if self.hook_ran {
+                EarlierHook::Ran
+            } else if self.run_hook_again {
+                EarlierHook::RunAgain
+            } else {
+                EarlierHook::Unknown
+            },
+        })
+    }
 }
 
 /// How hard to copy (shared by copy and move).

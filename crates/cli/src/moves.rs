@@ -30,7 +30,8 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
         .defer_secondary_indexes(args.defer_secondary_indexes)
         .stop_when_caught_up(args.stop_when_caught_up)
         .server_id(args.server_id)
-        .checkpoint(!args.no_checkpoint);
+        .checkpoint(!args.no_checkpoint)
+        .cutover(args.cutover.options());
     // Ctrl-C and SIGTERM stop the move at its next safe point (during the setup: before the copy
     // starts).
     let cancel = crate::signals::watch("stopping the move after the current cycle");
@@ -42,6 +43,14 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
     let outcome = job.run(&cancel, display.as_ref()).await;
     display.finish(matches!(&outcome, Ok(report) if report.progress.copy_done()));
     let report = outcome.map_err(|e| display.failure(e))?;
+    if let Some(record) = &report.cutover
+        && matches!(report.end, MoveEnd::CutOver | MoveEnd::AlreadyCutOver)
+    {
+        print_cutover(&report, record);
+        if report.end == MoveEnd::AlreadyCutOver {
+            return Ok(());
+        }
+    }
     let progress = &report.progress;
     let copy_done = progress.copy_done();
     let written: u64 = progress
@@ -51,10 +60,10 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
         .map(|s| s.rows_inserted)
         .sum();
     let changes = progress.changes();
-    let what = if report.end == MoveEnd::CaughtUp {
-        "caught up"
-    } else {
-        "stopped"
+    let what = match report.end {
+        MoveEnd::CaughtUp => "caught up",
+        MoveEnd::CutOver => "cut over",
+        _ => "stopped",
     };
     out!(
         "{what} after {}: copied {written} rows; applied {} change images ({} deletes, {} upserts on targets)",
@@ -68,7 +77,7 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
     // snapshot (the ends it reached were read after the copy), so only then are the targets the
     // sources at one position.
     for lag in &changes.sources {
-        if report.end == MoveEnd::CaughtUp {
+        if matches!(report.end, MoveEnd::CaughtUp | MoveEnd::CutOver) {
             out!(
                 "  {}: the targets equal this source as of binlog {}",
                 lag.name,
@@ -120,6 +129,9 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
             }
         );
     }
+    if report.end == MoveEnd::CutOver {
+        return Ok(());
+    }
     if !copy_done {
         return Err(Failure::Interrupted(crate::failures::unfinished(
             &progress.copy,
@@ -134,4 +146,44 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
         )));
     }
     Ok(())
+}
+
+/// The cutover's lines: when, the positions, and how long the sources were locked.
+fn print_cutover(
+    report: &reshard_engine::job::MoveReport,
+    record: &reshard_engine::cutover::CutoverRecord,
+) {
+    let when = record.done_at.unwrap_or(record.started_at);
+    if report.end == MoveEnd::AlreadyCutOver {
+        out!(
+            "this move cut over at Unix time {when} ({} s ago): the source tables are renamed to <table>{}; nothing to do",
+            reshard_engine::online::unix_now().saturating_sub(when),
+            record.suffix
+        );
+    } else {
+        let locked = report.progress.cutover().locked_ms;
+        out!(
+            "cut over: the source tables are renamed to <table>{}{}",
+            record.suffix,
+            locked.map_or_else(String::new, |ms| format!(
+                "; the sources were locked for {ms} ms"
+            ))
+        );
+    }
+    for (i, p) in record.source_positions.iter().enumerate() {
+        out!(
+            "  source {}: the targets hold its changes up to binlog {}:{}",
+            i + 1,
+            p.file,
+            p.offset
+        );
+    }
+    for (i, p) in record.target_positions.iter().enumerate() {
+        out!(
+            "  target {}: binlog {}:{} when the application was switched",
+            i + 1,
+            p.file,
+            p.offset
+        );
+    }
 }

@@ -123,6 +123,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     verified: Vec::new(),
                     started_at: now,
                     saved_at: now,
+                    cutover: None,
                 },
             )
         });
@@ -134,6 +135,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &AtomicBool::new(false),
         &|_| Ok(()),
         checkpointing.as_ref(),
+        None,
     )?;
     let seconds = started.elapsed().as_secs_f64();
     let changes = progress.changes();

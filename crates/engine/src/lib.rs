@@ -19,6 +19,7 @@ pub mod checkpoint;
 pub mod chunker;
 pub mod config;
 pub mod copy;
+pub mod cutover;
 mod error;
 pub mod job;
 mod marks;

@@ -50,6 +50,12 @@ impl Identity {
         }
     }
 
+    /// Whether this is a move between the servers of `topology` (the tables aside).
+    pub fn same_servers(&self, topology: &Topology) -> bool {
+        let now = Identity::of(topology, &[]);
+        self.sources == now.sources && self.targets == now.targets
+    }
+
     /// The moved tables' names.
     pub fn table_names(&self) -> Vec<String> {
         self.tables.iter().map(|t| t.name.clone()).collect()

@@ -82,8 +82,11 @@ pub enum Phase {
     Copying,
     /// The copy is done; deferred indexes are being added and the tables verified.
     Verifying,
-    /// Every table verified equal at one position per source; the move keeps applying changes.
+    /// Every table verified equal at one position per source; the move keeps applying changes
+    /// (and may be cutting over: [`Checkpoint::cutover`]).
     Replicating,
+    /// Cut over: the sources' tables renamed, the move ended.
+    CutOver,
 }
 
 impl Phase {
@@ -93,6 +96,7 @@ impl Phase {
             Phase::Copying => "copying",
             Phase::Verifying => "verifying",
             Phase::Replicating => "replicating (verified)",
+            Phase::CutOver => "cut over",
         }
     }
 }
@@ -166,6 +170,10 @@ pub struct Checkpoint {
     pub started_at: u64,
     /// Unix seconds when this was saved.
     pub saved_at: u64,
+    /// The cutover, once one has started ([`crate::cutover`]); cleared when an attempt fails
+    /// before its hook succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cutover: Option<crate::cutover::CutoverRecord>,
 }
 
 impl Checkpoint {

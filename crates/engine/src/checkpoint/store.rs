@@ -109,6 +109,32 @@ impl CheckpointStore {
         Ok(Some(checkpoint))
     }
 
+    /// Every move's checkpoint on this server (those that cannot be read are left out).
+    pub fn all(&mut self) -> Result<Vec<Checkpoint>, CopyError> {
+        let rows = self.with(|conn, table| {
+            let mut rows = Vec::new();
+            if !table_exists(conn)? {
+                return Ok(rows);
+            }
+            conn.query_rows(
+                &format!("SELECT state FROM {table}"),
+                &mut reshard_mysql::wire::Rows(|row: &[u8]| {
+                    if let Some(Some(state)) =
+                        reshard_mysql::wire::text::text_row_fields(row).first()
+                    {
+                        rows.push(state.to_vec());
+                    }
+                    Ok(())
+                }),
+            )?;
+            Ok(rows)
+        })?;
+        Ok(rows
+            .iter()
+            .filter_map(|raw| serde_json::from_slice(raw).ok())
+            .collect())
+    }
+
     /// Checkpoints of other moves whose tables overlap `tables`.
     pub fn overlapping(&mut self, tables: &[String]) -> Result<Vec<OtherMove>, CopyError> {
         let id = self.id.clone();

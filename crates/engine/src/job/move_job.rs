@@ -12,12 +12,14 @@ use super::copy_job::progress_for;
 use super::settings::{JobSettings, shared_setters};
 use super::{Cancel, Event, Observer};
 use crate::CopyError;
-use crate::checkpoint::{self, Checkpoint};
+use crate::checkpoint::{self, Checkpoint, CheckpointStore};
 use crate::copy::{add_deferred_indexes, lock_targets, prepare_copy};
+use crate::cutover::{self, CutoverOptions, CutoverRecord};
 use crate::online::{
     AfterCopyContext, Checkpointing, MoveEnd, MoveOptions, MoveProgress, SourceLag, run_move_then,
     start_positions,
 };
+use crate::progress::CopyProgress;
 use crate::topology::Topology;
 
 /// An online move of the tables of a topology: MariaDB sources that keep taking writes.
@@ -27,6 +29,7 @@ pub struct MoveJob {
     stop_when_caught_up: Option<Duration>,
     server_id: Option<u32>,
     checkpoint: bool,
+    cutover: Option<CutoverOptions>,
 }
 
 /// How a move job ended (without an error).
@@ -37,6 +40,8 @@ pub struct MoveReport {
     /// The copy's and the change side's counters as they ended; `progress.copy_done()` says
     /// whether the copy finished (a move cancelled before leaves partial tables).
     pub progress: Arc<MoveProgress>,
+    /// The cutover, when the move has cut over (now or in an earlier run).
+    pub cutover: Option<CutoverRecord>,
 }
 
 shared_setters!(MoveJob);
@@ -49,7 +54,16 @@ impl MoveJob {
             stop_when_caught_up: None,
             server_id: None,
             checkpoint: true,
+            cutover: None,
         }
+    }
+
+    /// Cut over once verified (or, `deferred`, once the sentinel is dropped): see
+    /// [`crate::cutover`]. Needs the checkpoint.
+    #[must_use]
+    pub fn cutover(mut self, cutover: Option<CutoverOptions>) -> MoveJob {
+        self.cutover = cutover;
+        self
     }
 
     /// Create missing target tables without secondary indexes and foreign keys, and add them
@@ -95,6 +109,25 @@ impl MoveJob {
     ) -> Result<MoveReport, CopyError> {
         let topology = self.topology();
         let locks = lock_targets(topology).await?;
+        // A move that has cut over, run again: says so and changes nothing.
+        if !self.settings.force
+            && let Some(done) = {
+                let topology = topology.clone();
+                blocking(move || cutover::finish::cut_over_move(&topology)).await?
+            }
+        {
+            locks.release().await;
+            return Ok(MoveReport {
+                end: MoveEnd::AlreadyCutOver,
+                progress: Arc::new(MoveProgress::new(CopyProgress::new(Vec::new()), Vec::new())),
+                cutover: done.cutover,
+            });
+        }
+        if self.cutover.is_some() && !self.checkpoint {
+            return Err(CopyError::BadInput(String::from(
+                "a move that cuts over keeps a checkpoint (it is what makes a crash during the cutover safe): drop --no-checkpoint",
+            )));
+        }
         for source in &topology.sources {
             check_source(source).await?;
         }
@@ -114,7 +147,50 @@ impl MoveJob {
         }
         let (resume, discard) = match found {
             Some(found) if self.settings.force => (None, Some(found)),
-            Some(found) => {
+            Some(mut found) => {
+                // A cutover under way when the run before stopped: finished here, refused, or
+                // taken up again by the driver.
+                let earlier_hook = self
+                    .cutover
+                    .as_ref()
+                    .map(|c| c.earlier_hook)
+                    .unwrap_or_default();
+                let finished = {
+                    let (topology, found, dsn) =
+                        (topology.clone(), found.clone(), store.dsn().clone());
+                    let names = names.clone();
+                    blocking(move || {
+                        let mut store = CheckpointStore::new(&dsn, &names);
+                        cutover::finish::resume_cutover(&topology, &found, &mut store, earlier_hook)
+                    })
+                    .await?
+                };
+                if let Some(record) = finished {
+                    locks.release().await;
+                    return Ok(MoveReport {
+                        end: MoveEnd::CutOver,
+                        progress: Arc::new(MoveProgress::new(
+                            CopyProgress::new(Vec::new()),
+                            Vec::new(),
+                        )),
+                        cutover: Some(record),
+                    });
+                }
+                if found
+                    .cutover
+                    .as_ref()
+                    .is_some_and(|c| c.step == cutover::CutoverStep::Locking)
+                {
+                    found.cutover = None;
+                }
+                if let Some(record) = &found.cutover
+                    && self.cutover.is_none()
+                {
+                    return Err(CopyError::Refused(format!(
+                        "this move was cutting over when it stopped ({}); run it with the cutover options it was started with (--cutover or --defer-cutover, and its hook) to finish; nothing was written",
+                        record.step.name()
+                    )));
+                }
                 let purged = checkpoint::resume::purged(&topology.sources, &found).await?;
                 if !purged.is_empty() {
                     return Err(CopyError::Refused(format!(
@@ -156,7 +232,30 @@ impl MoveJob {
         if let Some(discarded) = &discard {
             observer.event(&Event::Discarding(discarded));
         }
+        if let Some(cutover) = &self.cutover {
+            let (topology, names, suffix) =
+                (topology.clone(), names.clone(), cutover.suffix.clone());
+            blocking(move || check_renames_free(&topology, &names, &suffix)).await?;
+        }
+        let fresh = resume.is_none();
         let setup = prepare_copy(topology, &setup_options).await?;
+        if fresh
+            && let Some(cutover) = &self.cutover
+            && cutover.deferred
+        {
+            let sentinel = cutover::sentinel::Sentinel::on(&topology.targets[0].dsn);
+            let created = sentinel.clone();
+            blocking(move || {
+                created
+                    .create(&mut created.connect()?)
+                    .map_err(|e| CopyError::Server(Box::new(e)))
+            })
+            .await?;
+            tracing::info!(
+                "created the cutover sentinel {}: the move cuts over once it is verified and this table is dropped",
+                sentinel.table_sql()
+            );
+        }
         // Every check passed; from here on, the run writes.
         observer.event(&Event::Planned(&setup.tables));
         let mut plan = setup.plan(topology);
@@ -194,6 +293,7 @@ impl MoveJob {
                     verified: Vec::new(),
                     started_at: now,
                     saved_at: now,
+                    cutover: None,
                 }
             }
         };
@@ -245,6 +345,8 @@ impl MoveJob {
         // foreign keys back, fresh statistics; then the move verifies.
         let runtime = tokio::runtime::Handle::current();
         let targets = plan.targets.clone();
+        let cutover = self.cutover.clone();
+        let checkpointing_after = Arc::clone(&checkpointing);
         let end = tokio::task::spawn_blocking(move || {
             let after_copy = |context: &AfterCopyContext<'_>| {
                 let (stop, hold) = (context.stop(), || context.hold_applier());
@@ -266,12 +368,19 @@ impl MoveJob {
                 cancel_handle.flag(),
                 &after_copy,
                 keep.then_some(&*checkpointing),
+                cutover.as_ref(),
             )
         })
         .await
         .map_err(|e| CopyError::Internal(format!("the move stopped unexpectedly: {e}")))??;
         locks.release().await;
-        Ok(MoveReport { end, progress })
+        Ok(MoveReport {
+            end,
+            progress,
+            cutover: (end == MoveEnd::CutOver)
+                .then(|| checkpointing_after.cutover())
+                .flatten(),
+        })
     }
 
     /// [`MoveJob::run`] for blocking callers (a plain thread, or a `spawn_blocking` thread): the
@@ -319,6 +428,45 @@ async fn check_source(dsn: &Dsn) -> Result<(), CopyError> {
         "source {dsn} cannot be moved from; nothing was written:\n  - {}",
         problems.join("\n  - ")
     )))
+}
+
+/// Refuses a cutover whose renames would meet a table already there: `<table><suffix>` on a
+/// source (checked before anything is written; the cutover checks nothing it could not undo).
+fn check_renames_free(
+    topology: &Topology,
+    tables: &[String],
+    suffix: &str,
+) -> Result<(), CopyError> {
+    let mut taken = Vec::new();
+    for source in &topology.sources {
+        let database = source.database().unwrap_or_default();
+        let mut conn = reshard_mysql::wire::RawConn::connect(source)
+            .map_err(|e| CopyError::Server(Box::new(e)))?;
+        for table in tables {
+            let renamed = format!("{table}{suffix}");
+            if cutover::locks::table_exists(&mut conn, database, &renamed)
+                .map_err(|e| CopyError::Server(Box::new(e)))?
+            {
+                taken.push(format!("`{database}`.`{renamed}` on {source}"));
+            }
+        }
+    }
+    if taken.is_empty() {
+        return Ok(());
+    }
+    Err(CopyError::Refused(format!(
+        "the cutover renames each source table to <table>{suffix}, and these already exist: {}; nothing was written. Drop or rename them, or choose another --old-suffix",
+        taken.join(", ")
+    )))
+}
+
+/// Runs blocking work (connections of our own wire client) off the runtime's threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, CopyError> + Send + 'static,
+) -> Result<T, CopyError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| CopyError::Internal(format!("a blocking step stopped: {e}")))?
 }
 
 /// A replica server id for the streams: fixed high bits, the process id below, and a count of

@@ -6,11 +6,14 @@
 //! adds the tables it has found equal.
 
 use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use super::stream::StreamPoint;
 use crate::checkpoint::{Checkpoint, CheckpointStore, Phase, Resume, StoredPosition};
 use crate::copy::Stop;
+use crate::cutover::CutoverRecord;
 use crate::error::CopyError;
 use crate::retry::{Retries, RetryPolicy};
 
@@ -20,11 +23,22 @@ const EVERY: Duration = Duration::from_secs(1);
 /// A move's checkpoint while it runs.
 #[derive(Debug)]
 pub struct Checkpointing {
-    store: Mutex<CheckpointStore>,
+    store: Mutex<Stored>,
     /// The checkpoint the move started from: a new move's, or the one it resumes.
     start: Checkpoint,
     /// Tables verified equal (the start's, and this run's).
     verified: Mutex<Vec<String>>,
+}
+
+/// The store, and what every save writes besides the applier's state. Under one lock, so that
+/// saves are ordered and each writes the cutover record current when it is written.
+#[derive(Debug)]
+struct Stored {
+    store: CheckpointStore,
+    /// The last checkpoint saved (the start until a save).
+    last: Checkpoint,
+    /// The cutover under way, if one is ([`crate::cutover`]).
+    cutover: Option<CutoverRecord>,
 }
 
 impl Checkpointing {
@@ -32,9 +46,40 @@ impl Checkpointing {
     pub fn new(store: CheckpointStore, start: Checkpoint) -> Checkpointing {
         Checkpointing {
             verified: Mutex::new(start.verified.clone()),
-            store: Mutex::new(store),
+            store: Mutex::new(Stored {
+                store,
+                last: start.clone(),
+                cutover: start.cutover.clone(),
+            }),
             start,
         }
+    }
+
+    /// The cutover record saves carry now.
+    pub(crate) fn cutover(&self) -> Option<CutoverRecord> {
+        self.store.lock().expect("store lock").cutover.clone()
+    }
+
+    /// Records `cutover` (or clears it) and saves it at once with the last checkpoint saved
+    /// (`phase` too, if given), retrying transient errors as `retry` allows.
+    pub(crate) fn save_cutover(
+        &self,
+        cutover: Option<CutoverRecord>,
+        phase: Option<Phase>,
+        retry: RetryPolicy,
+        stop: &AtomicBool,
+    ) -> Result<(), CopyError> {
+        let verified = self.verified();
+        let mut stored = self.store.lock().expect("store lock");
+        stored.cutover.clone_from(&cutover);
+        let mut checkpoint = stored.last.clone();
+        checkpoint.cutover = cutover;
+        checkpoint.verified = verified;
+        if let Some(phase) = phase {
+            checkpoint.phase = phase;
+        }
+        checkpoint.saved_at = super::stream::now();
+        stored.write(checkpoint, retry, stop)
     }
 
     /// The checkpoint the move started from.
@@ -136,6 +181,7 @@ impl<'a> Saver<'a> {
                 && s.verified == checkpoint.verified
                 && s.phase == checkpoint.phase
                 && s.in_flight == checkpoint.in_flight
+                && s.cutover == checkpoint.cutover
         });
         if unchanged {
             // Looked at again in a second, not at every pass.
@@ -159,26 +205,47 @@ impl<'a> Saver<'a> {
             verified: self.checkpointing.verified(),
             started_at: start.started_at,
             saved_at: super::stream::now(),
+            cutover: self.checkpointing.cutover(),
         }
     }
 
-    fn save(&mut self, checkpoint: Checkpoint, stop: &Stop) -> Result<(), CopyError> {
-        let mut retries = Retries::new(self.retry);
-        let mut store = self.checkpointing.store.lock().expect("store lock");
+    fn save(&mut self, mut checkpoint: Checkpoint, stop: &Stop) -> Result<(), CopyError> {
+        let mut stored = self.checkpointing.store.lock().expect("store lock");
+        checkpoint.cutover.clone_from(&stored.cutover);
+        if stored.last.phase == Phase::CutOver {
+            // Saved by the cutover, which ended the move: nothing the applier says after it
+            // changes that.
+            return Ok(());
+        }
+        stored.write(checkpoint.clone(), self.retry, stop.flag())?;
+        self.saved = Some(checkpoint);
+        self.checked_at = Instant::now();
+        Ok(())
+    }
+}
+
+impl Stored {
+    /// Saves `checkpoint` (with transient errors retried), and remembers it as the last.
+    fn write(
+        &mut self,
+        checkpoint: Checkpoint,
+        retry: RetryPolicy,
+        stop: &AtomicBool,
+    ) -> Result<(), CopyError> {
+        let mut retries = Retries::new(retry);
         loop {
-            match store.save(&checkpoint) {
+            match self.store.save(&checkpoint) {
                 Ok(()) => break,
                 Err(e) => {
-                    let what = format!("saving the checkpoint on {}", store.dsn());
-                    if !stop.stopped() && retries.again(&what, e.class(), &e) {
+                    let what = format!("saving the checkpoint on {}", self.store.dsn());
+                    if !stop.load(Relaxed) && retries.again(&what, e.class(), &e) {
                         continue;
                     }
                     return Err(CopyError::Checkpoint(Box::new(e)));
                 }
             }
         }
-        self.saved = Some(checkpoint);
-        self.checked_at = Instant::now();
+        self.last = checkpoint;
         Ok(())
     }
 }

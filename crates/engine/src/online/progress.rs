@@ -3,6 +3,7 @@
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
 
 use reshard_types::BinlogPosition;
 
@@ -125,6 +126,25 @@ pub struct MoveProgress {
     /// The verification's counters (a move verifies once its copy is done).
     pub verify: VerifyProgress,
     verification: Mutex<Option<VerifyReport>>,
+    cutover: Mutex<CutoverProgress>,
+}
+
+/// Where a move's cutover is, for progress reports and `/status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CutoverProgress {
+    /// While the cutover waits for its sentinel: the statement that starts it.
+    pub waiting_for: Option<String>,
+    /// The step under way, if an attempt is.
+    pub step: Option<crate::cutover::CutoverStep>,
+    /// Re-verifications done while the cutover was deferred, and when the last ended (Unix
+    /// seconds).
+    pub reverifications: u64,
+    /// When the last re-verification ended (Unix seconds).
+    pub reverified_at: Option<u64>,
+    /// Why the last attempt did not cut over.
+    pub last_failure: Option<String>,
+    /// Cut over: how long the sources were locked (ms).
+    pub locked_ms: Option<u64>,
 }
 
 /// The change side of a move at one moment.
@@ -163,7 +183,51 @@ impl MoveProgress {
             copy_done: AtomicBool::new(false),
             verify: VerifyProgress::default(),
             verification: Mutex::new(None),
+            cutover: Mutex::new(CutoverProgress::default()),
         }
+    }
+
+    /// Where the cutover is.
+    pub fn cutover(&self) -> CutoverProgress {
+        self.cutover.lock().expect("cutover lock").clone()
+    }
+
+    fn with_cutover(&self, f: impl FnOnce(&mut CutoverProgress)) {
+        f(&mut self.cutover.lock().expect("cutover lock"));
+    }
+
+    pub(crate) fn cutover_waiting(&self, waiting_for: Option<String>) {
+        self.with_cutover(|c| c.waiting_for = waiting_for);
+    }
+
+    pub(crate) fn cutover_step(&self, step: crate::cutover::CutoverStep) {
+        self.with_cutover(|c| c.step = Some(step));
+    }
+
+    pub(crate) fn cutover_step_cleared(&self) {
+        self.with_cutover(|c| c.step = None);
+    }
+
+    pub(crate) fn cutover_failed(&self, why: String) {
+        self.with_cutover(|c| {
+            c.step = None;
+            c.last_failure = Some(why);
+        });
+    }
+
+    pub(crate) fn cutover_done(&self, locked: Duration) {
+        self.with_cutover(|c| {
+            c.step = Some(crate::cutover::CutoverStep::Done);
+            c.locked_ms = Some(u64::try_from(locked.as_millis()).unwrap_or(u64::MAX));
+        });
+    }
+
+    pub(crate) fn reverified(&self, report: VerifyReport) {
+        self.set_verification(report);
+        self.with_cutover(|c| {
+            c.reverifications += 1;
+            c.reverified_at = Some(super::unix_now());
+        });
     }
 
     /// The verification's report, once it has run.

@@ -21,6 +21,7 @@ use super::progress::MoveProgress;
 use super::stream::{self, QueuedBytes, SourceCommit, StreamPoint, StreamSpec, now};
 use crate::checkpoint::{CopiedTracker, Phase, Resume};
 use crate::copy::{CopyOptions, CopyPlan, Stop, copy_with, in_database};
+use crate::cutover::CutoverOptions;
 use crate::error::CopyError;
 use crate::marks::Watermarks;
 use crate::verify::VerifyOptions;
@@ -71,6 +72,10 @@ pub enum MoveEnd {
     CaughtUp,
     /// Interrupted; the current cycle was applied first.
     Interrupted,
+    /// Cut over ([`crate::cutover`]): the sources' tables renamed, the application on the targets.
+    CutOver,
+    /// An earlier run of this move had cut over: nothing was done.
+    AlreadyCutOver,
 }
 
 /// Where each source's binlog ends now: where its stream will start. Call it before anything
@@ -91,7 +96,7 @@ pub fn run_move(
     progress: &MoveProgress,
     interrupt: &AtomicBool,
 ) -> Result<MoveEnd, CopyError> {
-    run_move_then(plan, options, progress, interrupt, &|_| Ok(()), None)
+    run_move_then(plan, options, progress, interrupt, &|_| Ok(()), None, None)
 }
 
 /// Work a move does once its copy is done, while changes keep being applied, and before it
@@ -136,7 +141,12 @@ pub fn run_move_then(
     interrupt: &AtomicBool,
     after_copy: &AfterCopy<'_>,
     checkpoint: Option<&Checkpointing>,
+    cutover: Option<&CutoverOptions>,
 ) -> Result<MoveEnd, CopyError> {
+    assert!(
+        cutover.is_none() || checkpoint.is_some(),
+        "a cutover needs a checkpoint"
+    );
     assert_eq!(
         progress.sources.len(),
         plan.sources.len(),
@@ -183,6 +193,7 @@ pub fn run_move_then(
     let finished = AtomicBool::new(false);
     let (barriers, requests) = barriers();
     let verified = AtomicBool::new(false);
+    let cut_over = AtomicBool::new(false);
     let (tx, rx) = crossbeam_channel::bounded::<SourceCommit>(QUEUE);
     let queued = QueuedBytes::default();
     let end = std::thread::scope(|scope| {
@@ -227,7 +238,7 @@ pub fn run_move_then(
             })
             .expect("spawning the copy thread");
         {
-            let verified = &verified;
+            let (verified, cut_over) = (&verified, &cut_over);
             std::thread::Builder::new()
                 .name("reshard-after-copy".into())
                 .spawn_scoped(scope, move || {
@@ -242,6 +253,27 @@ pub fn run_move_then(
                         interrupt,
                         checkpoint,
                     );
+                    // Once verified: the cutover, if asked for.
+                    if let (Some(cutover), Some(checkpoint)) = (cutover, checkpoint)
+                        && verified.load(Relaxed)
+                        && !stop.stopped()
+                    {
+                        let driver = crate::cutover::Driver {
+                            plan,
+                            options: cutover,
+                            verify: options.verify.as_ref(),
+                            barriers: &barriers,
+                            progress,
+                            stop,
+                            interrupt,
+                            checkpoint,
+                            retry: options.copy.retry,
+                            cut_over,
+                        };
+                        if let Err(e) = driver.run() {
+                            stop.fail(e);
+                        }
+                    }
                 })
                 .expect("spawning the after-copy thread");
         }
@@ -275,6 +307,7 @@ pub fn run_move_then(
     });
     match (stop.take_error(), end) {
         (Some(error), _) => Err(error),
+        (None, Ok(_)) if cut_over.load(Relaxed) => Ok(MoveEnd::CutOver),
         (None, Ok(end)) => Ok(end),
         (None, Err(())) => Err(CopyError::Internal(String::from(
             "the move stopped without an error; please report it",

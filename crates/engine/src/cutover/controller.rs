@@ -1,0 +1,435 @@
+//! The cutover's driver: runs on the move's after-copy thread once the gate has opened (every
+//! table verified equal), and takes the steps of [`super`] in order.
+
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use reshard_mysql::binlog::snapshot::binlog_end;
+use reshard_mysql::wire::RawConn;
+use reshard_types::BinlogPosition;
+
+use super::locks::{LockFailure, SourceLocks};
+use super::record::{CutoverRecord, CutoverStep};
+use super::sentinel::Sentinel;
+use super::{CutoverContext, CutoverOptions, EarlierHook};
+use crate::checkpoint::{Phase, StoredPosition};
+use crate::copy::{CopyPlan, Stop};
+use crate::error::CopyError;
+use crate::online::barrier::Barriers;
+use crate::online::{Checkpointing, MoveProgress};
+use crate::retry::{Retries, RetryPolicy, backoff};
+use crate::verify::{VerifyOptions, VerifyProgress, in_move::verify_in_move};
+
+/// How often the sentinel is looked for.
+const LOOK_EVERY: Duration = Duration::from_secs(1);
+/// How long the applier may take to catch up before the locks are tried (it is usually a
+/// cycle away; a busy source can keep it longer).
+const CATCH_UP_BEFORE_LOCK: Duration = Duration::from_secs(120);
+
+/// Everything the driver uses of the move.
+pub(crate) struct Driver<'a> {
+    pub(crate) plan: &'a CopyPlan,
+    pub(crate) options: &'a CutoverOptions,
+    pub(crate) verify: Option<&'a VerifyOptions>,
+    pub(crate) barriers: &'a Barriers,
+    pub(crate) progress: &'a MoveProgress,
+    pub(crate) stop: &'a Stop,
+    pub(crate) interrupt: &'a AtomicBool,
+    pub(crate) checkpoint: &'a Checkpointing,
+    pub(crate) retry: RetryPolicy,
+    /// Set once the move has cut over (the applier then ends with [`crate::online::MoveEnd::CutOver`]).
+    pub(crate) cut_over: &'a AtomicBool,
+}
+
+/// How an attempt ended short of cutting over.
+enum Attempt {
+    CutOver,
+    /// Nothing renamed, writes released, the move replicating: why.
+    Failed(String),
+    Stopped,
+}
+
+impl Driver<'_> {
+    fn halted(&self) -> bool {
+        self.stop.stopped() || self.interrupt.load(Relaxed)
+    }
+
+    /// Runs until cut over, stopped, or failed for good (the error also stops the move).
+    pub(crate) fn run(&self) -> Result<(), CopyError> {
+        let sentinel = Sentinel::on(&self.plan.targets[0]);
+        // A hook that ran in an earlier run (a crash after it) is not run again.
+        let earlier = self.checkpoint.start().cutover.as_ref().map(|c| c.step);
+        let mut skip_hook = match earlier {
+            Some(CutoverStep::HookDone | CutoverStep::Renaming) => true,
+            Some(CutoverStep::HookRunning) => self.options.earlier_hook == EarlierHook::Ran,
+            _ => false,
+        };
+        // After a hook that succeeded the application writes to the targets: no waiting.
+        let mut wait_for_sentinel = self.options.deferred && !skip_hook;
+        let mut last_verified = Instant::now();
+        loop {
+            if self.halted() {
+                return Ok(());
+            }
+            if wait_for_sentinel {
+                match self.wait_for_sentinel(&sentinel, &mut last_verified)? {
+                    true => {}
+                    false => return Ok(()),
+                }
+            }
+            match self.attempt(skip_hook)? {
+                Attempt::CutOver => {
+                    self.cut_over.store(true, Relaxed);
+                    return Ok(());
+                }
+                Attempt::Stopped => return Ok(()),
+                Attempt::Failed(why) => {
+                    // The operator decides when to try again: the sentinel is back.
+                    let retry_with = sentinel.drop_statement();
+                    retry(
+                        self.retry,
+                        self.stop.flag(),
+                        "creating the cutover sentinel",
+                        || sentinel.create(&mut sentinel.connect()?),
+                    )?;
+                    tracing::warn!(
+                        "the cutover did not happen: {why}. Nothing was renamed and the sources are writable; the move goes on replicating. To try again: {retry_with}"
+                    );
+                    self.progress.cutover_failed(why);
+                    wait_for_sentinel = true;
+                    skip_hook = false;
+                }
+            }
+        }
+    }
+
+    /// Waits (replicating, and re-verifying every `reverify_every`) until the sentinel is
+    /// dropped: `true`, or the move stops: `false`.
+    fn wait_for_sentinel(
+        &self,
+        sentinel: &Sentinel,
+        last_verified: &mut Instant,
+    ) -> Result<bool, CopyError> {
+        self.progress
+            .cutover_waiting(Some(sentinel.drop_statement()));
+        let mut announced = false;
+        loop {
+            if self.halted() {
+                return Ok(false);
+            }
+            let exists = retry(
+                self.retry,
+                self.stop.flag(),
+                "looking for the cutover sentinel",
+                || sentinel.exists(&mut sentinel.connect()?),
+            )?;
+            if !exists {
+                tracing::info!(
+                    "the sentinel {} is gone: cutting over",
+                    sentinel.table_sql()
+                );
+                self.progress.cutover_waiting(None);
+                return Ok(true);
+            }
+            if !announced {
+                tracing::info!(
+                    "verified; replicating until the sentinel is dropped: {}",
+                    sentinel.drop_statement()
+                );
+                announced = true;
+            }
+            if let Some(verify) = self.verify
+                && last_verified.elapsed() >= self.options.reverify_every
+            {
+                self.reverify(verify)?;
+                *last_verified = Instant::now();
+            }
+            let mut waited = Duration::ZERO;
+            while waited < LOOK_EVERY && !self.halted() {
+                std::thread::sleep(Duration::from_millis(100));
+                waited += Duration::from_millis(100);
+            }
+        }
+    }
+
+    /// Verifies every table again (repairing what differs); a table that still differs stops
+    /// the move, as the first verification does.
+    fn reverify(&self, verify: &VerifyOptions) -> Result<(), CopyError> {
+        tracing::info!("re-verifying every table while the cutover is deferred");
+        let counters = VerifyProgress::default();
+        let report = verify_in_move(
+            self.plan,
+            &self.plan.target_names,
+            verify,
+            self.barriers,
+            &counters,
+            self.stop.flag(),
+            None,
+        )?;
+        let (equal, cancelled, differences) =
+            (report.equal(), report.cancelled, report.differences());
+        self.progress.reverified(report);
+        if !equal && !cancelled {
+            return Err(CopyError::Mismatch(format!(
+                "{differences} row(s) differ between the sources and the targets after repairs, found while the cutover was deferred (a writer other than reshard on a target, or a bug in reshard)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// One cutover attempt (see [`super`] for the steps).
+    fn attempt(&self, skip_hook: bool) -> Result<Attempt, CopyError> {
+        let options = self.options;
+        self.save(Some(CutoverRecord::locking(&options.suffix)), None)?;
+        self.progress.cutover_step(CutoverStep::Locking);
+        fault_point("locking");
+        // Catch up first, so that little is left to apply under the locks.
+        let Some(()) = self.catch_up()? else {
+            return Ok(if self.halted() {
+                Attempt::Stopped
+            } else {
+                self.forget()?;
+                Attempt::Failed(format!(
+                    "the targets did not catch up with the sources within {} s",
+                    CATCH_UP_BEFORE_LOCK.as_secs()
+                ))
+            });
+        };
+        let mut attempts = 0;
+        let (mut locks, at, positions, locked_at) = loop {
+            if self.halted() {
+                self.forget()?;
+                return Ok(Attempt::Stopped);
+            }
+            attempts += 1;
+            let locked_at = Instant::now();
+            let mut locks = match SourceLocks::take(self.plan, options.lock_timeout) {
+                Ok(locks) => locks,
+                Err(LockFailure::Busy(why)) if attempts < options.lock_attempts => {
+                    tracing::info!("cutover lock attempt {attempts}: {why}; trying again");
+                    std::thread::sleep(backoff(attempts));
+                    continue;
+                }
+                Err(LockFailure::Busy(why)) => {
+                    self.forget()?;
+                    return Ok(Attempt::Failed(format!(
+                        "the sources' tables could not be locked in {attempts} attempts of at most {} s each: {why}",
+                        options.lock_timeout.as_secs_f64()
+                    )));
+                }
+                Err(LockFailure::Error(e))
+                    if e.class() == reshard_types::ErrorClass::Transient
+                        && attempts < options.lock_attempts =>
+                {
+                    tracing::warn!("cutover lock attempt {attempts}: {e}; trying again");
+                    std::thread::sleep(backoff(attempts));
+                    continue;
+                }
+                Err(LockFailure::Error(e)) => {
+                    self.forget()?;
+                    return Err(CopyError::Server(Box::new(e)));
+                }
+            };
+            let positions = match locks.positions() {
+                Ok(p) => p,
+                Err(e) => {
+                    locks.release();
+                    tracing::warn!(
+                        "reading the sources' positions under the cutover locks: {e}; trying again"
+                    );
+                    std::thread::sleep(backoff(attempts));
+                    continue;
+                }
+            };
+            // Exactly the changes up to the positions: the targets are the sources, frozen.
+            let frozen = self.barriers.freeze(self.stop.flag())?;
+            let patience = options.lock_timeout.max(Duration::from_secs(1));
+            match frozen.advance_to(positions.clone(), patience, self.stop.flag())? {
+                Some(at) => break (locks, at, positions, locked_at),
+                None => {
+                    locks.release();
+                    if attempts >= options.lock_attempts {
+                        self.forget()?;
+                        return Ok(Attempt::Failed(format!(
+                            "the targets did not reach the sources' positions within {} s under the locks, in {attempts} attempts",
+                            patience.as_secs_f64()
+                        )));
+                    }
+                    tracing::info!(
+                        "cutover attempt {attempts}: the targets took longer than {} s to reach the locked positions; trying again",
+                        patience.as_secs_f64()
+                    );
+                    std::thread::sleep(backoff(attempts));
+                }
+            }
+        };
+        // The targets' own positions now: the application's first write to a target comes after.
+        let targets = match target_positions(self.plan) {
+            Ok(t) => t,
+            Err(e) => {
+                drop(at);
+                locks.release();
+                self.forget()?;
+                return Ok(Attempt::Failed(format!(
+                    "reading the targets' binlog positions: {e}"
+                )));
+            }
+        };
+        let mut record = CutoverRecord {
+            step: if skip_hook {
+                CutoverStep::HookDone
+            } else {
+                CutoverStep::HookRunning
+            },
+            source_positions: positions.iter().map(StoredPosition::from).collect(),
+            target_positions: targets.iter().map(StoredPosition::from).collect(),
+            hook_started_at: (!skip_hook).then(crate::online::unix_now),
+            ..CutoverRecord::locking(&options.suffix)
+        };
+        if let Err(e) = self.save(Some(record.clone()), None) {
+            drop(at);
+            locks.release();
+            return Err(e);
+        }
+        fault_point("hook");
+        if !skip_hook && let Some(hook) = &options.hook {
+            self.progress.cutover_step(CutoverStep::HookRunning);
+            let context = CutoverContext {
+                sources: self.plan.sources.iter().map(ToString::to_string).collect(),
+                targets: self.plan.targets.iter().map(ToString::to_string).collect(),
+                tables: self
+                    .plan
+                    .tables
+                    .iter()
+                    .map(|t| t.schema.name.clone())
+                    .collect(),
+                source_positions: positions.iter().map(ToString::to_string).collect(),
+                target_positions: targets.iter().map(ToString::to_string).collect(),
+                suffix: options.suffix.clone(),
+            };
+            tracing::info!("running the cutover hook (sources locked, targets at their positions)");
+            if let Err(why) = hook(&context) {
+                locks.release();
+                drop(at);
+                self.forget()?;
+                return Ok(Attempt::Failed(why));
+            }
+        } else if skip_hook {
+            tracing::info!(
+                "the cutover hook ran in an earlier run of this move: it is not run again"
+            );
+        }
+        record.step = CutoverStep::HookDone;
+        self.save(Some(record.clone()), None)?;
+        fault_point("hook_done");
+        record.step = CutoverStep::Renaming;
+        self.save(Some(record.clone()), None)?;
+        self.progress.cutover_step(CutoverStep::Renaming);
+        // The move ends here: its streams would otherwise read the renames.
+        self.cut_over.store(true, Relaxed);
+        self.stop.halt();
+        drop(at);
+        let renamed = locks.rename(&options.suffix);
+        fault_point("renamed");
+        locks.release();
+        let held = locked_at.elapsed();
+        renamed.map_err(|e| CopyError::Server(Box::new(e)))?;
+        record.step = CutoverStep::Done;
+        record.done_at = Some(crate::online::unix_now());
+        self.checkpoint.save_cutover(
+            Some(record),
+            Some(Phase::CutOver),
+            self.retry,
+            &AtomicBool::new(false),
+        )?;
+        self.progress.cutover_done(held);
+        tracing::info!(
+            "cut over: the sources' tables are renamed to <table>{}; the sources were locked for {} ms",
+            options.suffix,
+            held.as_millis()
+        );
+        Ok(Attempt::CutOver)
+    }
+
+    /// Waits until the applier has applied every source's binlog end read now: `None` past
+    /// [`CATCH_UP_BEFORE_LOCK`] or once halted.
+    fn catch_up(&self) -> Result<Option<()>, CopyError> {
+        let ends = retry(
+            self.retry,
+            self.stop.flag(),
+            "reading the sources' binlog ends",
+            || {
+                self.plan
+                    .sources
+                    .iter()
+                    .map(|s| binlog_end(&mut RawConn::connect(s)?))
+                    .collect::<Result<Vec<BinlogPosition>, _>>()
+            },
+        )?;
+        let started = Instant::now();
+        loop {
+            if self.halted() || started.elapsed() > CATCH_UP_BEFORE_LOCK {
+                return Ok(None);
+            }
+            let behind = self
+                .progress
+                .sources
+                .iter()
+                .zip(&ends)
+                .any(|(lag, end)| lag.applied_position() < *end);
+            if !behind {
+                return Ok(Some(()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn save(&self, record: Option<CutoverRecord>, phase: Option<Phase>) -> Result<(), CopyError> {
+        self.checkpoint
+            .save_cutover(record, phase, self.retry, self.stop.flag())
+    }
+
+    /// An attempt that changed nothing: its record goes.
+    fn forget(&self) -> Result<(), CopyError> {
+        self.progress.cutover_step_cleared();
+        self.save(None, None)
+    }
+}
+
+/// Each target's binlog end.
+fn target_positions(plan: &CopyPlan) -> Result<Vec<BinlogPosition>, reshard_mysql::MysqlError> {
+    plan.targets
+        .iter()
+        .map(|t| binlog_end(&mut RawConn::connect(t)?))
+        .collect()
+}
+
+/// Runs `f` until it succeeds, retrying transient errors as `policy` allows.
+fn retry<T>(
+    policy: RetryPolicy,
+    stop: &AtomicBool,
+    what: &str,
+    mut f: impl FnMut() -> Result<T, reshard_mysql::MysqlError>,
+) -> Result<T, CopyError> {
+    let mut retries = Retries::new(policy);
+    loop {
+        match f() {
+            Ok(v) => return Ok(v),
+            Err(e) if !stop.load(Relaxed) && retries.again(what, e.class(), &e) => {}
+            Err(e) => return Err(CopyError::Server(Box::new(e))),
+        }
+    }
+}
+
+/// For the fault tests: `RESHARD_FAULT_AT=<point>` kills the process (SIGKILL, as `kill -9`
+/// would) when the cutover reaches `point` (`locking`: before the locks are taken; `hook`: under the locks, before the hook runs;
+/// `hook_done`: after it; `renamed`: after the renames, before the release).
+fn fault_point(point: &str) {
+    if std::env::var("RESHARD_FAULT_AT").is_ok_and(|p| p == point) {
+        tracing::warn!("RESHARD_FAULT_AT={point}: killing this process");
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &std::process::id().to_string()])
+            .status();
+        std::thread::sleep(Duration::from_secs(60));
+    }
+}
