@@ -8,6 +8,7 @@ mod bench;
 mod binlog;
 mod check;
 mod copy;
+mod cutover;
 mod discover;
 mod examples;
 mod faults;

@@ -485,6 +485,12 @@ async fn a_one_to_one_move_loses_nothing_under_load() {
 /// A running `reshard move`.
 pub(crate) struct Child(std::process::Child);
 
+impl From<std::process::Child> for Child {
+    fn from(child: std::process::Child) -> Child {
+        Child(child)
+    }
+}
+
 impl Child {
     /// Starts `reshard move` with `args`.
     pub(crate) fn start(args: &[String]) -> Child {

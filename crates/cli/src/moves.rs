@@ -47,7 +47,9 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
         && matches!(report.end, MoveEnd::CutOver | MoveEnd::AlreadyCutOver)
     {
         print_cutover(&report, record);
-        if report.end == MoveEnd::AlreadyCutOver {
+        // Nothing copied or applied in this run (an earlier one had cut over, or this one only
+        // finished its renames): no counters to show.
+        if report.end == MoveEnd::AlreadyCutOver || report.progress.copy.tables.is_empty() {
             return Ok(());
         }
     }

@@ -71,14 +71,51 @@ async fn from_checkpoint(args: &StatusArgs) -> Result<(), Failure> {
             ),
         }
     }
+    let now = reshard_engine::online::unix_now();
     out!(
-        "verified: {}",
+        "verified: {}{}",
         if record.verified.is_empty() {
             String::from("no table yet")
         } else {
             record.verified.join(", ")
-        }
+        },
+        record.verified_at.map_or_else(String::new, |at| format!(
+            " (every table last found equal {} s ago)",
+            now.saturating_sub(at)
+        ))
     );
+    if let Some(drop) = &record.sentinel {
+        out!("cutover: deferred; replicating until the sentinel is dropped: {drop}");
+    }
+    if let Some(cutover) = &record.cutover {
+        out!(
+            "cutover: {} (step `{}`, attempt started {} s ago){}",
+            cutover.step.name(),
+            serde_json::to_value(cutover.step)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            now.saturating_sub(cutover.started_at),
+            match cutover.step {
+                reshard_engine::cutover::CutoverStep::HookRunning => String::from(
+                    "; whether the hook finished is not known: rerun the move with --cutover-hook-ran or --run-cutover-hook-again"
+                ),
+                reshard_engine::cutover::CutoverStep::Done => format!(
+                    "; the source tables are renamed to <table>{}",
+                    cutover.suffix
+                ),
+                _ => String::new(),
+            }
+        );
+        for (i, p) in cutover.source_positions.iter().enumerate() {
+            out!(
+                "  source {} locked at binlog {}:{}",
+                i + 1,
+                p.file,
+                p.offset
+            );
+        }
+    }
     Ok(())
 }
 

@@ -124,6 +124,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     started_at: now,
                     saved_at: now,
                     cutover: None,
+                    verified_at: None,
                 },
             )
         });

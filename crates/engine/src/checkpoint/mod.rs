@@ -170,6 +170,10 @@ pub struct Checkpoint {
     pub started_at: u64,
     /// Unix seconds when this was saved.
     pub saved_at: u64,
+    /// Unix seconds when every table was last verified equal (the first pass, or a
+    /// re-verification while the cutover is deferred).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_at: Option<u64>,
     /// The cutover, once one has started ([`crate::cutover`]); cleared when an attempt fails
     /// before its hook succeeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]

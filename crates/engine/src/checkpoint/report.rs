@@ -31,6 +31,14 @@ pub struct MoveRecord {
     pub verified: Vec<String>,
     /// Whether a cycle of changes was being written at the last save.
     pub cycle_in_flight: bool,
+    /// Unix seconds when the last verification of every table ended equal (the first, or a
+    /// re-verification while the cutover is deferred).
+    pub verified_at: Option<u64>,
+    /// The cutover, once one has started: its step and positions.
+    pub cutover: Option<crate::cutover::CutoverRecord>,
+    /// While the cutover waits: the sentinel's drop statement, if the sentinel exists (`None`
+    /// when it could not be looked for, or is not there).
+    pub sentinel: Option<String>,
 }
 
 /// One (source, table) copy.
@@ -124,12 +132,35 @@ impl MoveRecord {
             sources,
             verified: checkpoint.verified.clone(),
             cycle_in_flight: checkpoint.in_flight.is_some(),
+            verified_at: checkpoint.verified_at,
+            cutover: checkpoint.cutover.clone(),
+            sentinel: if checkpoint.phase == super::Phase::CutOver {
+                None
+            } else {
+                let sentinel = crate::cutover::sentinel::Sentinel::on(&topology.targets[0].dsn);
+                sentinel
+                    .connect()
+                    .and_then(|mut conn| sentinel.exists(&mut conn))
+                    .ok()
+                    .filter(|exists| *exists)
+                    .map(|_| sentinel.drop_statement())
+            },
         }
     }
 }
 
 /// The checkpoint of the move of `topology`'s tables, if there is one, as a record.
 pub async fn read(topology: &Topology) -> Result<Option<MoveRecord>, CopyError> {
+    // A move that has cut over: its source tables are renamed, so it is found by its servers.
+    let cut_over = {
+        let topology = topology.clone();
+        tokio::task::spawn_blocking(move || crate::cutover::finish::cut_over_move(&topology))
+            .await
+            .map_err(|e| CopyError::Internal(format!("reading the checkpoint stopped: {e}")))??
+    };
+    if let Some(done) = cut_over {
+        return Ok(Some(MoveRecord::of(topology, &done)));
+    }
     let names = super::resume::moved_table_names(topology).await?;
     let topology = topology.clone();
     tokio::task::spawn_blocking(move || {

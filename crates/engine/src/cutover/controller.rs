@@ -169,6 +169,9 @@ impl Driver<'_> {
         let (equal, cancelled, differences) =
             (report.equal(), report.cancelled, report.differences());
         self.progress.reverified(report);
+        if equal {
+            self.checkpoint.all_verified();
+        }
         if !equal && !cancelled {
             return Err(CopyError::Mismatch(format!(
                 "{differences} row(s) differ between the sources and the targets after repairs, found while the cutover was deferred (a writer other than reshard on a target, or a bug in reshard)"

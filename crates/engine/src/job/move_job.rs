@@ -294,6 +294,7 @@ impl MoveJob {
                     started_at: now,
                     saved_at: now,
                     cutover: None,
+                    verified_at: None,
                 }
             }
         };

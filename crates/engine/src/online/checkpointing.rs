@@ -39,6 +39,8 @@ struct Stored {
     last: Checkpoint,
     /// The cutover under way, if one is ([`crate::cutover`]).
     cutover: Option<CutoverRecord>,
+    /// When every table was last verified equal.
+    verified_at: Option<u64>,
 }
 
 impl Checkpointing {
@@ -50,9 +52,15 @@ impl Checkpointing {
                 store,
                 last: start.clone(),
                 cutover: start.cutover.clone(),
+                verified_at: start.verified_at,
             }),
             start,
         }
+    }
+
+    /// Every table was verified equal just now: later saves say when.
+    pub(crate) fn all_verified(&self) {
+        self.store.lock().expect("store lock").verified_at = Some(super::stream::now());
     }
 
     /// The cutover record saves carry now.
@@ -75,6 +83,7 @@ impl Checkpointing {
         let mut checkpoint = stored.last.clone();
         checkpoint.cutover = cutover;
         checkpoint.verified = verified;
+        checkpoint.verified_at = stored.verified_at;
         if let Some(phase) = phase {
             checkpoint.phase = phase;
         }
@@ -206,12 +215,19 @@ impl<'a> Saver<'a> {
             started_at: start.started_at,
             saved_at: super::stream::now(),
             cutover: self.checkpointing.cutover(),
+            verified_at: self
+                .checkpointing
+                .store
+                .lock()
+                .expect("store lock")
+                .verified_at,
         }
     }
 
     fn save(&mut self, mut checkpoint: Checkpoint, stop: &Stop) -> Result<(), CopyError> {
         let mut stored = self.checkpointing.store.lock().expect("store lock");
         checkpoint.cutover.clone_from(&stored.cutover);
+        checkpoint.verified_at = stored.verified_at;
         if stored.last.phase == Phase::CutOver {
             // Saved by the cutover, which ended the move: nothing the applier says after it
             // changes that.

@@ -378,6 +378,9 @@ fn verify_after_copy(
             let cancelled = report.cancelled;
             progress.set_verification(report);
             if clean {
+                if let Some(checkpoint) = checkpoint {
+                    checkpoint.all_verified();
+                }
                 verified.store(true, Relaxed);
             } else if !cancelled {
                 stop.fail(CopyError::Mismatch(format!(
