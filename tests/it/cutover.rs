@@ -533,3 +533,84 @@ async fn a_cutover_killed_at_each_step_ends_consistent_with_the_hook_run_once() 
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// A shard-level move (`--source-shards`) of one of two sources cuts over that shard alone:
+/// its source holds `t_old` equal to its target, while the other source keeps its `t`, serving
+/// writes, and its target is never written.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shard_level_move_cuts_over_one_shard_while_the_other_keeps_serving() {
+    let dir = scratch_dir("shard_level");
+    let ranges = KeyRange::even(2).expect("ranges");
+    let mut shards = Vec::new();
+    for s in 0..2 {
+        let db = TestDb::create(&format!("cut_shard_s{s}"), 1 + s).await;
+        db.exec(
+            "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, v INT NOT NULL, note VARCHAR(20))",
+        )
+        .await;
+        shards.push(db);
+    }
+    // Each source holds the keys of its own range, as Vitess shards do.
+    let mut values = [Vec::new(), Vec::new()];
+    for id in 1..=6_000u64 {
+        values[target_of(id, &ranges)].push(format!("({id}, {id}, 'base')"));
+    }
+    for (db, rows) in shards.iter().zip(&values) {
+        db.exec(&format!("INSERT INTO t VALUES {}", rows.join(", ")))
+            .await;
+    }
+    let tgt = targets("cut_shard", 2).await;
+    let (s, t): (Vec<&TestDb>, Vec<&TestDb>) = (shards.iter().collect(), tgt.iter().collect());
+    let mut args = topology_args(&s, &t);
+    args.extend(
+        [
+            "--source-key-ranges",
+            "-80,80-",
+            "--source-shards",
+            "-80",
+            "--cutover",
+            "--cutover-hook",
+            &recording_hook(&dir),
+        ]
+        .map(String::from),
+    );
+    wait(start_move(&args, None))
+        .await
+        .expect_code(0)
+        .stdout_has("cut over");
+    assert_eq!(lines(&dir.join("runs")).len(), 1);
+    // The moved shard: renamed, and equal to its target.
+    assert!(s[0].tables().await.iter().any(|n| n == "t_old"));
+    assert_same(&union(&[s[0]], "t_old").await, &union(&[t[0]], "t").await);
+    // The other: untouched and serving; its target received nothing.
+    assert!(s[1].tables().await.iter().any(|n| n == "t"));
+    s[1].exec("INSERT INTO t VALUES (99999999, 1, 'still served')")
+        .await;
+    assert!(
+        !t[1].tables().await.iter().any(|n| n == "t"),
+        "the other shard's target was written"
+    );
+    // A layout where a target spans both shards is refused before anything is written.
+    let mut spanning = servers(&s, &[t[0]]);
+    spanning.extend(
+        [
+            "--shard-by",
+            "t=id:hash",
+            "--tables",
+            "t",
+            "--source-key-ranges",
+            "-80,80-",
+            "--source-shards",
+            "80-",
+            "--cutover",
+        ]
+        .map(String::from),
+    );
+    run(std::iter::once(String::from("move"))
+        .chain(spanning)
+        .collect())
+    .await
+    .expect_code(2)
+    .stderr_has("spans the source shards");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -426,6 +426,23 @@ pub(crate) struct TopologyArgs {
         allow_hyphen_values = true
     )]
     pub(crate) unsharded_target: Option<String>,
+    /// The sources' own key ranges, in source order (-80,80-), when the sources are shards:
+    /// what a reverse stream routes rows back by, and what --source-shards picks from.
+    #[arg(
+        long = "source-key-ranges",
+        value_name = "RANGES",
+        allow_hyphen_values = true
+    )]
+    pub(crate) source_key_ranges: Option<String>,
+    /// A shard-level move: only the sources of these key ranges (comma-separated, among
+    /// --source-key-ranges), to the targets inside them; each shard moves, cuts over and keeps
+    /// its checkpoint on its own. Every target's range must lie inside one source's.
+    #[arg(
+        long = "source-shards",
+        value_name = "RANGES",
+        allow_hyphen_values = true
+    )]
+    pub(crate) source_shards: Option<String>,
     /// Only these tables (comma-separated); all base tables of the (first) source database by
     /// default.
     #[arg(long, value_name = "A,B,...", value_delimiter = ',')]

@@ -212,6 +212,8 @@ pub(crate) fn topology(args: &TopologyArgs) -> Result<Topology, Failure> {
         shard_by: args.shard_by.clone(),
         key_ranges: args.key_ranges.clone(),
         unsharded_target: args.unsharded_target.clone(),
+        source_key_ranges: args.source_key_ranges.clone(),
+        source_shards: args.source_shards.clone(),
         tables: args.tables.clone(),
         source_password: role_password(args.source_password_file.as_deref(), SOURCE_PASSWORD_ENV)?,
         target_password: role_password(args.target_password_file.as_deref(), TARGET_PASSWORD_ENV)?,

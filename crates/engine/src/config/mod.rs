@@ -43,6 +43,10 @@ pub struct TopologyInput {
     pub key_ranges: Option<String>,
     /// `--unsharded-target`.
     pub unsharded_target: Option<String>,
+    /// `--source-key-ranges`: the sources' own key ranges, in source order.
+    pub source_key_ranges: Option<String>,
+    /// `--source-shards`: only the sources of these key ranges (and the targets inside them).
+    pub source_shards: Option<String>,
     /// `--tables`.
     pub tables: Option<Vec<String>>,
     /// The password of source DSNs that give none (from the environment or a file).
@@ -116,7 +120,18 @@ impl TopologyInput {
         if let Some(tables) = self.tables.clone().or(file.tables.clone()) {
             builder = builder.tables(tables);
         }
-        builder.build()
+        let mut topology = builder.build()?;
+        if let Some(text) = &self.source_key_ranges {
+            let ranges = KeyRange::parse_list(text)
+                .map_err(|e| TopologyError(format!("--source-key-ranges: {e}")))?;
+            topology = topology.with_source_ranges(ranges)?;
+        }
+        if let Some(text) = &self.source_shards {
+            let shards = KeyRange::parse_list(text)
+                .map_err(|e| TopologyError(format!("--source-shards: {e}")))?;
+            topology = topology.only_source_shards(&shards)?;
+        }
+        Ok(topology)
     }
 }
 

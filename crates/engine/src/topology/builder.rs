@@ -243,6 +243,7 @@ impl TopologyBuilder {
             patterns,
             named_rules,
             unsharded,
+            source_ranges: None,
         };
         if let Some(list) = &topology.tables {
             let unmatched = topology.unmatched_rules(list);

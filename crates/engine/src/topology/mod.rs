@@ -16,6 +16,7 @@
 
 pub mod builder;
 pub mod rules;
+mod shards;
 
 use std::collections::BTreeMap;
 
@@ -63,6 +64,9 @@ pub struct Topology {
     pub named_rules: Vec<(String, String)>,
     /// Where a table without a rule goes (with one target: there).
     pub unsharded: Option<TableRule>,
+    /// The sources' own key ranges, in source order, when given (sources that are Vitess-style
+    /// shards): what a reverse stream routes by, and what `--source-shards` picks from.
+    pub source_ranges: Option<Vec<KeyRange>>,
 }
 
 impl Topology {
