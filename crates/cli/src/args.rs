@@ -67,6 +67,24 @@ pub(crate) enum Command {
     /// checkpoint, listing what it drops. Takes the move's own topology options; refuses while
     /// the move runs.
     Reset(ResetArgs),
+    /// Abandon a move that has not cut over: delete its checkpoint and its cutover sentinel and,
+    /// with --drop-target-tables, drop the tables it wrote on the targets, listing what it drops.
+    /// Takes the move's own topology options; refuses while the move runs (stop it first) and
+    /// once its cutover has switched the application.
+    Cancel(CancelArgs),
+    /// Stream the application's writes to the targets of a move that has cut over back into the
+    /// sources' <table>_old tables (the rollback window), until stopped (Ctrl-C, SIGTERM) or
+    /// ended by `reshard complete`. Each row goes to the source whose key range holds it
+    /// (--source-key-ranges, for several sources). Run it again to go on where it stopped.
+    Reverse(ReverseArgs),
+    /// Switch a move that has cut over back to its sources: the reverse stream catches up, the
+    /// targets' tables are locked, the hook runs once, the targets' tables are renamed
+    /// <table>_old and the sources' <table>_old back to <table>.
+    Rollback(ReverseArgs),
+    /// End the rollback window of a move that has cut over (the reverse stream's checkpoint is
+    /// deleted; stop a running `reshard reverse` first) and, with --drop-old-tables, drop the
+    /// sources' <table>_old tables.
+    Complete(CompleteArgs),
     /// Print the keyspace id of each value under a vindex and, given key ranges, its shard.
     Vindex(VindexArgs),
     /// Measure copy throughput between these servers, and what limits it.
@@ -231,28 +249,40 @@ pub(crate) struct CutoverArgs {
     /// While the cutover is deferred: how often every table is verified again.
     #[arg(long = "reverify-every", value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     pub(crate) reverify_every: Duration,
-    /// The longest the application waits on the cutover's lock (per attempt), and the longest
-    /// the targets may take to catch up under it.
-    #[arg(long = "cutover-lock-timeout", value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
-    pub(crate) lock_timeout: Duration,
-    /// Lock attempts (with back-off) before the cutover gives up and the move goes on
-    /// replicating, with the sentinel created again.
-    #[arg(long = "cutover-attempts", value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub(crate) attempts: u32,
-    /// A shell command that switches the application to the targets, run once under the lock
-    /// with RESHARD_SOURCES, RESHARD_TARGETS, RESHARD_TABLES, RESHARD_SOURCE_POSITIONS,
-    /// RESHARD_TARGET_POSITIONS and RESHARD_OLD_SUFFIX in its environment. Non-zero exit: nothing
-    /// is renamed, the sources are released, the move goes on replicating.
-    #[arg(long = "cutover-hook", value_name = "COMMAND")]
-    pub(crate) hook: Option<String>,
-    /// Kill the hook (and fail the cutover attempt) if it runs longer than this.
-    #[arg(long = "cutover-hook-timeout", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub(crate) hook_timeout: Duration,
     /// What the source tables are renamed to: <table><SUFFIX>.
     #[arg(long = "old-suffix", value_name = "SUFFIX", default_value = "_old")]
     pub(crate) suffix: String,
-    /// After a crash while the hook ran: it did finish (the application uses the targets);
-    /// finish the cutover without running it again.
+    /// After the cutover, keep running as the rollback window: stream the application's writes
+    /// to the targets back into the sources' <table>_old tables (as `reshard reverse` does).
+    #[arg(long)]
+    pub(crate) reverse: bool,
+    #[command(flatten)]
+    pub(crate) switch: SwitchArgs,
+}
+
+/// How a cutover (or a rollback) switches: its lock, its hook.
+#[derive(Debug, Args)]
+pub(crate) struct SwitchArgs {
+    /// The longest the application waits on the cutover's lock (per attempt), and the longest
+    /// the other side may take to catch up under it.
+    #[arg(long = "cutover-lock-timeout", value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    pub(crate) lock_timeout: Duration,
+    /// Lock attempts (with back-off) before the switch gives up and replication goes on, with
+    /// the sentinel created again (drop it to try again).
+    #[arg(long = "cutover-attempts", value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub(crate) attempts: u32,
+    /// A shell command that switches the application, run once under the lock with
+    /// RESHARD_SOURCES, RESHARD_TARGETS, RESHARD_TABLES, RESHARD_SOURCE_POSITIONS,
+    /// RESHARD_TARGET_POSITIONS and RESHARD_OLD_SUFFIX in its environment (for a rollback the
+    /// sources are the move's targets). Non-zero exit: nothing is renamed, the locks are
+    /// released, replication goes on.
+    #[arg(long = "cutover-hook", value_name = "COMMAND")]
+    pub(crate) hook: Option<String>,
+    /// Kill the hook (and fail the attempt) if it runs longer than this.
+    #[arg(long = "cutover-hook-timeout", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub(crate) hook_timeout: Duration,
+    /// After a crash while the hook ran: it did finish (the application was switched); finish
+    /// without running it again.
     #[arg(long = "cutover-hook-ran", conflicts_with = "run_hook_again")]
     pub(crate) hook_ran: bool,
     /// After a crash while the hook ran: it did not finish; run it again.
@@ -260,23 +290,25 @@ pub(crate) struct CutoverArgs {
     pub(crate) run_hook_again: bool,
 }
 
-impl CutoverArgs {
-    /// The engine's options, if the move cuts over.
-    pub(crate) fn options(&self) -> Option<reshard_engine::cutover::CutoverOptions> {
+impl SwitchArgs {
+    /// The engine's options for a switch renaming to `<table><suffix>`.
+    pub(crate) fn options(
+        &self,
+        deferred: bool,
+        reverify_every: Duration,
+        suffix: &str,
+    ) -> reshard_engine::cutover::CutoverOptions {
         use reshard_engine::cutover::{CutoverOptions, EarlierHook, command_hook};
-        if !self.cutover && !self.defer_cutover {
-            return None;
-        }
-        Some(CutoverOptions {
-            deferred: self.defer_cutover,
-            reverify_every: self.reverify_every,
+        CutoverOptions {
+            deferred,
+            reverify_every,
             lock_timeout: self.lock_timeout,
             lock_attempts: self.attempts,
             hook: self
                 .hook
                 .clone()
                 .map(|command| command_hook(command, self.hook_timeout)),
-            suffix: self.suffix.clone(),
+            suffix: suffix.to_owned(),
             earlier_hook: if self.hook_ran {
                 EarlierHook::Ran
             } else if self.run_hook_again {
@@ -284,8 +316,57 @@ impl CutoverArgs {
             } else {
                 EarlierHook::Unknown
             },
+            restore_targets: false,
+        }
+    }
+}
+
+impl CutoverArgs {
+    /// The engine's options, if the move cuts over.
+    pub(crate) fn options(&self) -> Option<reshard_engine::cutover::CutoverOptions> {
+        (self.cutover || self.defer_cutover).then(|| {
+            self.switch
+                .options(self.defer_cutover, self.reverify_every, &self.suffix)
         })
     }
+}
+
+/// `reshard reverse` and `reshard rollback`.
+#[derive(Debug, Args)]
+pub(crate) struct ReverseArgs {
+    /// The move that has cut over: the options it was run with (and the sources' own key
+    /// ranges, --source-key-ranges, when there are several sources).
+    #[command(flatten)]
+    pub(crate) topology: TopologyArgs,
+    #[command(flatten)]
+    pub(crate) tuning: TuningArgs,
+    /// Replica server id of the first stream (as for move).
+    #[arg(long = "server-id", value_name = "ID", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) server_id: Option<u32>,
+    #[command(flatten)]
+    pub(crate) switch: SwitchArgs,
+}
+
+/// `reshard complete`.
+#[derive(Debug, Args)]
+pub(crate) struct CompleteArgs {
+    /// The move that has cut over: the options it was run with.
+    #[command(flatten)]
+    pub(crate) topology: TopologyArgs,
+    /// Also drop the sources' <table>_old tables, listing the rows each held.
+    #[arg(long = "drop-old-tables")]
+    pub(crate) drop_old_tables: bool,
+}
+
+/// `reshard cancel`.
+#[derive(Debug, Args)]
+pub(crate) struct CancelArgs {
+    /// The move to abandon: the options it was started with.
+    #[command(flatten)]
+    pub(crate) topology: TopologyArgs,
+    /// Also drop the tables the move wrote on the targets, listing the rows each held.
+    #[arg(long = "drop-target-tables")]
+    pub(crate) drop_target_tables: bool,
 }
 
 /// How hard to copy (shared by copy and move).

@@ -12,6 +12,7 @@ mod check;
 mod copy;
 mod failures;
 mod format;
+mod lifecycle;
 mod logging;
 mod moves;
 mod output;
@@ -65,6 +66,10 @@ fn main() -> ExitCode {
             Command::Move(args) => moves::run(args).await,
             Command::Status(args) => status::run(&args).await,
             Command::Reset(args) => status::reset(&args).await,
+            Command::Cancel(args) => lifecycle::cancel(&args).await,
+            Command::Reverse(args) => lifecycle::reverse(args, false).await,
+            Command::Rollback(args) => lifecycle::reverse(args, true).await,
+            Command::Complete(args) => lifecycle::finish(&args).await,
             Command::Verify(args) => verify::run(args).await,
             Command::Vindex(args) => vindex::run(&args),
         }

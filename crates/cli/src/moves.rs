@@ -50,7 +50,7 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
         // Nothing copied or applied in this run (an earlier one had cut over, or this one only
         // finished its renames): no counters to show.
         if report.end == MoveEnd::AlreadyCutOver || report.progress.copy.tables.is_empty() {
-            return Ok(());
+            return reverse_after(&args, job.topology(), &cancel).await;
         }
     }
     let progress = &report.progress;
@@ -132,7 +132,7 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
         );
     }
     if report.end == MoveEnd::CutOver {
-        return Ok(());
+        return reverse_after(&args, job.topology(), &cancel).await;
     }
     if !copy_done {
         return Err(Failure::Interrupted(crate::failures::unfinished(
@@ -188,4 +188,25 @@ fn print_cutover(
             p.offset
         );
     }
+}
+
+/// `--reverse`: once cut over, the rollback window's stream, in this process.
+async fn reverse_after(
+    args: &MoveArgs,
+    topology: &reshard_engine::topology::Topology,
+    cancel: &reshard_engine::job::Cancel,
+) -> Result<(), Failure> {
+    if !args.cutover.reverse {
+        return Ok(());
+    }
+    out!(
+        "streaming the application's writes to the targets back into the sources' <table>_old tables until stopped"
+    );
+    let report = reshard_engine::job::ReverseJob::new(topology.clone())
+        .options(args.tuning.copy_options())
+        .server_id(args.server_id)
+        .run(cancel, &reshard_engine::job::Quiet)
+        .await
+        .map_err(crate::failures::failure)?;
+    crate::lifecycle::render(&report, false)
 }

@@ -78,6 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         router: Router::single(),
         tables: copy_tables,
         replicas: Vec::new(),
+        target_suffix: String::new(),
     };
     let progress = MoveProgress::new(
         CopyProgress::new(

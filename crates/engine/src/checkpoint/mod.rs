@@ -85,8 +85,13 @@ pub enum Phase {
     /// Every table verified equal at one position per source; the move keeps applying changes
     /// (and may be cutting over: [`Checkpoint::cutover`]).
     Replicating,
-    /// Cut over: the sources' tables renamed, the move ended.
+    /// Cut over: the sources' tables renamed, the move ended (a reverse stream may be keeping
+    /// the sources' `_old` tables up to date: the rollback window).
     CutOver,
+    /// Cut over, and the rollback window ended (`reshard complete`).
+    Completed,
+    /// Cut over, then switched back (`reshard rollback`): the sources serve again.
+    RolledBack,
 }
 
 impl Phase {
@@ -97,7 +102,14 @@ impl Phase {
             Phase::Verifying => "verifying",
             Phase::Replicating => "replicating (verified)",
             Phase::CutOver => "cut over",
+            Phase::Completed => "cut over and completed",
+            Phase::RolledBack => "rolled back",
         }
+    }
+
+    /// Whether the move has ended at its cutover (and perhaps since).
+    pub fn is_finished(self) -> bool {
+        matches!(self, Phase::CutOver | Phase::Completed | Phase::RolledBack)
     }
 }
 

@@ -134,7 +134,7 @@ impl MoveRecord {
             cycle_in_flight: checkpoint.in_flight.is_some(),
             verified_at: checkpoint.verified_at,
             cutover: checkpoint.cutover.clone(),
-            sentinel: if checkpoint.phase == super::Phase::CutOver {
+            sentinel: if checkpoint.phase.is_finished() {
                 None
             } else {
                 let sentinel = crate::cutover::sentinel::Sentinel::on(&topology.targets[0].dsn);

@@ -1,6 +1,9 @@
-//! `reshard reset`: discards a move that has not cut over: empties its tables on every target
-//! (the rows it copied) and deletes its checkpoint, saying what it drops. It takes the targets'
-//! locks first, so it never pulls the rows from under a running move.
+//! `reshard reset` and `reshard cancel`: discard a move that has not cut over. Reset empties its
+//! tables on every target (the rows it copied, to start again) and deletes its checkpoint;
+//! cancel deletes the checkpoint and the cutover sentinel, and on request drops the target
+//! tables. Both say what they drop, take the targets' locks first (so they never pull rows from
+//! under a running move), and refuse a move that has started its cutover's hook: from then on
+//! the application may be using the targets.
 
 use reshard_convert::encode::load_data::quote_identifier;
 use reshard_mysql::wire::RawConn;
@@ -12,18 +15,37 @@ use crate::copy::lock_targets;
 use crate::error::CopyError;
 use crate::topology::Topology;
 
-/// What a reset dropped.
+/// What a reset or cancel dropped.
 #[derive(Debug, Clone)]
 pub struct ResetReport {
     /// The moved tables.
     pub tables: Vec<String>,
-    /// Per target and table: the target's name, the table, and the rows it held.
+    /// Per target and table: the target's name, the table, and the rows it held (emptied, or
+    /// dropped).
     pub emptied: Vec<(String, String, u64)>,
+    /// Whether the cutover sentinel was dropped.
+    pub sentinel_dropped: bool,
+}
+
+/// What becomes of the target tables of a discarded move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetTables {
+    /// Emptied (`reshard reset`: the move can start over).
+    Empty,
+    /// Dropped (`reshard cancel --drop-target-tables`).
+    Drop,
+    /// Left as they are (`reshard cancel`).
+    Keep,
+}
+
+/// `reshard reset`: see the module docs.
+pub async fn reset(topology: &Topology) -> Result<ResetReport, CopyError> {
+    discard(topology, TargetTables::Empty).await
 }
 
 /// Discards the move of `topology`'s tables (see the module docs); refuses when there is no
-/// checkpoint of it, or another run holds a target.
-pub async fn reset(topology: &Topology) -> Result<ResetReport, CopyError> {
+/// checkpoint of it, when its cutover has reached its hook, or when another run holds a target.
+pub async fn discard(topology: &Topology, targets: TargetTables) -> Result<ResetReport, CopyError> {
     let locks = lock_targets(topology).await?;
     let names = super::resume::moved_table_names(topology).await?;
     let topology_copy = topology.clone();
@@ -38,9 +60,34 @@ pub async fn reset(topology: &Topology) -> Result<ResetReport, CopyError> {
             )));
         };
         let tables = checkpoint.identity.table_names();
+        if checkpoint.phase.is_finished()
+            || checkpoint
+                .cutover
+                .as_ref()
+                .is_some_and(|c| c.step != crate::cutover::CutoverStep::Locking)
+        {
+            return Err(CopyError::Refused(format!(
+                "the move of {} has {}: the application may be using the targets, so nothing was dropped. \
+                 Use reshard complete to end it (or reshard rollback to switch back)",
+                tables.join(", "),
+                if checkpoint.phase.is_finished() { "cut over" } else { "started its cutover hook" }
+            )));
+        }
         // The checkpoint goes first: a reset stopped half-way leaves tables a move refuses
         // (not empty, no checkpoint) rather than a checkpoint over rows that are gone.
         store.delete()?;
+        let sentinel = crate::cutover::sentinel::Sentinel::on(&topology.targets[0].dsn);
+        let mut sentinel_dropped = false;
+        if targets != TargetTables::Empty {
+            let mut conn = sentinel.connect()?;
+            if sentinel.exists(&mut conn)? {
+                sentinel.drop_table(&mut conn)?;
+                sentinel_dropped = true;
+            }
+        }
+        if targets == TargetTables::Keep {
+            return Ok(ResetReport { tables, emptied: Vec::new(), sentinel_dropped });
+        }
         let mut emptied = Vec::new();
         for target in &topology.targets {
             let mut conn = RawConn::connect(&target.dsn)?;
@@ -68,12 +115,17 @@ pub async fn reset(topology: &Topology) -> Result<ResetReport, CopyError> {
                     .and_then(|r| r.into_iter().next().flatten())
                     .and_then(|v| String::from_utf8_lossy(&v).parse().ok())
                     .unwrap_or(0);
-                conn.query_drop(&format!("TRUNCATE TABLE {name}"))?;
-                tracing::warn!(table = %name, target = %target.dsn, rows, "emptied the target table (reshard reset)");
+                if targets == TargetTables::Drop {
+                    conn.query_drop(&format!("DROP TABLE {name}"))?;
+                    tracing::warn!(table = %name, target = %target.dsn, rows, "dropped the target table (reshard cancel)");
+                } else {
+                    conn.query_drop(&format!("TRUNCATE TABLE {name}"))?;
+                    tracing::warn!(table = %name, target = %target.dsn, rows, "emptied the target table (reshard reset)");
+                }
                 emptied.push((target.name.clone(), table.clone(), rows));
             }
         }
-        Ok(ResetReport { tables, emptied })
+        Ok(ResetReport { tables, emptied, sentinel_dropped })
     })
     .await
     .map_err(|e| CopyError::Internal(format!("the reset stopped: {e}")))?;

@@ -51,7 +51,7 @@ mod write;
 pub use lock::{TargetLocks, lock_targets};
 pub use setup::{
     CopySetup, PreparedTable, SetupOptions, TargetTable, add_deferred_indexes, finish_targets,
-    plan_verify, prepare_copy,
+    plan_reverse, plan_verify, prepare_copy,
 };
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -123,6 +123,9 @@ pub struct CopyPlan {
     /// Replicas of the sources or targets whose lag the throttle watches
     /// ([`crate::throttle::ThrottleLimits::max_replica_lag`]).
     pub replicas: Vec<Dsn>,
+    /// Appended to each table's name on the targets (empty: the same name). A reverse stream
+    /// writes the targets' `t` back into the sources' `t_old` ([`crate::cutover::reverse`]).
+    pub target_suffix: String,
 }
 
 /// How to copy.
@@ -455,6 +458,14 @@ pub(crate) fn copy_with(
 }
 
 /// `schema` as it is on `server`: in the database the server's DSN names.
+/// `schema` as target `target` of `plan` names it: in its database, with the plan's target
+/// suffix.
+pub(crate) fn on_target(plan: &CopyPlan, schema: &TableSchema, target: &Dsn) -> TableSchema {
+    let mut on = in_database(schema, target);
+    on.name.push_str(&plan.target_suffix);
+    on
+}
+
 pub(crate) fn in_database(schema: &TableSchema, server: &Dsn) -> TableSchema {
     TableSchema {
         database: server.database().unwrap_or(&schema.database).to_owned(),

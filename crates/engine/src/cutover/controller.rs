@@ -183,7 +183,13 @@ impl Driver<'_> {
     /// One cutover attempt (see [`super`] for the steps).
     fn attempt(&self, skip_hook: bool) -> Result<Attempt, CopyError> {
         let options = self.options;
-        self.save(Some(CutoverRecord::locking(&options.suffix)), None)?;
+        self.save(
+            Some(CutoverRecord::locking(
+                &options.suffix,
+                options.restore_targets,
+            )),
+            None,
+        )?;
         self.progress.cutover_step(CutoverStep::Locking);
         fault_point("locking");
         // Catch up first, so that little is left to apply under the locks.
@@ -287,7 +293,7 @@ impl Driver<'_> {
             source_positions: positions.iter().map(StoredPosition::from).collect(),
             target_positions: targets.iter().map(StoredPosition::from).collect(),
             hook_started_at: (!skip_hook).then(crate::online::unix_now),
-            ..CutoverRecord::locking(&options.suffix)
+            ..CutoverRecord::locking(&options.suffix, options.restore_targets)
         };
         if let Err(e) = self.save(Some(record.clone()), None) {
             drop(at);
@@ -332,7 +338,10 @@ impl Driver<'_> {
         self.cut_over.store(true, Relaxed);
         self.stop.halt();
         drop(at);
-        let renamed = locks.rename(&options.suffix);
+        let mut renamed = locks.rename(&options.suffix);
+        if renamed.is_ok() && options.restore_targets {
+            renamed = self.restore_targets(&options.suffix);
+        }
         fault_point("renamed");
         locks.release();
         let held = locked_at.elapsed();
@@ -385,6 +394,19 @@ impl Driver<'_> {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// A rollback: every target's `<table><suffix>` back to `<table>` (nothing writes to them:
+    /// the reverse applier has stopped).
+    fn restore_targets(&self, suffix: &str) -> Result<(), reshard_mysql::MysqlError> {
+        for target in &self.plan.targets {
+            let mut conn = RawConn::connect(target)?;
+            let database = target.database().unwrap_or_default();
+            for table in &self.plan.tables {
+                super::locks::restore(&mut conn, database, &table.schema.name, suffix)?;
+            }
+        }
+        Ok(())
     }
 
     fn save(&self, record: Option<CutoverRecord>, phase: Option<Phase>) -> Result<(), CopyError> {

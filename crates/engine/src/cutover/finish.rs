@@ -14,13 +14,13 @@ use crate::checkpoint::{Checkpoint, CheckpointStore, Phase};
 use crate::error::CopyError;
 use crate::topology::Topology;
 
-/// The cut-over move between these servers (and of these tables, if the topology names them),
+/// The finished (cut over, completed or rolled back) move between these servers (and of these tables, if the topology names them),
 /// if the first target holds one: the move run again has nothing to do.
 pub fn cut_over_move(topology: &Topology) -> Result<Option<Checkpoint>, CopyError> {
     let mut store = CheckpointStore::new(&topology.targets[0].dsn, &[]);
     let found = store.all()?;
     Ok(found.into_iter().find(|c| {
-        c.phase == Phase::CutOver
+        c.phase.is_finished()
             && c.identity.same_servers(topology)
             && topology.tables.as_ref().is_none_or(|names| {
                 let mut names = names.clone();
@@ -57,6 +57,9 @@ pub fn resume_cutover(
         ))),
         CutoverStep::Renaming | CutoverStep::Done => {
             finish_renames(topology, found, &record.suffix)?;
+            if record.restore_targets {
+                restore_targets(topology, found, &record.suffix)?;
+            }
             let mut done = found.clone();
             let mut record = record.clone();
             record.step = CutoverStep::Done;
@@ -115,6 +118,35 @@ fn finish_renames(topology: &Topology, found: &Checkpoint, suffix: &str) -> Resu
                     return Err(CopyError::Refused(format!(
                         "the cutover of this move stopped while renaming the source tables, and {source} holds neither `{name}` nor `{old}`; \
                          put the table back as `{old}`, then run the same command again"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A rollback's last rename: every target's `<table><suffix>` back to `<table>` (where the
+/// rollback stopped before it).
+fn restore_targets(topology: &Topology, found: &Checkpoint, suffix: &str) -> Result<(), CopyError> {
+    let server = |e: MysqlError| CopyError::Server(Box::new(e));
+    for target in &topology.targets {
+        let database = target.dsn.database().unwrap_or_default().to_owned();
+        let mut conn = RawConn::connect(&target.dsn).map_err(server)?;
+        for name in found.identity.table_names() {
+            let old = format!("{name}{suffix}");
+            match (
+                table_exists(&mut conn, &database, &name).map_err(server)?,
+                table_exists(&mut conn, &database, &old).map_err(server)?,
+            ) {
+                (true, false) => {}
+                (false, true) => {
+                    super::locks::restore(&mut conn, &database, &name, suffix).map_err(server)?;
+                }
+                _ => {
+                    return Err(CopyError::Refused(format!(
+                        "the rollback of this move stopped while renaming `{old}` back to `{name}` on {}, which now holds both or neither; put the rows back as `{name}`, then run the same command again",
+                        target.dsn
                     )));
                 }
             }

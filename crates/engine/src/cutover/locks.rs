@@ -148,3 +148,21 @@ impl SourceLocks {
         }
     }
 }
+
+/// Renames `database.<name><suffix>` back to `database.name` (a rollback's targets).
+pub(crate) fn restore(
+    conn: &mut RawConn,
+    database: &str,
+    name: &str,
+    suffix: &str,
+) -> Result<(), MysqlError> {
+    let quote = reshard_convert::encode::load_data::quote_identifier;
+    conn.query_drop(&format!(
+        "RENAME TABLE {db}.{old} TO {db}.{new}",
+        db = quote(database),
+        old = quote(&format!("{name}{suffix}")),
+        new = quote(name)
+    ))?;
+    tracing::info!(server = %conn.dsn(), table = %name, "renamed back from {name}{suffix}");
+    Ok(())
+}

@@ -47,6 +47,7 @@
 //! - **Renaming:** the run renames what is left ([`finish`]) and ends, cut over.
 //! - **Done:** the run says the move has cut over, and changes nothing.
 
+pub mod complete;
 mod controller;
 pub mod finish;
 mod hook;
@@ -91,6 +92,9 @@ pub struct CutoverOptions {
     pub suffix: String,
     /// After a crash while the hook ran.
     pub earlier_hook: EarlierHook,
+    /// A rollback ([`reverse`]): after the sources' renames, rename the targets'
+    /// `<table><suffix>` back to `<table>`.
+    pub restore_targets: bool,
 }
 
 impl std::fmt::Debug for CutoverOptions {
@@ -103,6 +107,7 @@ impl std::fmt::Debug for CutoverOptions {
             .field("hook", &self.hook.is_some())
             .field("suffix", &self.suffix)
             .field("earlier_hook", &self.earlier_hook)
+            .field("restore_targets", &self.restore_targets)
             .finish()
     }
 }
@@ -117,6 +122,7 @@ impl Default for CutoverOptions {
             hook: None,
             suffix: String::from("_old"),
             earlier_hook: EarlierHook::Unknown,
+            restore_targets: false,
         }
     }
 }

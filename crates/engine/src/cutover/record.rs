@@ -59,11 +59,15 @@ pub struct CutoverRecord {
     pub done_at: Option<u64>,
     /// What the source tables are renamed to: `<table><suffix>`.
     pub suffix: String,
+    /// A rollback: the targets' `<table><suffix>` are renamed back to `<table>` after the
+    /// sources' renames.
+    #[serde(default)]
+    pub restore_targets: bool,
 }
 
 impl CutoverRecord {
     /// A new attempt, at its first step.
-    pub(crate) fn locking(suffix: &str) -> CutoverRecord {
+    pub(crate) fn locking(suffix: &str, restore_targets: bool) -> CutoverRecord {
         CutoverRecord {
             step: CutoverStep::Locking,
             started_at: crate::online::unix_now(),
@@ -72,6 +76,7 @@ impl CutoverRecord {
             hook_started_at: None,
             done_at: None,
             suffix: suffix.to_owned(),
+            restore_targets,
         }
     }
 }

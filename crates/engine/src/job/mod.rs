@@ -22,6 +22,7 @@ mod cancel;
 mod copy_job;
 mod move_job;
 mod observer;
+mod reverse_job;
 mod settings;
 mod verify_job;
 
@@ -29,6 +30,7 @@ pub use cancel::Cancel;
 pub use copy_job::{CopyJob, CopyReport};
 pub use move_job::{MoveJob, MoveReport};
 pub use observer::{Event, Observer, Quiet};
+pub use reverse_job::ReverseJob;
 pub use verify_job::VerifyJob;
 
 /// Runs `future` to its end on a runtime of its own, on a thread of its own: so it works from a

@@ -117,6 +117,11 @@ impl MoveJob {
             }
         {
             locks.release().await;
+            if done.phase == checkpoint::Phase::RolledBack {
+                return Err(CopyError::Refused(String::from(
+                    "this move cut over and was rolled back: the sources serve again and the targets' tables are renamed <table>_old. To move again, drop those and run the move with --force; nothing was written",
+                )));
+            }
             return Ok(MoveReport {
                 end: MoveEnd::AlreadyCutOver,
                 progress: Arc::new(MoveProgress::new(CopyProgress::new(Vec::new()), Vec::new())),
@@ -433,7 +438,7 @@ async fn check_source(dsn: &Dsn) -> Result<(), CopyError> {
 
 /// Refuses a cutover whose renames would meet a table already there: `<table><suffix>` on a
 /// source (checked before anything is written; the cutover checks nothing it could not undo).
-fn check_renames_free(
+pub(crate) fn check_renames_free(
     topology: &Topology,
     tables: &[String],
     suffix: &str,
@@ -473,7 +478,7 @@ async fn blocking<T: Send + 'static>(
 /// A replica server id for the streams: fixed high bits, the process id below, and a count of
 /// the moves this process started below that (16 sources each), so that moves on one host, or
 /// several in one process, do not collide.
-fn default_server_id() -> u32 {
+pub(crate) fn default_server_id() -> u32 {
     static MOVES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = MOVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 16;
     0x5e00_0000 | ((std::process::id() & 0xffff) << 8) | (n << 4)

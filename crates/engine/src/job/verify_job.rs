@@ -53,6 +53,7 @@ impl VerifyJob {
             router: topology.router.clone(),
             tables,
             replicas: Vec::new(),
+            target_suffix: String::new(),
         };
         let copy = self.settings.options;
         let options = VerifyOptions {

@@ -34,7 +34,7 @@ use reshard_mysql::writer::{Duplicates, LoadTarget, open_write_session, refuse_w
 use reshard_types::Dsn;
 
 use super::classify::Images;
-use crate::copy::{CopyPlan, Stop, TableRoute, in_database};
+use crate::copy::{CopyPlan, Stop, TableRoute, on_target};
 use crate::error::CopyError;
 use crate::retry::{Retries, RetryPolicy};
 
@@ -120,7 +120,7 @@ impl<'a> Applier<'a> {
             let mut loads = Vec::with_capacity(plan.targets.len());
             for target in &plan.targets {
                 loads.push(
-                    LoadTarget::new(target, &in_database(&table.schema, target))?
+                    LoadTarget::new(target, &on_target(plan, &table.schema, target))?
                         .with_row_key(&table.key.index),
                 );
             }
@@ -131,7 +131,7 @@ impl<'a> Applier<'a> {
                 names: plan
                     .targets
                     .iter()
-                    .map(|t| table_sql(&in_database(&table.schema, t)))
+                    .map(|t| table_sql(&on_target(plan, &table.schema, t)))
                     .collect(),
                 schema,
                 label,

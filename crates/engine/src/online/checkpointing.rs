@@ -228,7 +228,7 @@ impl<'a> Saver<'a> {
         let mut stored = self.checkpointing.store.lock().expect("store lock");
         checkpoint.cutover.clone_from(&stored.cutover);
         checkpoint.verified_at = stored.verified_at;
-        if stored.last.phase == Phase::CutOver {
+        if stored.last.phase.is_finished() {
             // Saved by the cutover, which ended the move: nothing the applier says after it
             // changes that.
             return Ok(());

@@ -91,6 +91,7 @@ impl CopySetup {
             router: topology.router.clone(),
             tables: self.tables.iter().map(|p| p.table.clone()).collect(),
             replicas: Vec::new(),
+            target_suffix: String::new(),
         }
     }
 }
@@ -332,6 +333,84 @@ pub async fn plan_verify(topology: &Topology) -> Result<Vec<CopyTable>, CopyErro
         let lines: Vec<String> = problems.into_iter().map(|p| p.message).collect();
         return Err(CopyError::Refused(format!(
             "nothing was verified:\n- {}",
+            lines.join("\n- ")
+        )));
+    }
+    Ok(planned)
+}
+
+/// The tables of a reverse stream ([`crate::cutover::reverse`]), read-only: discovered and
+/// checked on its sources (the move's targets) as a copy's are, each present on every target
+/// (the move's sources) as `<table><suffix>` with the same columns. Writes nothing.
+pub async fn plan_reverse(topology: &Topology, suffix: &str) -> Result<Vec<CopyTable>, CopyError> {
+    let mut databases = Vec::with_capacity(topology.sources.len());
+    for source in &topology.sources {
+        databases.push(database_of(source, "source")?.to_owned());
+    }
+    let mut sources = Vec::with_capacity(topology.sources.len());
+    for source in &topology.sources {
+        sources.push(connect(source).await?);
+    }
+    let mut targets = Vec::with_capacity(topology.targets.len());
+    for target in &topology.targets {
+        database_of(&target.dsn, "target")?;
+        targets.push(connect(&target.dsn).await?);
+    }
+    let names = topology.tables.clone().unwrap_or_default();
+    let mut problems = Vec::new();
+    let mut planned = Vec::new();
+    'tables: for name in &names {
+        let facts = discover::on_sources(&mut sources, &databases, name).await?;
+        let plan = match check::check_sources(topology, &SetupOptions::default(), &facts) {
+            Ok(plan) => plan,
+            Err(refusals) => {
+                problems.extend(refusals);
+                continue;
+            }
+        };
+        let renamed = format!("{name}{suffix}");
+        for (t, target) in topology.targets.iter().enumerate() {
+            let database = database_of(&target.dsn, "target")?;
+            let problem = match discover::on_target(&mut targets[t], database, &renamed).await? {
+                None => Some(format!(
+                    "{} has no table `{database}`.`{renamed}` to send the targets' changes back into (dropped since the cutover?)",
+                    target.dsn
+                )),
+                Some(found) => {
+                    let differences = tables::schema_differences(&plan.schema, &found.schema);
+                    (!differences.is_empty()).then(|| format!(
+                        "`{database}`.`{renamed}` on {} has other columns than the targets' `{name}`:\n  - {}",
+                        target.dsn,
+                        differences.join("\n  - ")
+                    ))
+                }
+            };
+            if let Some(message) = problem {
+                problems.push(check::refusal(&databases[0], name, message));
+                continue 'tables;
+            }
+        }
+        let first = facts.first.expect("checked by check_sources");
+        planned.push(CopyTable {
+            other_unique_keys: first
+                .constraints
+                .indexes
+                .iter()
+                .filter(|i| i.unique && i.name != plan.key.index)
+                .map(|i| i.name.clone())
+                .collect(),
+            schema: plan.schema,
+            key: plan.key,
+            route: plan.route,
+        });
+    }
+    for session in sources.into_iter().chain(targets) {
+        let _ = session.close().await;
+    }
+    if !problems.is_empty() {
+        let lines: Vec<String> = problems.into_iter().map(|p| p.message).collect();
+        return Err(CopyError::Refused(format!(
+            "the reverse stream cannot start; nothing was written:\n- {}",
             lines.join("\n- ")
         )));
     }
