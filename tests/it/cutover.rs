@@ -26,7 +26,7 @@ const BEFORE_SWITCH: u64 = 10_000_000;
 const AFTER_SWITCH: u64 = 20_000_000;
 
 /// A scratch directory for a test's hook files.
-fn scratch_dir(test: &str) -> PathBuf {
+pub(crate) fn scratch_dir(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("reshard-{test}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("creating a scratch directory");
@@ -34,7 +34,7 @@ fn scratch_dir(test: &str) -> PathBuf {
 }
 
 /// A hook that records each run and the positions it was given, and switches the writer.
-fn recording_hook(dir: &Path) -> String {
+pub(crate) fn recording_hook(dir: &Path) -> String {
     let d = dir.display();
     format!(
         "echo \"$RESHARD_SOURCE_POSITIONS|$RESHARD_TARGET_POSITIONS|$RESHARD_TABLES\" >> {d}/runs; touch {d}/switched"
@@ -42,7 +42,7 @@ fn recording_hook(dir: &Path) -> String {
 }
 
 /// The lines of `file` (none if it is missing).
-fn lines(file: &Path) -> Vec<String> {
+pub(crate) fn lines(file: &Path) -> Vec<String> {
     std::fs::read_to_string(file)
         .unwrap_or_default()
         .lines()
@@ -51,7 +51,7 @@ fn lines(file: &Path) -> Vec<String> {
 }
 
 /// Source `s` of `n` holding the keys `k` with `k % n == s` of `1..=rows`.
-async fn sources(test: &str, n: usize, rows: u64) -> Vec<TestDb> {
+pub(crate) async fn sources(test: &str, n: usize, rows: u64) -> Vec<TestDb> {
     let mut out = Vec::new();
     for s in 0..n {
         let db = TestDb::create(&format!("{test}_s{s}"), 1 + s % 2).await;
@@ -213,7 +213,7 @@ fn missing_table(e: &mysql_async::Error) -> bool {
 }
 
 /// The target of `id` among even key ranges, by the reference hash vindex.
-fn target_of(id: u64, ranges: &[KeyRange]) -> usize {
+pub(crate) fn target_of(id: u64, ranges: &[KeyRange]) -> usize {
     let mut kid = Vec::new();
     keyspace_id(
         VindexKind::from_name("hash").expect("hash"),
@@ -271,7 +271,7 @@ async fn assert_cut_over(sources: &[&TestDb], targets: &[&TestDb], writes: &Writ
 }
 
 /// `reshard status --json` of the move.
-async fn status(args: &[String]) -> serde_json::Value {
+pub(crate) async fn status(args: &[String]) -> serde_json::Value {
     let mut all = vec![String::from("status"), String::from("--json")];
     all.extend(args.iter().cloned());
     let run = run(all).await;
@@ -279,14 +279,14 @@ async fn status(args: &[String]) -> serde_json::Value {
 }
 
 /// `reshard status` (text) of the move.
-async fn status_text(args: &[String]) -> Run {
+pub(crate) async fn status_text(args: &[String]) -> Run {
     let mut all = vec![String::from("status")];
     all.extend(args.iter().cloned());
     run(all).await
 }
 
 /// Polls the move's status until `ready` holds of it (for at most two minutes).
-async fn until_status(
+pub(crate) async fn until_status(
     args: &[String],
     what: &str,
     ready: impl Fn(&serde_json::Value) -> bool,
@@ -306,14 +306,14 @@ async fn until_status(
 }
 
 /// The move's topology arguments.
-fn topology_args(sources: &[&TestDb], targets: &[&TestDb]) -> Vec<String> {
+pub(crate) fn topology_args(sources: &[&TestDb], targets: &[&TestDb]) -> Vec<String> {
     let mut args = servers(sources, targets);
     args.extend(["--shard-by", "t=id:hash", "--tables", "t"].map(String::from));
     args
 }
 
 /// Starts `reshard move` with `args`, and `RESHARD_FAULT_AT=fault` if given.
-fn start_move(args: &[String], fault: Option<&str>) -> std::process::Child {
+pub(crate) fn start_move(args: &[String], fault: Option<&str>) -> std::process::Child {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_reshard"));
     command
         .arg("move")
@@ -328,7 +328,7 @@ fn start_move(args: &[String], fault: Option<&str>) -> std::process::Child {
 }
 
 /// Waits for `child` to exit (killing it after two minutes) and returns what it printed.
-async fn wait(child: std::process::Child) -> Run {
+pub(crate) async fn wait(child: std::process::Child) -> Run {
     tokio::task::spawn_blocking(move || {
         crate::moves::Child::from(child).finish(Duration::from_secs(120))
     })

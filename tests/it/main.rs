@@ -18,6 +18,7 @@ mod observe;
 mod protocol;
 mod reshard;
 mod resume;
+mod rollback;
 mod roundtrip;
 mod safety;
 mod testkit;
