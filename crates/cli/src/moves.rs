@@ -18,6 +18,11 @@ use crate::format::seconds;
 use crate::output::out;
 
 pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
+    if args.cutover.reverse && args.cutover.options().is_none() {
+        return Err(Failure::BadInput(String::from(
+            "--reverse streams the targets' writes back after the cutover: give --cutover or --defer-cutover with it",
+        )));
+    }
     let topology = topology(&args.topology)?;
     let (limits, replicas) = args.throttle.limits().map_err(Failure::BadInput)?;
     let mut options = args.tuning.copy_options();

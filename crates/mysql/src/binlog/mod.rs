@@ -49,8 +49,11 @@ pub use error::BinlogError;
 use crate::MysqlError;
 use crate::session::{Session, connect_server};
 
-/// How often the server sends a heartbeat when it has nothing else to send.
-pub const HEARTBEAT: Duration = Duration::from_secs(1);
+/// How often the server sends a heartbeat when it has nothing else to send. A heartbeat is how
+/// an idle source's stream learns that its position moved past commits of tables it does not
+/// follow, so it bounds how long a cutover waits, under its locks, for the targets to reach the
+/// positions read there: a quarter of a second, a few bytes each.
+pub const HEARTBEAT: Duration = Duration::from_millis(250);
 /// How long without any event (heartbeats included) before the connection counts as lost.
 const SILENCE_LIMIT: Duration = Duration::from_secs(30);
 
