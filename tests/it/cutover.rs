@@ -72,6 +72,9 @@ struct Writes {
     before: Vec<u64>,
     /// Keys inserted on the targets (after the switch) and acknowledged.
     after: Vec<u64>,
+    /// Keys of rows that were there before the move whose `note` the application set to
+    /// 'after' on the targets, after the switch (acknowledged).
+    after_updates: Vec<u64>,
     /// Updates acknowledged.
     updates: u64,
     /// The longest a write took, retries through the cutover included.
@@ -115,6 +118,7 @@ impl Writer {
                 all.before.extend(writes.before);
                 all.after.extend(writes.after);
                 all.updates += writes.updates;
+                all.after_updates.extend(writes.after_updates);
                 all.longest = all.longest.max(writes.longest);
             }
             all
@@ -160,8 +164,9 @@ async fn write(
         n += 1;
         let k = n * WRITERS + j;
         let started = Instant::now();
-        // An insert, then an update of an existing row (sources only: after the switch only
-        // inserts, so that `_old` can be compared with the targets).
+        // An insert, then an update of a row that was there before the move (after the switch,
+        // of its note, which the oracle leaves out of the comparison with `_old` and checks
+        // survives on the targets).
         loop {
             if switched.exists() {
                 let id = AFTER_SWITCH + k;
@@ -172,6 +177,16 @@ async fn write(
                 {
                     Ok(()) => {
                         writes.after.push(id);
+                        // And a row the sources had: nothing of theirs may come over it now.
+                        let key = 1 + (k * 7919 % rows);
+                        let t = target_of(key, &ranges);
+                        match dst[t]
+                            .query_drop(format!("UPDATE t SET note = 'after' WHERE id = {key}"))
+                            .await
+                        {
+                            Ok(()) => writes.after_updates.push(key),
+                            Err(e) => panic!("an update on target {t} failed: {e}"),
+                        }
                         break;
                     }
                     Err(e) => panic!("a write to target {t} failed: {e}"),
@@ -239,15 +254,46 @@ async fn assert_cut_over(sources: &[&TestDb], targets: &[&TestDb], writes: &Writ
             s.name()
         );
     }
-    let old = union(sources, "t_old").await;
+    let mut old = union(sources, "t_old").await;
     let mut on_targets: TableDump = union(targets, "t").await;
-    let after: std::collections::BTreeSet<String> =
-        writes.after.iter().map(ToString::to_string).collect();
+    let after: std::collections::BTreeSet<String> = writes
+        .after
+        .iter()
+        .chain(&writes.after_updates)
+        .map(ToString::to_string)
+        .collect();
     let all_targets = on_targets.rows.clone();
+    let old_rows = old.rows.clone();
+    // The sources as they were locked: the targets without what the application wrote after.
     on_targets
         .rows
         .retain(|row| !row[0].as_ref().is_some_and(|id| after.contains(id)));
+    old.rows
+        .retain(|row| !row[0].as_ref().is_some_and(|id| after.contains(id)));
     assert_same(&old, &on_targets);
+    old.rows = old_rows;
+    // What the application wrote to the targets after the switch is still there: nothing of the
+    // sources' replayed over it.
+    for db in targets {
+        let updated: Vec<String> = writes
+            .after_updates
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if updated.is_empty() {
+            break;
+        }
+        let overwritten = db
+            .query_column(&format!(
+                "SELECT id FROM t WHERE id IN ({}) AND NOT (note <=> 'after')",
+                updated.join(",")
+            ))
+            .await;
+        assert!(
+            overwritten.is_empty(),
+            "rows the application updated after the switch were overwritten: {overwritten:?}"
+        );
+    }
     let ids = |rows: &[Vec<Option<String>>]| -> std::collections::BTreeSet<String> {
         rows.iter().filter_map(|r| r[0].clone()).collect()
     };
@@ -479,6 +525,7 @@ async fn a_cutover_killed_at_each_step_ends_consistent_with_the_hook_run_once() 
         ("locking", "locking the sources"),
         ("hook", "running the cutover hook"),
         ("hook_done", "the hook ran; renaming next"),
+        ("renamed_one", "renaming the source tables"),
         ("renamed", "renaming the source tables"),
     ] {
         let dir = scratch_dir(&format!("kill_{point}"));
@@ -495,6 +542,14 @@ async fn a_cutover_killed_at_each_step_ends_consistent_with_the_hook_run_once() 
             .await
             .expect_code(0)
             .stdout_has(&format!("cutover: {named}"));
+        if point == "renamed_one" {
+            // Killed after the first source's renames: the second still has `t`, and a statement
+            // that waited on its lock writes there once the crash released it. The rerun must
+            // carry it to the targets before renaming (the oracle below finds it in `t_old`).
+            assert!(s[1].tables().await.contains(&String::from("t")));
+            s[1].exec("INSERT INTO t VALUES (77777777, 1, 'straggler')")
+                .await;
+        }
         let rerun = run(std::iter::once(String::from("move"))
             .chain(args.iter().cloned())
             .collect())
@@ -519,6 +574,9 @@ async fn a_cutover_killed_at_each_step_ends_consistent_with_the_hook_run_once() 
             lines(&dir.join("runs"))
         );
         assert_cut_over(&s, &t, &writes).await;
+        if point == "renamed_one" {
+            rerun.stderr_has("statements that waited on the cutover's lock wrote to this source");
+        }
         run(std::iter::once(String::from("move"))
             .chain(args.iter().cloned())
             .collect())

@@ -148,7 +148,8 @@ async fn assert_on_own_source(sources: &[&TestDb], ranges: &[KeyRange], table: &
 
 /// The reverse stream and the rollback after a move of `n_sources` sources to two targets
 /// whose ranges (`target_ranges`) cut across the sources' (-80, 80- for two sources).
-async fn reverse_then_roll_back(test: &str, n_sources: usize, target_ranges: &str) {
+async fn reverse_then_roll_back(test: &str, n_sources: usize, target_ranges: &str, suffix: &str) {
+    let old_name = format!("t{suffix}");
     const ROWS: u64 = 3_000;
     let dir = scratch_dir(test);
     let src = if n_sources == 1 {
@@ -170,7 +171,11 @@ async fn reverse_then_roll_back(test: &str, n_sources: usize, target_ranges: &st
         args.extend([String::from("--source-key-ranges"), String::from("-80,80-")]);
     }
     let mut moving = args.clone();
-    moving.push(String::from("--cutover"));
+    moving.extend([
+        String::from("--cutover"),
+        String::from("--old-suffix"),
+        suffix.to_owned(),
+    ]);
     reshard("move", &moving)
         .await
         .expect_code(0)
@@ -178,8 +183,8 @@ async fn reverse_then_roll_back(test: &str, n_sources: usize, target_ranges: &st
     // The window: the application writes to the targets, the reverse stream carries it back.
     let reverse = start("reverse", &args);
     write_to_targets(&t, &target_list, 1, ROWS).await;
-    until_same(&s, "t_old", &t, "t").await;
-    assert_on_own_source(&s, &source_ranges, "t_old").await;
+    until_same(&s, &old_name, &t, "t").await;
+    assert_on_own_source(&s, &source_ranges, &old_name).await;
     stop(reverse)
         .await
         .expect_code(0)
@@ -200,19 +205,19 @@ async fn reverse_then_roll_back(test: &str, n_sources: usize, target_ranges: &st
     for db in &s {
         let tables = db.tables().await;
         assert!(
-            tables.contains(&String::from("t")) && !tables.contains(&String::from("t_old")),
+            tables.contains(&String::from("t")) && !tables.contains(&old_name),
             "{tables:?}"
         );
     }
     for db in &t {
         let tables = db.tables().await;
         assert!(
-            tables.contains(&String::from("t_old")) && !tables.contains(&String::from("t")),
+            tables.contains(&old_name) && !tables.contains(&String::from("t")),
             "{tables:?}"
         );
     }
     // The sources hold exactly the targets' rows as they were switched back, each on its own.
-    assert_same(&union(&s, "t").await, &union(&t, "t_old").await);
+    assert_same(&union(&s, "t").await, &union(&t, &old_name).await);
     assert_on_own_source(&s, &source_ranges, "t").await;
     // The move says what became of it, and changes nothing.
     reshard("move", &moving)
@@ -228,13 +233,14 @@ async fn reverse_then_roll_back(test: &str, n_sources: usize, target_ranges: &st
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_rollback_window_of_a_one_to_two_move_carries_writes_back_and_switches_back() {
-    reverse_then_roll_back("rev_1to2", 1, "-80,80-").await;
+    reverse_then_roll_back("rev_1to2", 1, "-80,80-", "_old").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_rollback_window_of_a_two_to_two_move_routes_each_row_to_its_source() {
     // Target -c0 holds rows of both sources: the reverse stream splits them again.
-    reverse_then_roll_back("rev_2to2", 2, "-c0,c0-").await;
+    // With another suffix than `_old`: the reverse stream and the rollback follow the cutover's.
+    reverse_then_roll_back("rev_2to2", 2, "-c0,c0-", "_before_reshard").await;
 }
 
 /// `reshard complete --drop-old-tables` ends a cut-over move (listing what it drops), after

@@ -466,6 +466,7 @@ pub(crate) fn on_target(plan: &CopyPlan, schema: &TableSchema, target: &Dsn) -> 
     on
 }
 
+/// `schema` as it is on `server`: in the database the server's DSN names.
 pub(crate) fn in_database(schema: &TableSchema, server: &Dsn) -> TableSchema {
     TableSchema {
         database: server.database().unwrap_or(&schema.database).to_owned(),

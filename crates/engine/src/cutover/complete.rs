@@ -79,7 +79,16 @@ pub async fn complete(topology: &Topology, drop_old: bool) -> Result<CompleteRep
     let result = tokio::task::spawn_blocking(move || -> Result<CompleteReport, CopyError> {
         let store_dsn = &topology.targets[0].dsn;
         let reverse_names: Vec<String> = names.iter().map(|n| format!("{n}{suffix}")).collect();
-        let reverse_ended = CheckpointStore::new(store_dsn, &reverse_names)
+        let mut reverse_store = CheckpointStore::new(store_dsn, &reverse_names);
+        if let Some(rollback) = reverse_store.load()?.and_then(|c| c.cutover)
+            && rollback.step != super::CutoverStep::Locking
+        {
+            return Err(CopyError::Refused(format!(
+                "a rollback of this move stopped at its step `{}`; finish it with reshard rollback (the application may be on the sources again); nothing was changed",
+                rollback.step.name()
+            )));
+        }
+        let reverse_ended = reverse_store
             .delete()
             .map_err(|e| CopyError::Checkpoint(Box::new(e)))?;
         let mut forward = CheckpointStore::new(store_dsn, &names);

@@ -22,6 +22,8 @@ use crate::verify::{VerifyOptions, VerifyProgress, in_move::verify_in_move};
 
 /// How often the sentinel is looked for.
 const LOOK_EVERY: Duration = Duration::from_secs(1);
+/// How long a cutover whose hook has run waits before it tries to finish again.
+const RETRY_AFTER_HOOK: Duration = Duration::from_secs(10);
 /// How long the applier may take to catch up before the locks are tried (it is usually a
 /// cycle away; a busy source can keep it longer).
 const CATCH_UP_BEFORE_LOCK: Duration = Duration::from_secs(120);
@@ -57,32 +59,50 @@ impl Driver<'_> {
     /// Runs until cut over, stopped, or failed for good (the error also stops the move).
     pub(crate) fn run(&self) -> Result<(), CopyError> {
         let sentinel = Sentinel::on(&self.plan.targets[0]);
-        // A hook that ran in an earlier run (a crash after it) is not run again.
-        let earlier = self.checkpoint.start().cutover.as_ref().map(|c| c.step);
-        let mut skip_hook = match earlier {
-            Some(CutoverStep::HookDone | CutoverStep::Renaming) => true,
-            Some(CutoverStep::HookRunning) => self.options.earlier_hook == EarlierHook::Ran,
-            _ => false,
-        };
-        // After a hook that succeeded the application writes to the targets: no waiting.
-        let mut wait_for_sentinel = self.options.deferred && !skip_hook;
+        // An earlier run's cutover whose hook ran (a crash after it, or the operator says it
+        // finished): the application uses the targets, so the hook is never run again, and the
+        // targets' positions read before it stay the reverse stream's start.
+        let ran: Option<CutoverRecord> = self
+            .checkpoint
+            .start()
+            .cutover
+            .clone()
+            .filter(|c| match c.step {
+                CutoverStep::HookDone | CutoverStep::Renaming => true,
+                CutoverStep::HookRunning => self.options.earlier_hook == EarlierHook::Ran,
+                CutoverStep::Locking | CutoverStep::Done => false,
+            })
+            .map(|mut c| {
+                c.step = CutoverStep::HookDone;
+                c
+            });
+        let mut wait_for_sentinel = self.options.deferred && ran.is_none();
         let mut last_verified = Instant::now();
         loop {
             if self.halted() {
                 return Ok(());
             }
-            if wait_for_sentinel {
-                match self.wait_for_sentinel(&sentinel, &mut last_verified)? {
-                    true => {}
-                    false => return Ok(()),
-                }
+            if wait_for_sentinel && !self.wait_for_sentinel(&sentinel, &mut last_verified)? {
+                return Ok(());
             }
-            match self.attempt(skip_hook)? {
+            match self.attempt(ran.as_ref())? {
                 Attempt::CutOver => {
                     self.cut_over.store(true, Relaxed);
                     return Ok(());
                 }
                 Attempt::Stopped => return Ok(()),
+                Attempt::Failed(why) if ran.is_some() => {
+                    // The application was switched already: finishing is the only way on.
+                    tracing::warn!(
+                        "the cutover could not finish yet: {why}. Its hook ran before, so it is not run again; trying again in {} s",
+                        RETRY_AFTER_HOOK.as_secs()
+                    );
+                    self.progress.cutover_failed(why);
+                    let started = Instant::now();
+                    while started.elapsed() < RETRY_AFTER_HOOK && !self.halted() {
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                }
                 Attempt::Failed(why) => {
                     // The operator decides when to try again: the sentinel is back.
                     let retry_with = sentinel.drop_statement();
@@ -97,7 +117,6 @@ impl Driver<'_> {
                     );
                     self.progress.cutover_failed(why);
                     wait_for_sentinel = true;
-                    skip_hook = false;
                 }
             }
         }
@@ -180,128 +199,141 @@ impl Driver<'_> {
         Ok(())
     }
 
-    /// One cutover attempt (see [`super`] for the steps).
-    fn attempt(&self, skip_hook: bool) -> Result<Attempt, CopyError> {
+    /// One cutover attempt (see [`super`] for the steps); `ran`: the record of a hook that ran
+    /// before, which the attempt keeps (and goes back to if it fails).
+    fn attempt(&self, ran: Option<&CutoverRecord>) -> Result<Attempt, CopyError> {
         let options = self.options;
-        self.save(
-            Some(CutoverRecord::locking(
-                &options.suffix,
-                options.restore_targets,
-            )),
-            None,
-        )?;
-        self.progress.cutover_step(CutoverStep::Locking);
-        fault_point("locking");
+        if ran.is_none() {
+            self.save(
+                Some(CutoverRecord::locking(
+                    &options.suffix,
+                    options.restore_targets,
+                )),
+                None,
+            )?;
+            self.progress.cutover_step(CutoverStep::Locking);
+            fault_point("locking");
+        }
         // Catch up first, so that little is left to apply under the locks.
-        let Some(()) = self.catch_up()? else {
-            return Ok(if self.halted() {
-                Attempt::Stopped
-            } else {
-                self.forget()?;
-                Attempt::Failed(format!(
-                    "the targets did not catch up with the sources within {} s",
-                    CATCH_UP_BEFORE_LOCK.as_secs()
-                ))
-            });
-        };
+        if self.catch_up()?.is_none() {
+            if self.halted() {
+                return Ok(Attempt::Stopped);
+            }
+            self.forget(ran)?;
+            return Ok(Attempt::Failed(format!(
+                "the targets did not catch up with the sources within {} s",
+                CATCH_UP_BEFORE_LOCK.as_secs()
+            )));
+        }
+        let patience = options.lock_timeout.max(Duration::from_secs(1));
         let mut attempts = 0;
         let (mut locks, at, positions, locked_at) = loop {
             if self.halted() {
-                self.forget()?;
+                self.forget(ran)?;
                 return Ok(Attempt::Stopped);
             }
             attempts += 1;
+            let last = attempts >= options.lock_attempts;
+            // The applier pauses between two cycles before the locks are taken (a cycle may
+            // take a while): under the locks it only applies what is left up to them.
+            let frozen = match self.barriers.freeze(self.stop.flag()) {
+                Ok(frozen) => frozen,
+                Err(_) if self.halted() => return Ok(Attempt::Stopped),
+                Err(e) => return Err(e),
+            };
             let locked_at = Instant::now();
-            let mut locks = match SourceLocks::take(self.plan, options.lock_timeout) {
-                Ok(locks) => locks,
-                Err(LockFailure::Busy(why)) if attempts < options.lock_attempts => {
-                    tracing::info!("cutover lock attempt {attempts}: {why}; trying again");
-                    std::thread::sleep(backoff(attempts));
-                    continue;
-                }
-                Err(LockFailure::Busy(why)) => {
-                    self.forget()?;
-                    return Ok(Attempt::Failed(format!(
-                        "the sources' tables could not be locked in {attempts} attempts of at most {} s each: {why}",
-                        options.lock_timeout.as_secs_f64()
-                    )));
-                }
-                Err(LockFailure::Error(e))
-                    if e.class() == reshard_types::ErrorClass::Transient
-                        && attempts < options.lock_attempts =>
-                {
-                    tracing::warn!("cutover lock attempt {attempts}: {e}; trying again");
-                    std::thread::sleep(backoff(attempts));
-                    continue;
+            let why = match SourceLocks::take(self.plan, options.lock_timeout) {
+                Ok(mut locks) => match locks.positions() {
+                    Ok(positions) => {
+                        // Exactly the changes up to the positions: the targets are the
+                        // sources, frozen.
+                        match frozen.advance_to(positions.clone(), patience, self.stop.flag()) {
+                            Ok(Some(at)) => break (locks, at, positions, locked_at),
+                            Ok(None) => {
+                                locks.release();
+                                format!(
+                                    "the targets did not reach the sources' positions within {} s under the locks",
+                                    patience.as_secs_f64()
+                                )
+                            }
+                            Err(_) if self.halted() => {
+                                locks.release();
+                                return Ok(Attempt::Stopped);
+                            }
+                            Err(e) => {
+                                locks.release();
+                                return Err(e);
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        locks.release();
+                        format!("reading the sources' positions under the locks: {e}")
+                    }
+                },
+                Err(LockFailure::Busy(why)) => why,
+                Err(LockFailure::Error(e)) if e.class() == reshard_types::ErrorClass::Transient => {
+                    e.to_string()
                 }
                 Err(LockFailure::Error(e)) => {
-                    self.forget()?;
+                    self.forget(ran)?;
                     return Err(CopyError::Server(Box::new(e)));
                 }
             };
-            let positions = match locks.positions() {
-                Ok(p) => p,
-                Err(e) => {
-                    locks.release();
-                    tracing::warn!(
-                        "reading the sources' positions under the cutover locks: {e}; trying again"
-                    );
-                    std::thread::sleep(backoff(attempts));
-                    continue;
-                }
-            };
-            // Exactly the changes up to the positions: the targets are the sources, frozen.
-            let frozen = self.barriers.freeze(self.stop.flag())?;
-            let patience = options.lock_timeout.max(Duration::from_secs(1));
-            match frozen.advance_to(positions.clone(), patience, self.stop.flag())? {
-                Some(at) => break (locks, at, positions, locked_at),
-                None => {
-                    locks.release();
-                    if attempts >= options.lock_attempts {
-                        self.forget()?;
-                        return Ok(Attempt::Failed(format!(
-                            "the targets did not reach the sources' positions within {} s under the locks, in {attempts} attempts",
-                            patience.as_secs_f64()
-                        )));
-                    }
-                    tracing::info!(
-                        "cutover attempt {attempts}: the targets took longer than {} s to reach the locked positions; trying again",
-                        patience.as_secs_f64()
-                    );
-                    std::thread::sleep(backoff(attempts));
-                }
-            }
-        };
-        // The targets' own positions now: the application's first write to a target comes after.
-        let targets = match target_positions(self.plan) {
-            Ok(t) => t,
-            Err(e) => {
-                drop(at);
-                locks.release();
-                self.forget()?;
+            if last {
+                self.forget(ran)?;
                 return Ok(Attempt::Failed(format!(
-                    "reading the targets' binlog positions: {e}"
+                    "{why} (attempt {attempts} of {}; each waits at most {} s for the locks)",
+                    options.lock_attempts,
+                    options.lock_timeout.as_secs_f64()
                 )));
             }
+            tracing::info!("cutover attempt {attempts}: {why}; trying again");
+            std::thread::sleep(backoff(attempts));
+        };
+        // The targets' own positions now, before the application's first write to them (kept
+        // from the attempt that ran the hook, if one did: it wrote since).
+        let targets = match ran {
+            Some(r) if !r.target_positions.is_empty() => {
+                r.target_positions.iter().map(Into::into).collect()
+            }
+            _ => match target_positions(self.plan) {
+                Ok(t) => t,
+                Err(e) => {
+                    drop(at);
+                    locks.release();
+                    self.forget(ran)?;
+                    return Ok(Attempt::Failed(format!(
+                        "reading the targets' binlog positions: {e}"
+                    )));
+                }
+            },
         };
         let mut record = CutoverRecord {
-            step: if skip_hook {
+            step: if ran.is_some() {
                 CutoverStep::HookDone
             } else {
                 CutoverStep::HookRunning
             },
             source_positions: positions.iter().map(StoredPosition::from).collect(),
             target_positions: targets.iter().map(StoredPosition::from).collect(),
-            hook_started_at: (!skip_hook).then(crate::online::unix_now),
+            hook_started_at: match ran {
+                Some(r) => r.hook_started_at,
+                None => Some(crate::online::unix_now()),
+            },
             ..CutoverRecord::locking(&options.suffix, options.restore_targets)
         };
-        if let Err(e) = self.save(Some(record.clone()), None) {
+        if let Err(e) = self.save_held(&record) {
             drop(at);
             locks.release();
             return Err(e);
         }
         fault_point("hook");
-        if !skip_hook && let Some(hook) = &options.hook {
+        if ran.is_some() {
+            tracing::info!(
+                "the cutover hook ran in an earlier run of this move: it is not run again"
+            );
+        } else if let Some(hook) = &options.hook {
             self.progress.cutover_step(CutoverStep::HookRunning);
             let context = CutoverContext {
                 sources: self.plan.sources.iter().map(ToString::to_string).collect(),
@@ -320,25 +352,20 @@ impl Driver<'_> {
             if let Err(why) = hook(&context) {
                 locks.release();
                 drop(at);
-                self.forget()?;
+                self.forget(None)?;
                 return Ok(Attempt::Failed(why));
             }
-        } else if skip_hook {
-            tracing::info!(
-                "the cutover hook ran in an earlier run of this move: it is not run again"
-            );
         }
         record.step = CutoverStep::HookDone;
-        self.save(Some(record.clone()), None)?;
+        self.save_held(&record)?;
         fault_point("hook_done");
         record.step = CutoverStep::Renaming;
-        self.save(Some(record.clone()), None)?;
+        self.save_held(&record)?;
         self.progress.cutover_step(CutoverStep::Renaming);
         // The move ends here: its streams would otherwise read the renames.
-        self.cut_over.store(true, Relaxed);
         self.stop.halt();
         drop(at);
-        let mut renamed = locks.rename(&options.suffix);
+        let mut renamed = locks.rename(&options.suffix, |_| fault_point("renamed_one"));
         if renamed.is_ok() && options.restore_targets {
             renamed = self.restore_targets(&options.suffix);
         }
@@ -351,6 +378,7 @@ impl Driver<'_> {
         self.checkpoint.save_cutover(
             Some(record),
             Some(Phase::CutOver),
+            true,
             self.retry,
             &AtomicBool::new(false),
         )?;
@@ -411,13 +439,25 @@ impl Driver<'_> {
 
     fn save(&self, record: Option<CutoverRecord>, phase: Option<Phase>) -> Result<(), CopyError> {
         self.checkpoint
-            .save_cutover(record, phase, self.retry, self.stop.flag())
+            .save_cutover(record, phase, false, self.retry, self.stop.flag())
     }
 
-    /// An attempt that changed nothing: its record goes.
-    fn forget(&self) -> Result<(), CopyError> {
+    /// Saves `record` while the applier is held at exactly its source positions.
+    fn save_held(&self, record: &CutoverRecord) -> Result<(), CopyError> {
+        self.checkpoint.save_cutover(
+            Some(record.clone()),
+            None,
+            true,
+            self.retry,
+            &AtomicBool::new(false),
+        )
+    }
+
+    /// An attempt that changed nothing: its record goes, or goes back to that of the hook
+    /// that ran before (`ran`).
+    fn forget(&self, ran: Option<&CutoverRecord>) -> Result<(), CopyError> {
         self.progress.cutover_step_cleared();
-        self.save(None, None)
+        self.save(ran.cloned(), None)
     }
 }
 
@@ -448,7 +488,8 @@ fn retry<T>(
 
 /// For the fault tests: `RESHARD_FAULT_AT=<point>` kills the process (SIGKILL, as `kill -9`
 /// would) when the cutover reaches `point` (`locking`: before the locks are taken; `hook`: under the locks, before the hook runs;
-/// `hook_done`: after it; `renamed`: after the renames, before the release).
+/// `hook_done`: after it; `renamed_one`: after the first source's renames; `renamed`: after the
+/// renames, before the release).
 fn fault_point(point: &str) {
     if std::env::var("RESHARD_FAULT_AT").is_ok_and(|p| p == point) {
         tracing::warn!("RESHARD_FAULT_AT={point}: killing this process");

@@ -3,12 +3,10 @@
 //! the operator says whether a hook that was running at a crash finished.
 
 use reshard_mysql::MysqlError;
-use reshard_mysql::reader::table_sql;
 use reshard_mysql::wire::RawConn;
-use reshard_types::TableSchema;
 
 use super::EarlierHook;
-use super::locks::{renamed_sql, table_exists};
+use super::locks::table_exists;
 use super::record::{CutoverRecord, CutoverStep};
 use crate::checkpoint::{Checkpoint, CheckpointStore, Phase};
 use crate::error::CopyError;
@@ -56,7 +54,11 @@ pub fn resume_cutover(
             record.hook_started_at.unwrap_or(record.started_at)
         ))),
         CutoverStep::Renaming | CutoverStep::Done => {
-            finish_renames(topology, found, &record.suffix)?;
+            // The renames are not atomic across sources: a crash among them released the locks,
+            // and statements that waited on them may then have written to a source not renamed
+            // yet. Each such source is locked again, what it logged since the locked position is
+            // applied to the targets, and it is renamed.
+            finish_renames(topology, found, record)?;
             if record.restore_targets {
                 restore_targets(topology, found, &record.suffix)?;
             }
@@ -75,39 +77,29 @@ pub fn resume_cutover(
     }
 }
 
-/// Renames every moved table still under its own name on a source to `<table><suffix>` (each
-/// under a write lock); refuses when a source holds both names, or neither.
-fn finish_renames(topology: &Topology, found: &Checkpoint, suffix: &str) -> Result<(), CopyError> {
-    for source in &topology.sources {
+/// Renames what the crashed run left unrenamed, each such source locked first; what it logged
+/// for the moved tables since the cutover's positions (statements that waited on the crashed
+/// run's lock) is applied to the targets before. Refuses a source that holds both names, or
+/// neither.
+fn finish_renames(
+    topology: &Topology,
+    found: &Checkpoint,
+    record: &CutoverRecord,
+) -> Result<(), CopyError> {
+    let server = |e: MysqlError| CopyError::Server(Box::new(e));
+    let suffix = &record.suffix;
+    for (i, source) in topology.sources.iter().enumerate() {
         let database = source.database().unwrap_or_default().to_owned();
-        let server = |e: MysqlError| CopyError::Server(Box::new(e));
         let mut conn = RawConn::connect(source).map_err(server)?;
+        let mut left = Vec::new();
         for name in found.identity.table_names() {
-            let table = TableSchema {
-                database: database.clone(),
-                name: name.clone(),
-                columns: Vec::new(),
-                primary_key: Vec::new(),
-            };
             let old = format!("{name}{suffix}");
-            let (has_table, has_old) = (
+            match (
                 table_exists(&mut conn, &database, &name).map_err(server)?,
                 table_exists(&mut conn, &database, &old).map_err(server)?,
-            );
-            match (has_table, has_old) {
+            ) {
                 (false, true) => {}
-                (true, false) => {
-                    conn.query_drop(&format!("LOCK TABLES {} WRITE", table_sql(&table)))
-                        .map_err(server)?;
-                    let renamed = conn.query_drop(&format!(
-                        "ALTER TABLE {} RENAME TO {}",
-                        table_sql(&table),
-                        renamed_sql(&table, suffix)
-                    ));
-                    let _ = conn.query_drop("UNLOCK TABLES");
-                    renamed.map_err(server)?;
-                    tracing::info!(source = %source, table = %name, "renamed (finishing the cutover of an earlier run)");
-                }
+                (true, false) => left.push(name),
                 (true, true) => {
                     return Err(CopyError::Refused(format!(
                         "the cutover of this move stopped while renaming the source tables, and {source} now holds both `{name}` and `{old}`; \
@@ -122,8 +114,169 @@ fn finish_renames(topology: &Topology, found: &Checkpoint, suffix: &str) -> Resu
                 }
             }
         }
+        if left.is_empty() {
+            continue;
+        }
+        let quote = reshard_convert::encode::load_data::quote_identifier;
+        let list: Vec<String> = left
+            .iter()
+            .map(|n| format!("{}.{} WRITE", quote(&database), quote(n)))
+            .collect();
+        conn.query_drop(&format!("LOCK TABLES {}", list.join(", ")))
+            .map_err(server)?;
+        let since = record
+            .source_positions
+            .get(i)
+            .map(reshard_types::BinlogPosition::from)
+            .ok_or_else(|| {
+                CopyError::Internal(String::from(
+                    "a cutover record without the positions of its sources",
+                ))
+            })?;
+        let written = match row_events_since(&mut conn, &since, &database, &left) {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = conn.query_drop("UNLOCK TABLES");
+                return Err(server(e));
+            }
+        };
+        if written > 0 {
+            // Applied to the targets from the locked position on, the source held locked
+            // meanwhile (the application, switched, no longer writes there).
+            tracing::warn!(source = %source, events = written, "statements that waited on the cutover's lock wrote to this source after it, before it was renamed; applying their changes to the targets");
+            if let Err(e) = catch_up_source(topology, i, &left, &since) {
+                let _ = conn.query_drop("UNLOCK TABLES");
+                return Err(e);
+            }
+        }
+        for name in &left {
+            let renamed = conn.query_drop(&format!(
+                "ALTER TABLE {db}.{t} RENAME TO {db}.{old}",
+                db = quote(&database),
+                t = quote(name),
+                old = quote(&format!("{name}{suffix}"))
+            ));
+            if let Err(e) = renamed {
+                let _ = conn.query_drop("UNLOCK TABLES");
+                return Err(server(e));
+            }
+            tracing::info!(source = %source, table = %name, "renamed (finishing the cutover of an earlier run)");
+        }
+        let _ = conn.query_drop("UNLOCK TABLES");
     }
     Ok(())
+}
+
+/// Applies the changes of `tables` that source `source` logged after `since` to the targets (a
+/// move with nothing to copy, run until caught up with the source's binlog end).
+fn catch_up_source(
+    topology: &Topology,
+    source: usize,
+    tables: &[String],
+    since: &reshard_types::BinlogPosition,
+) -> Result<(), CopyError> {
+    use crate::online::{MoveEnd, MoveOptions, MoveProgress, SourceLag, run_move};
+    let mut one = topology.clone();
+    one.sources = vec![topology.sources[source].clone()];
+    one.source_ranges = None;
+    one.tables = Some(tables.to_vec());
+    let copy_tables = tokio::runtime::Handle::current().block_on(crate::copy::plan_verify(&one))?;
+    let plan = crate::copy::CopyPlan {
+        sources: one.sources.clone(),
+        targets: one.targets.iter().map(|t| t.dsn.clone()).collect(),
+        target_names: one.targets.iter().map(|t| t.name.clone()).collect(),
+        router: one.router.clone(),
+        tables: copy_tables,
+        replicas: Vec::new(),
+        target_suffix: String::new(),
+    };
+    let progress = MoveProgress::new(
+        crate::progress::CopyProgress::new(Vec::new()),
+        vec![SourceLag::new(one.sources[0].to_string(), since.clone())],
+    );
+    let options = MoveOptions {
+        copy: crate::copy::CopyOptions::default(),
+        stop_when_caught_up: Some(std::time::Duration::ZERO),
+        server_id: crate::job::default_server_id(),
+        tables_already_copied: true,
+        verify: None,
+    };
+    match run_move(
+        &plan,
+        options,
+        &progress,
+        &std::sync::atomic::AtomicBool::new(false),
+    )? {
+        MoveEnd::CaughtUp => Ok(()),
+        other => Err(CopyError::Internal(format!(
+            "applying what {} logged after the cutover's lock ended {other:?}",
+            one.sources[0]
+        ))),
+    }
+}
+
+/// Row events of `database.tables` in the binlog of the server of `conn` after `since` (each
+/// `Table_map` event names its table).
+fn row_events_since(
+    conn: &mut RawConn,
+    since: &reshard_types::BinlogPosition,
+    database: &str,
+    tables: &[String],
+) -> Result<u64, MysqlError> {
+    let names: Vec<String> = tables.iter().map(|t| format!("({database}.{t})")).collect();
+    let mut files = Vec::new();
+    conn.query_rows(
+        "SHOW BINARY LOGS",
+        &mut reshard_mysql::wire::Rows(|row: &[u8]| {
+            if let Some(Some(name)) = reshard_mysql::wire::text::text_row_fields(row).first() {
+                files.push(String::from_utf8_lossy(name).into_owned());
+            }
+            Ok(())
+        }),
+    )?;
+    let mut count = 0u64;
+    for file in files.iter().filter(|f| f.as_str() >= since.file()) {
+        let mut from = if file == since.file() {
+            since.offset()
+        } else {
+            4
+        };
+        loop {
+            let mut seen = 0;
+            let mut next = from;
+            conn.query_rows(
+                &format!(
+                    "SHOW BINLOG EVENTS IN '{}' FROM {from} LIMIT 10000",
+                    file.replace('\'', "''")
+                ),
+                &mut reshard_mysql::wire::Rows(|row: &[u8]| {
+                    let fields = reshard_mysql::wire::text::text_row_fields(row);
+                    seen += 1;
+                    let field = |i: usize| {
+                        fields
+                            .get(i)
+                            .and_then(|f| f.as_ref())
+                            .map(|f| String::from_utf8_lossy(f).into_owned())
+                            .unwrap_or_default()
+                    };
+                    if field(2) == "Table_map"
+                        && names.iter().any(|n| field(5).ends_with(n.as_str()))
+                    {
+                        count += 1;
+                    }
+                    if let Ok(end) = field(4).parse::<u64>() {
+                        next = next.max(end);
+                    }
+                    Ok(())
+                }),
+            )?;
+            if seen < 10_000 || next <= from {
+                break;
+            }
+            from = next;
+        }
+    }
+    Ok(count)
 }
 
 /// A rollback's last rename: every target's `<table><suffix>` back to `<table>` (where the

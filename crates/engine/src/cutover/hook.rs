@@ -32,6 +32,8 @@ pub struct CutoverContext {
 /// time limit: reshard holds the sources' write locks while it runs.
 pub type CutoverHook = Arc<dyn Fn(&CutoverContext) -> Result<(), String> + Send + Sync>;
 
+/// How long the output of a hook that has exited is waited for.
+const OUTPUT_WAIT: Duration = Duration::from_millis(500);
 /// How much of a failed command's output a message quotes.
 const OUTPUT_QUOTED: usize = 2000;
 
@@ -50,7 +52,8 @@ fn run_command(command: &str, timeout: Duration, context: &CutoverContext) -> Re
     let mut child = Command::new("sh");
     // Secrets stay with reshard: the passwords it was given are not the hook's.
     for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().ends_with("_PASSWORD") {
+        let name_text = name.to_string_lossy();
+        if name_text.ends_with("_PASSWORD") || name_text == "MYSQL_PWD" {
             child.env_remove(name);
         }
     }
@@ -75,8 +78,10 @@ fn run_command(command: &str, timeout: Duration, context: &CutoverContext) -> Re
         .process_group(0)
         .spawn()
         .map_err(|e| format!("the cutover hook could not be started: {e}"))?;
-    // Read the output on threads of their own, so that a chatty hook never blocks on a full pipe.
-    let readers: Vec<std::thread::JoinHandle<Vec<u8>>> = [
+    // Read the output on threads of their own, so that a chatty hook never blocks on a full
+    // pipe; each sends what it read when its pipe closes.
+    let (output_tx, output_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let readers: Vec<std::thread::JoinHandle<()>> = [
         child
             .stdout
             .take()
@@ -89,13 +94,15 @@ fn run_command(command: &str, timeout: Duration, context: &CutoverContext) -> Re
     .into_iter()
     .flatten()
     .map(|mut pipe| {
+        let tx = output_tx.clone();
         std::thread::spawn(move || {
             let mut bytes = Vec::new();
             let _ = pipe.read_to_end(&mut bytes);
-            bytes
+            let _ = tx.send(bytes);
         })
     })
     .collect();
+    drop(output_tx);
     let started = Instant::now();
     let status = loop {
         match child.try_wait() {
@@ -115,10 +122,22 @@ fn run_command(command: &str, timeout: Duration, context: &CutoverContext) -> Re
             Err(e) => return Err(format!("waiting for the cutover hook: {e}")),
         }
     };
-    let output: Vec<u8> = readers
-        .into_iter()
-        .flat_map(|r| r.join().unwrap_or_default())
-        .collect();
+    // A process the hook left running in the background may hold its pipes open: its output is
+    // waited for a moment, not for ever (the sources are locked meanwhile).
+    let mut output = Vec::new();
+    let deadline = Instant::now() + OUTPUT_WAIT;
+    for _ in 0..readers.len() {
+        match output_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(bytes) => output.extend(bytes),
+            Err(_) => {
+                tracing::warn!(
+                    "the cutover hook left a process holding its output open; not waiting for it"
+                );
+                break;
+            }
+        }
+    }
+    drop(readers);
     let output = String::from_utf8_lossy(&output);
     let quoted = output.trim();
     let quoted = if quoted.len() > OUTPUT_QUOTED {

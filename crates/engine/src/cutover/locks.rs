@@ -121,9 +121,14 @@ impl SourceLocks {
             .collect()
     }
 
-    /// Renames every moved table of every source to `<table><suffix>`, under the locks.
-    pub(crate) fn rename(&mut self, suffix: &str) -> Result<(), MysqlError> {
-        for (conn, tables) in &mut self.held {
+    /// Renames every moved table of every source to `<table><suffix>`, under the locks,
+    /// calling `after_source` once a source's tables are renamed.
+    pub(crate) fn rename(
+        &mut self,
+        suffix: &str,
+        mut after_source: impl FnMut(usize),
+    ) -> Result<(), MysqlError> {
+        for (i, (conn, tables)) in self.held.iter_mut().enumerate() {
             for table in tables.iter() {
                 conn.query_drop(&format!(
                     "ALTER TABLE {} RENAME TO {}",
@@ -132,6 +137,7 @@ impl SourceLocks {
                 ))?;
                 tracing::info!(source = %conn.dsn(), table = %table.qualified_name(), to = %renamed_sql(table, suffix), "renamed");
             }
+            after_source(i);
         }
         Ok(())
     }

@@ -43,8 +43,15 @@
 //!   again nor skips it on its own: it refuses, naming the time the hook started, until told
 //!   which ([`EarlierHook`]: `--cutover-hook-ran`, the application uses the targets: the run
 //!   finishes without the hook; `--run-cutover-hook-again`).
-//! - **Hook done:** the run resumes replicating, cuts over at once without the hook.
-//! - **Renaming:** the run renames what is left ([`finish`]) and ends, cut over.
+//! - **Hook done:** the run resumes replicating, cuts over at once without the hook (and keeps
+//!   retrying, never running the hook again, if the locks cannot be had: the application is on
+//!   the targets already). The targets' positions read before the hook stay the reverse
+//!   stream's start.
+//! - **Renaming:** if every source is renamed, the run ends, cut over. Otherwise the locks went
+//!   with the crash while some sources still had their tables, and statements that waited on
+//!   them may have written there: the renamed tables get their names back and the run goes on
+//!   as after the hook (from the locked positions, which the checkpoint holds from the hook on:
+//!   nothing older is replayed over the application's writes to the targets) ([`finish`]).
 //! - **Done:** the run says the move has cut over, and changes nothing.
 
 pub mod complete;

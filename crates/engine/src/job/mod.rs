@@ -28,6 +28,7 @@ mod verify_job;
 
 pub use cancel::Cancel;
 pub use copy_job::{CopyJob, CopyReport};
+pub(crate) use move_job::default_server_id;
 pub use move_job::{MoveJob, MoveReport};
 pub use observer::{Event, Observer, Quiet};
 pub use reverse_job::ReverseJob;

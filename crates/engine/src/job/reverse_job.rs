@@ -188,7 +188,15 @@ impl ReverseJob {
         };
         let start = match found {
             Some(mut found) => {
-                found.cutover = None;
+                // A rollback that stopped while locking changed nothing; from its hook on, its
+                // record is what the driver goes on from.
+                if found
+                    .cutover
+                    .as_ref()
+                    .is_some_and(|c| c.step == cutover::CutoverStep::Locking)
+                {
+                    found.cutover = None;
+                }
                 found
             }
             None => {
@@ -241,8 +249,12 @@ impl ReverseJob {
             tables_already_copied: true,
             verify: None,
         };
-        let (counters, cancel_handle, rollback) =
-            (Arc::clone(&progress), cancel.clone(), self.rollback.clone());
+        // The rollback renames with the suffix the cutover used.
+        let rollback = self.rollback.clone().map(|mut r| {
+            r.suffix.clone_from(&suffix);
+            r
+        });
+        let (counters, cancel_handle) = (Arc::clone(&progress), cancel.clone());
         let after = Arc::clone(&checkpointing);
         let end = tokio::task::spawn_blocking(move || {
             run_move_then(

@@ -69,11 +69,14 @@ impl Checkpointing {
     }
 
     /// Records `cutover` (or clears it) and saves it at once with the last checkpoint saved
-    /// (`phase` too, if given), retrying transient errors as `retry` allows.
+    /// (`phase` too, if given), retrying transient errors as `retry` allows. `held_at_record`:
+    /// the applier is held at exactly the record's source positions with every cycle committed,
+    /// so they are the checkpoint's positions.
     pub(crate) fn save_cutover(
         &self,
         cutover: Option<CutoverRecord>,
         phase: Option<Phase>,
+        held_at_record: bool,
         retry: RetryPolicy,
         stop: &AtomicBool,
     ) -> Result<(), CopyError> {
@@ -81,6 +84,16 @@ impl Checkpointing {
         let mut stored = self.store.lock().expect("store lock");
         stored.cutover.clone_from(&cutover);
         let mut checkpoint = stored.last.clone();
+        // From the hook on, the applier is held at exactly the locked positions with every cycle
+        // committed: a run after a crash starts its streams there, and replays nothing older
+        // over what the application writes to the targets.
+        if held_at_record
+            && let Some(record) = &cutover
+            && !record.source_positions.is_empty()
+        {
+            checkpoint.positions.clone_from(&record.source_positions);
+            checkpoint.in_flight = None;
+        }
         checkpoint.cutover = cutover;
         checkpoint.verified = verified;
         checkpoint.verified_at = stored.verified_at;

@@ -235,6 +235,11 @@ pub(crate) fn stream_loop(
                 } else {
                     ErrorClass::Definite
                 };
+                // A move that is ending (interrupted, or cut over: its renames are in the binlog
+                // after the positions it stopped at) has no use for what follows.
+                if stop.stopped() {
+                    return;
+                }
                 if retries.again(&what, class, &e) {
                     continue;
                 }
