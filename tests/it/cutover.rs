@@ -672,3 +672,56 @@ async fn a_shard_level_move_cuts_over_one_shard_while_the_other_keeps_serving() 
     .stderr_has("spans the source shards");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// After a crash once its hook has run, a rerun whose lock attempts fail (another session holds
+/// a source's table) keeps trying without ever running the hook again, and cuts over once the
+/// table is free; the targets' positions stay those read before the hook.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cutover_whose_hook_ran_never_runs_it_again_while_it_retries() {
+    let dir = scratch_dir("retry_after_hook");
+    let src = sources("cut_retry", 1, 3_000).await;
+    let tgt = targets("cut_retry", 2).await;
+    let (s, t): (Vec<&TestDb>, Vec<&TestDb>) = (src.iter().collect(), tgt.iter().collect());
+    let topology = topology_args(&s, &t);
+    let mut args = topology.clone();
+    args.extend(
+        [
+            "--cutover",
+            "--cutover-attempts",
+            "1",
+            "--cutover-lock-timeout",
+            "1s",
+            "--cutover-hook",
+            &recording_hook(&dir),
+        ]
+        .map(String::from),
+    );
+    let killed = wait(start_move(&args, Some("hook_done"))).await;
+    assert_eq!(killed.code, None, "not killed:\n{}", killed.all());
+    let before = status(&topology).await;
+    let target_positions = before["cutover"]["target_positions"].clone();
+    assert!(target_positions.is_array(), "{before}");
+    // Another session holds the source table: every lock attempt of the rerun fails for now.
+    let mut holder = s[0].conn().await;
+    holder
+        .query_drop("LOCK TABLES t READ")
+        .await
+        .expect("locking");
+    let rerun = start_move(&args, None);
+    until_status(&topology, "a failed attempt", |v| {
+        v["cutover"]["step"] == "hook_done" && v["seconds_since_saved"].as_u64().is_some()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    holder.query_drop("UNLOCK TABLES").await.expect("unlocking");
+    drop(holder);
+    let run = wait(rerun).await;
+    run.expect_code(0)
+        .stdout_has("cut over")
+        .stderr_has("hook ran before, so it is not run again");
+    assert_eq!(lines(&dir.join("runs")).len(), 1, "the hook ran again");
+    let after = status(&topology).await;
+    assert_eq!(after["cutover"]["target_positions"], target_positions);
+    assert_same(&union(&s, "t_old").await, &union(&t, "t").await);
+    let _ = std::fs::remove_dir_all(&dir);
+}
