@@ -17,14 +17,7 @@ use crate::reshard::{run, targets, union};
 
 /// Starts `reshard <command>` with `args`.
 fn start(command: &str, args: &[String]) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_reshard"))
-        .arg(command)
-        .args(args)
-        .env("RUST_LOG", "info")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("starting reshard")
+    crate::spawn_reshard(std::iter::once(command).chain(args.iter().map(String::as_str)))
 }
 
 /// `reshard <command> args...`.

@@ -467,7 +467,7 @@ pub(crate) fn check_renames_free(
 }
 
 /// Runs blocking work (connections of our own wire client) off the runtime's threads.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, CopyError> + Send + 'static,
 ) -> Result<T, CopyError> {
     tokio::task::spawn_blocking(f)

@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 use reshard_mysql::binlog::BinlogReader;
 
+use super::move_job::blocking;
 use super::settings::{JobSettings, shared_setters};
 use super::{Cancel, MoveReport, Observer};
 use crate::CopyError;
@@ -306,12 +307,4 @@ pub(crate) async fn mark_forward(
 
 fn empty_progress() -> Arc<MoveProgress> {
     Arc::new(MoveProgress::new(CopyProgress::new(Vec::new()), Vec::new()))
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, CopyError> + Send + 'static,
-) -> Result<T, CopyError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| CopyError::Internal(format!("a blocking step stopped: {e}")))?
 }

@@ -270,6 +270,21 @@ async fn plan_table(
 /// receives them, present with the source's columns (what the row hashes cover). Indexes and
 /// emptiness do not matter here. Writes nothing.
 pub async fn plan_verify(topology: &Topology) -> Result<Vec<CopyTable>, CopyError> {
+    plan_read_only(topology, None).await
+}
+
+/// The tables of a reverse stream ([`crate::job::ReverseJob`]), read-only: discovered and
+/// checked on its sources (the move's targets) as a copy's are, each present on every target
+/// (the move's sources) as `<table><suffix>` with the same columns. Writes nothing.
+pub async fn plan_reverse(topology: &Topology, suffix: &str) -> Result<Vec<CopyTable>, CopyError> {
+    plan_read_only(topology, Some(suffix)).await
+}
+
+/// [`plan_verify`], or with `reverse_suffix` [`plan_reverse`].
+async fn plan_read_only(
+    topology: &Topology,
+    reverse_suffix: Option<&str>,
+) -> Result<Vec<CopyTable>, CopyError> {
     let mut databases = Vec::with_capacity(topology.sources.len());
     for source in &topology.sources {
         databases.push(database_of(source, "source")?.to_owned());
@@ -298,10 +313,14 @@ pub async fn plan_verify(topology: &Topology) -> Result<Vec<CopyTable>, CopyErro
                 continue;
             }
         };
+        let on_target = format!("{name}{}", reverse_suffix.unwrap_or_default());
         for &t in &plan.receiving {
             let dsn = &topology.targets[t].dsn;
             let database = database_of(dsn, "target")?;
-            let problem = match discover::on_target(&mut targets[t], database, name).await? {
+            let problem = match discover::on_target(&mut targets[t], database, &on_target).await? {
+                None if reverse_suffix.is_some() => Some(format!(
+                    "{dsn} has no table `{database}`.`{on_target}` to send the targets' changes back into (dropped since the cutover?)"
+                )),
                 None => Some(format!(
                     "target {} ({dsn}) has no table `{database}`.`{name}`, which receives rows of the source's: nothing to compare; copy it first, or leave it out with --tables",
                     t + 1
@@ -309,78 +328,8 @@ pub async fn plan_verify(topology: &Topology) -> Result<Vec<CopyTable>, CopyErro
                 Some(found) => {
                     let differences = tables::schema_differences(&plan.schema, &found.schema);
                     (!differences.is_empty()).then(|| format!(
-                        "target table `{database}`.`{name}` on {dsn} has other columns than the source's, so its rows cannot be compared:\n  - {}",
-                        differences.join("\n  - ")
-                    ))
-                }
-            };
-            if let Some(message) = problem {
-                problems.push(check::refusal(&databases[0], name, message));
-                continue 'tables;
-            }
-        }
-        planned.push(CopyTable {
-            schema: plan.schema,
-            key: plan.key,
-            route: plan.route,
-            other_unique_keys: Vec::new(),
-        });
-    }
-    for session in sources.into_iter().chain(targets) {
-        let _ = session.close().await;
-    }
-    if !problems.is_empty() {
-        let lines: Vec<String> = problems.into_iter().map(|p| p.message).collect();
-        return Err(CopyError::Refused(format!(
-            "nothing was verified:\n- {}",
-            lines.join("\n- ")
-        )));
-    }
-    Ok(planned)
-}
-
-/// The tables of a reverse stream ([`crate::cutover::reverse`]), read-only: discovered and
-/// checked on its sources (the move's targets) as a copy's are, each present on every target
-/// (the move's sources) as `<table><suffix>` with the same columns. Writes nothing.
-pub async fn plan_reverse(topology: &Topology, suffix: &str) -> Result<Vec<CopyTable>, CopyError> {
-    let mut databases = Vec::with_capacity(topology.sources.len());
-    for source in &topology.sources {
-        databases.push(database_of(source, "source")?.to_owned());
-    }
-    let mut sources = Vec::with_capacity(topology.sources.len());
-    for source in &topology.sources {
-        sources.push(connect(source).await?);
-    }
-    let mut targets = Vec::with_capacity(topology.targets.len());
-    for target in &topology.targets {
-        database_of(&target.dsn, "target")?;
-        targets.push(connect(&target.dsn).await?);
-    }
-    let names = topology.tables.clone().unwrap_or_default();
-    let mut problems = Vec::new();
-    let mut planned = Vec::new();
-    'tables: for name in &names {
-        let facts = discover::on_sources(&mut sources, &databases, name).await?;
-        let plan = match check::check_sources(topology, &SetupOptions::default(), &facts) {
-            Ok(plan) => plan,
-            Err(refusals) => {
-                problems.extend(refusals);
-                continue;
-            }
-        };
-        let renamed = format!("{name}{suffix}");
-        for (t, target) in topology.targets.iter().enumerate() {
-            let database = database_of(&target.dsn, "target")?;
-            let problem = match discover::on_target(&mut targets[t], database, &renamed).await? {
-                None => Some(format!(
-                    "{} has no table `{database}`.`{renamed}` to send the targets' changes back into (dropped since the cutover?)",
-                    target.dsn
-                )),
-                Some(found) => {
-                    let differences = tables::schema_differences(&plan.schema, &found.schema);
-                    (!differences.is_empty()).then(|| format!(
-                        "`{database}`.`{renamed}` on {} has other columns than the targets' `{name}`:\n  - {}",
-                        target.dsn,
+                        "`{database}`.`{on_target}` on {dsn} has other columns than the source's `{name}`, so {}:\n  - {}",
+                        if reverse_suffix.is_some() { "changes cannot be sent back into it" } else { "its rows cannot be compared" },
                         differences.join("\n  - ")
                     ))
                 }
@@ -410,7 +359,12 @@ pub async fn plan_reverse(topology: &Topology, suffix: &str) -> Result<Vec<CopyT
     if !problems.is_empty() {
         let lines: Vec<String> = problems.into_iter().map(|p| p.message).collect();
         return Err(CopyError::Refused(format!(
-            "the reverse stream cannot start; nothing was written:\n- {}",
+            "{}:\n- {}",
+            if reverse_suffix.is_some() {
+                "the reverse stream cannot start; nothing was written"
+            } else {
+                "nothing was verified"
+            },
             lines.join("\n- ")
         )));
     }
