@@ -47,6 +47,8 @@ pub struct Status {
     pub throttle: ThrottleStatus,
     /// A move's verification, once it has begun.
     pub verification: Option<VerificationStatus>,
+    /// A move's cutover, once it waits for its sentinel or has begun.
+    pub cutover: Option<crate::online::CutoverProgress>,
 }
 
 /// One table's copy.
@@ -162,6 +164,7 @@ impl Status {
                 limits: throttle.limits,
             },
             verification: None,
+            cutover: None,
         }
     }
 
@@ -202,6 +205,8 @@ impl Status {
             repairs: verify.repairs.load(Relaxed),
             equal: report.as_ref().map(crate::verify::VerifyReport::equal),
         });
+        let cutover = moving.cutover();
+        status.cutover = (cutover != crate::online::CutoverProgress::default()).then_some(cutover);
         status
     }
 }

@@ -71,7 +71,7 @@ mod run;
 mod stream;
 
 pub use checkpointing::Checkpointing;
-pub use progress::{ChangeSnapshot, LagSnapshot, MoveProgress, SourceLag};
+pub use progress::{ChangeSnapshot, CutoverProgress, LagSnapshot, MoveProgress, SourceLag};
 pub use run::{
     AfterCopy, AfterCopyContext, HeldApplier, MoveEnd, MoveOptions, run_move, run_move_then,
     start_positions,
