@@ -725,3 +725,59 @@ async fn a_cutover_whose_hook_ran_never_runs_it_again_while_it_retries() {
     assert_same(&union(&s, "t_old").await, &union(&t, "t").await);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A move asked to cut over is refused before anything is written when a source's user cannot
+/// lock or rename the tables (found at the cutover, it would stop after the hook), naming the
+/// grants; an empty or unquotable suffix and both cutover modes at once are bad input.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cutover_is_refused_up_front_without_the_sources_grants_or_with_a_bad_suffix() {
+    let src = sources("cut_grants", 1, 500).await;
+    let tgt = targets("cut_grants", 2).await;
+    let user = format!("nolock_{}", std::process::id());
+    src[0]
+        .exec(&format!(
+            "CREATE USER IF NOT EXISTS '{user}'@'%' IDENTIFIED BY 'pw';
+             GRANT SELECT ON `{}`.* TO '{user}'@'%';
+             GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO '{user}'@'%';",
+            src[0].name()
+        ))
+        .await;
+    let source = format!(
+        "mysql://{user}:pw@127.0.0.1:{}/{}",
+        src[0].server().port,
+        src[0].name()
+    );
+    let mut args = vec![String::from("--source"), source];
+    for t in &tgt {
+        args.extend([String::from("--target"), t.dsn()]);
+    }
+    args.extend(["--shard-by", "t=id:hash", "--tables", "t", "--cutover"].map(String::from));
+    let refused = run(std::iter::once(String::from("move"))
+        .chain(args.clone())
+        .collect())
+    .await;
+    let written: Vec<String> = tgt[0].tables().await;
+    src[0].exec(&format!("DROP USER '{user}'@'%'")).await;
+    refused
+        .expect_code(1)
+        .stderr_has("nothing was written")
+        .stderr_has("LOCK TABLES (the cutover's lock)")
+        .stderr_has(&format!(
+            "GRANT LOCK TABLES, ALTER, DROP, CREATE, INSERT ON `{}`.*",
+            src[0].name()
+        ));
+    assert!(written.is_empty(), "the refused move wrote {written:?}");
+    let (s, t): (Vec<&TestDb>, Vec<&TestDb>) = (src.iter().collect(), tgt.iter().collect());
+    for bad in [
+        vec!["--cutover", "--old-suffix", ""],
+        vec!["--cutover", "--old-suffix", "a`b"],
+        vec!["--cutover", "--defer-cutover"],
+        vec!["--reverse"],
+    ] {
+        let mut args = topology_args(&s, &t);
+        args.extend(bad.iter().map(|a| String::from(*a)));
+        run(std::iter::once(String::from("move")).chain(args).collect())
+            .await
+            .expect_code(2);
+    }
+}

@@ -244,13 +244,13 @@ pub(crate) struct CutoverArgs {
     pub(crate) cutover: bool,
     /// Like --cutover, but first create the table `_reshard_sentinel` in the first target's
     /// database and keep replicating (re-verifying every --reverify-every) until it is dropped.
-    #[arg(long = "defer-cutover", conflicts_with_all = ["stop_when_caught_up", "no_checkpoint"])]
+    #[arg(long = "defer-cutover", conflicts_with_all = ["stop_when_caught_up", "no_checkpoint", "cutover"])]
     pub(crate) defer_cutover: bool,
     /// While the cutover is deferred: how often every table is verified again.
     #[arg(long = "reverify-every", value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     pub(crate) reverify_every: Duration,
     /// What the source tables are renamed to: <table><SUFFIX>.
-    #[arg(long = "old-suffix", value_name = "SUFFIX", default_value = "_old")]
+    #[arg(long = "old-suffix", value_name = "SUFFIX", default_value = "_old", value_parser = parse_suffix)]
     pub(crate) suffix: String,
     /// After the cutover, keep running as the rollback window: stream the application's writes
     /// to the targets back into the sources' <table>_old tables (as `reshard reverse` does).
@@ -329,6 +329,25 @@ impl CutoverArgs {
                 .options(self.defer_cutover, self.reverify_every, &self.suffix)
         })
     }
+}
+
+/// A rename suffix: letters, digits, `_` and `$` (no quoting to get wrong), not empty.
+fn parse_suffix(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err(String::from(
+            "the source tables are renamed to <table><SUFFIX>: give a suffix (the default is _old)",
+        ));
+    }
+    if text.len() > 32
+        || !text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+    {
+        return Err(format!(
+            "'{text}' is not a usable suffix: use at most 32 letters, digits, _ or $"
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 /// `reshard reverse` and `reshard rollback`.

@@ -101,7 +101,15 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
     if let Some(throttle) = crate::format::throttled(&progress.copy.throttle.snapshot()) {
         out!("  {throttle}");
     }
-    if let Some(verification) = progress.verification() {
+    if let Some(verification) = progress
+        .verification()
+        .filter(|v| v.tables.is_empty() && v.equal())
+    {
+        let _ = verification;
+        out!(
+            "  every table was verified by an earlier run of this move (its checkpoint says so), and the changes applied since keep it equal"
+        );
+    } else if let Some(verification) = progress.verification() {
         let repairs = verification.repairs();
         out!(
             "  verified {} table(s), {} rows, each chunk at one binlog position per source: {}{}",
@@ -142,6 +150,12 @@ pub(crate) async fn run(args: MoveArgs) -> Result<(), Failure> {
     if !copy_done {
         return Err(Failure::Interrupted(crate::failures::unfinished(
             &progress.copy,
+        )));
+    }
+    if args.cutover.options().is_some() {
+        // Asked to cut over: anything less is unfinished.
+        return Err(Failure::Interrupted(String::from(
+            "the move stopped before its cutover; run the same command again to go on (it resumes from its checkpoint)",
         )));
     }
     if args.stop_when_caught_up.is_some() && report.end != MoveEnd::CaughtUp {

@@ -116,6 +116,38 @@ async fn from_checkpoint(args: &StatusArgs) -> Result<(), Failure> {
             );
         }
     }
+    if let Some(reverse) = &record.reverse {
+        out!(
+            "rollback window: the reverse stream's checkpoint was saved {} s ago",
+            reverse.seconds_since_saved
+        );
+        for source in &reverse.sources {
+            match (&source.binlog_end, source.bytes_behind) {
+                (Some(end), Some(bytes)) => out!(
+                    "  target {}: its changes are in the sources' _old tables up to {}, {bytes} binlog bytes behind its end {end}",
+                    source.source,
+                    source.position
+                ),
+                _ => out!(
+                    "  target {}: its changes are in the sources' _old tables up to {}",
+                    source.source,
+                    source.position
+                ),
+            }
+        }
+        if let Some(rollback) = &reverse.cutover {
+            out!(
+                "rollback: {} (attempt started {} s ago){}",
+                rollback.step.name(),
+                now.saturating_sub(rollback.started_at),
+                if rollback.step == reshard_engine::cutover::CutoverStep::HookRunning {
+                    "; whether its hook finished is not known: rerun reshard rollback with --cutover-hook-ran or --run-cutover-hook-again"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
     Ok(())
 }
 

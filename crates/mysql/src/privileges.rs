@@ -12,7 +12,7 @@
 //! | source | `SELECT` on the database | reading the tables |
 //! | source | `REPLICATION SLAVE` | streaming the binary log |
 //! | source | `BINLOG MONITOR` (`REPLICATION CLIENT`) | reading where the binary log ends |
-//! | source, for cutover | `LOCK TABLES`, `ALTER`, `DROP`, `CREATE`, `INSERT` on the database | locking the tables and renaming them to `_old` (a warning until cutover exists) |
+//! | source, for cutover | `LOCK TABLES`, `ALTER`, `DROP`, `CREATE`, `INSERT` on the database | locking the tables and renaming them to `_old` (required by a move that cuts over, and of the targets by a rollback; a warning otherwise) |
 //! | target | `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `CREATE`, `ALTER` on the database | creating the tables, loading rows (`LOAD DATA LOCAL` needs no `FILE`), applying changes, adding indexes |
 //! | target, with `--force` | `DROP` on the database | emptying a table (`TRUNCATE`); a warning |
 

@@ -36,6 +36,8 @@ pub struct MoveRecord {
     pub verified_at: Option<u64>,
     /// The cutover, once one has started: its step and positions.
     pub cutover: Option<crate::cutover::CutoverRecord>,
+    /// After the cutover: the reverse stream's own record (the rollback window), if one ran.
+    pub reverse: Option<Box<MoveRecord>>,
     /// While the cutover waits: the sentinel's drop statement, if the sentinel exists (`None`
     /// when it could not be looked for, or is not there).
     pub sentinel: Option<String>,
@@ -134,6 +136,7 @@ impl MoveRecord {
             cycle_in_flight: checkpoint.in_flight.is_some(),
             verified_at: checkpoint.verified_at,
             cutover: checkpoint.cutover.clone(),
+            reverse: None,
             sentinel: if checkpoint.phase.is_finished() {
                 None
             } else {
@@ -159,7 +162,38 @@ pub async fn read(topology: &Topology) -> Result<Option<MoveRecord>, CopyError> 
             .map_err(|e| CopyError::Internal(format!("reading the checkpoint stopped: {e}")))??
     };
     if let Some(done) = cut_over {
-        return Ok(Some(MoveRecord::of(topology, &done)));
+        let topology = topology.clone();
+        return tokio::task::spawn_blocking(move || {
+            let mut record = MoveRecord::of(&topology, &done);
+            // The reverse stream keeps its checkpoint next to the move's, under the `_old` names.
+            let suffix = done
+                .cutover
+                .as_ref()
+                .map_or_else(|| String::from("_old"), |c| c.suffix.clone());
+            let names: Vec<String> = done
+                .identity
+                .table_names()
+                .iter()
+                .map(|n| format!("{n}{suffix}"))
+                .collect();
+            if let Some(reverse) = CheckpointStore::new(&topology.targets[0].dsn, &names).load()? {
+                let mut back = topology.clone();
+                back.sources = topology.targets.iter().map(|t| t.dsn.clone()).collect();
+                back.targets = topology
+                    .sources
+                    .iter()
+                    .map(|dsn| crate::topology::Target {
+                        dsn: dsn.clone(),
+                        range: reshard_types::KeyRange::full(),
+                        name: dsn.to_string(),
+                    })
+                    .collect();
+                record.reverse = Some(Box::new(MoveRecord::of(&back, &reverse)));
+            }
+            Ok(Some(record))
+        })
+        .await
+        .map_err(|e| CopyError::Internal(format!("reading the checkpoint stopped: {e}")))?;
     }
     let names = super::resume::moved_table_names(topology).await?;
     let topology = topology.clone();

@@ -383,6 +383,18 @@ impl Driver<'_> {
             &AtomicBool::new(false),
         )?;
         self.progress.cutover_done(held);
+        // A sentinel created again after a failed attempt (this run's or an earlier one's) has
+        // nothing left to hold. (A deferred cutover starts only once its sentinel is gone: one
+        // there now is another move's.)
+        if !options.deferred {
+            let sentinel = Sentinel::on(&self.plan.targets[0]);
+            if let Err(e) = sentinel
+                .connect()
+                .and_then(|mut conn| sentinel.drop_table(&mut conn))
+            {
+                tracing::warn!("dropping {} after the cutover: {e}", sentinel.table_sql());
+            }
+        }
         tracing::info!(
             "cut over: the sources' tables are renamed to <table>{}; the sources were locked for {} ms",
             options.suffix,

@@ -47,8 +47,8 @@ pub fn resume_cutover(
         CutoverStep::HookRunning if earlier_hook != EarlierHook::Unknown => Ok(None),
         CutoverStep::HookRunning => Err(CopyError::Refused(format!(
             "an earlier run of this move was running its cutover hook (started {} s ago, Unix time {}) when it stopped, so whether the hook finished is not known; nothing was written. \
-             The sources were locked and are writable again, nothing is renamed. If the application now uses the targets, run the same command with --cutover-hook-ran to finish the cutover without the hook; \
-             if it does not, with --run-cutover-hook-again",
+             The locked tables are writable again, nothing is renamed. If the hook switched the application (it now writes where this run switches it to), run the same command with --cutover-hook-ran to finish without the hook; \
+             if it did not, with --run-cutover-hook-again",
             crate::online::unix_now()
                 .saturating_sub(record.hook_started_at.unwrap_or(record.started_at)),
             record.hook_started_at.unwrap_or(record.started_at)

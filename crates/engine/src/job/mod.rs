@@ -61,6 +61,43 @@ where
     })
 }
 
+/// Refuses servers (`what`: "source" or "target") whose user lacks a privilege of a cutover (the
+/// lock, the renames), each named with the `GRANT` that adds it, before anything is written:
+/// found at the cutover, a missing grant would stop it after the application was switched.
+async fn check_cutover_grants(
+    servers: &[reshard_types::Dsn],
+    what: &str,
+) -> Result<(), crate::CopyError> {
+    use reshard_mysql::privileges::{Grants, lacking, needs};
+    let mut problems = Vec::new();
+    for (i, dsn) in servers.iter().enumerate() {
+        let facts = reshard_mysql::ServerFacts::of(dsn).await?;
+        let grants = Grants::parse(&facts.grants);
+        if grants.uncertain {
+            continue; // roles or table grants may hold what seems missing: the server decides
+        }
+        let database = dsn.database().unwrap_or_default();
+        let missing: Vec<_> = needs(reshard_mysql::Role::Source)
+            .into_iter()
+            .filter(|n| !n.required && !grants.allows(n, database))
+            .collect();
+        if !missing.is_empty() {
+            problems.push(format!(
+                "{what} {} ({dsn}): {}",
+                i + 1,
+                lacking(&facts.user, &missing, database)
+            ));
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(crate::CopyError::Refused(format!(
+        "the cutover locks and renames the tables there; nothing was written:\n  - {}",
+        problems.join("\n  - ")
+    )))
+}
+
 /// Refuses targets whose user lacks a privilege the copy needs (each named, with the `GRANT`
 /// that adds it), before anything is written; a privilege needed only with `--force` is
 /// checked by the server when it is used.

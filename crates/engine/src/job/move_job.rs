@@ -137,6 +137,9 @@ impl MoveJob {
             check_source(source).await?;
         }
         super::check_target_grants(topology, true).await?;
+        if self.cutover.is_some() {
+            super::check_cutover_grants(&topology.sources, "source").await?;
+        }
         self.settings.check_throttle_file()?;
         self.settings
             .check_throttle(&self.settings.replicas)

@@ -173,6 +173,9 @@ impl ReverseJob {
                 .map_err(|e| CopyError::Refused(format!("nothing was written: {e}")))?;
         }
         if self.rollback.is_some() {
+            // The rollback locks and renames the move's targets, and renames the sources back.
+            super::check_cutover_grants(&reverse.sources, "target").await?;
+            super::check_cutover_grants(&forward.sources, "source").await?;
             let (reverse, names, suffix) = (reverse.clone(), names.clone(), suffix.clone());
             blocking(move || super::move_job::check_renames_free(&reverse, &names, &suffix))
                 .await?;
