@@ -281,10 +281,6 @@ async fn complete_and_cancel_end_a_move_either_way() {
     moving.push(String::from("--defer-cutover"));
     let child = start("move", &moving);
     crate::cutover::until_status(&args, "the sentinel", |v| v["sentinel"].is_string()).await;
-    reshard("cancel", &args)
-        .await
-        .expect_code(1)
-        .stderr_has("another reshard run");
     // Stopped before its cutover: unfinished, so not 0.
     stop(child)
         .await
@@ -297,6 +293,12 @@ async fn complete_and_cancel_end_a_move_either_way() {
         }
         n
     };
+    // Run again, and cancelled while it runs: it is asked to stop, stops, and is abandoned.
+    let child = start("move", &moving);
+    crate::cutover::until_status(&args, "the resumed move", |v| {
+        v["seconds_since_saved"].as_u64().is_some_and(|s| s < 2) && v["sentinel"].is_string()
+    })
+    .await;
     reshard(
         "cancel",
         &[args.clone(), vec![String::from("--drop-target-tables")]].concat(),
@@ -306,6 +308,10 @@ async fn complete_and_cancel_end_a_move_either_way() {
     .stdout_has("cancelled the move of t")
     .stdout_has("cutover sentinel dropped")
     .stdout_has("dropped t on target");
+    wait(child)
+        .await
+        .expect_code(1)
+        .stderr_has("stopped by reshard cancel");
     assert_eq!(rows_on_targets, 2_000);
     for db in &t {
         let tables = db.tables().await;

@@ -69,8 +69,9 @@ pub(crate) enum Command {
     Reset(ResetArgs),
     /// Abandon a move that has not cut over: delete its checkpoint and its cutover sentinel and,
     /// with --drop-target-tables, drop the tables it wrote on the targets, listing what it drops.
-    /// Takes the move's own topology options; refuses while the move runs (stop it first) and
-    /// once its cutover has switched the application.
+    /// Takes the move's own topology options. A run of the move that is going on is asked to
+    /// stop (it looks every second) and waited for, up to a minute. Refused once the move's
+    /// cutover has started its hook.
     Cancel(CancelArgs),
     /// Stream the application's writes to the targets of a move that has cut over back into the
     /// sources' <table>_old tables (the rollback window), until stopped (Ctrl-C, SIGTERM) or

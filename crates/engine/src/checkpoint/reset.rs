@@ -46,8 +46,16 @@ pub async fn reset(topology: &Topology) -> Result<ResetReport, CopyError> {
 /// Discards the move of `topology`'s tables (see the module docs); refuses when there is no
 /// checkpoint of it, when its cutover has reached its hook, or when another run holds a target.
 pub async fn discard(topology: &Topology, targets: TargetTables) -> Result<ResetReport, CopyError> {
-    let locks = lock_targets(topology).await?;
     let names = super::resume::moved_table_names(topology).await?;
+    let locks = match lock_targets(topology).await {
+        Ok(locks) => locks,
+        // A cancel stops the move that runs (a reset does not: it would drop what a running
+        // move is copying).
+        Err(CopyError::Refused(why)) if targets != TargetTables::Empty => {
+            stop_running(topology, &names, &why).await?
+        }
+        Err(e) => return Err(e),
+    };
     let topology_copy = topology.clone();
     let result = tokio::task::spawn_blocking(move || -> Result<ResetReport, CopyError> {
         let topology = topology_copy;
@@ -131,4 +139,65 @@ pub async fn discard(topology: &Topology, targets: TargetTables) -> Result<Reset
     .map_err(|e| CopyError::Internal(format!("the reset stopped: {e}")))?;
     locks.release().await;
     result
+}
+
+/// How long a cancel waits for the running move to stop.
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Asks the running move (that holds the targets' locks: `why`) to stop, and takes the locks
+/// once it has; the request is withdrawn either way.
+async fn stop_running(
+    topology: &Topology,
+    names: &[String],
+    why: &str,
+) -> Result<crate::copy::TargetLocks, CopyError> {
+    let mut store = CheckpointStore::new(&topology.targets[0].dsn, names);
+    let request = |store: &mut CheckpointStore, ask: bool| -> Result<(), CopyError> {
+        if ask {
+            store.request_stop()
+        } else {
+            store.clear_stop_request()
+        }
+        .map_err(|e| CopyError::Checkpoint(Box::new(e)))
+    };
+    let (store_dsn, names_owned) = (topology.targets[0].dsn.clone(), names.to_vec());
+    let mut ask = CheckpointStore::new(&store_dsn, &names_owned);
+    tokio::task::spawn_blocking(move || {
+        // A move past its cutover's hook is not abandoned (it would not stop for it).
+        if let Some(checkpoint) = ask.load()?
+            && (checkpoint.phase.is_finished()
+                || checkpoint
+                    .cutover
+                    .as_ref()
+                    .is_some_and(|c| c.step != crate::cutover::CutoverStep::Locking))
+        {
+            return Err(CopyError::Refused(String::from(
+                "the running move has started its cutover's hook: it cannot be cancelled any more; nothing was dropped. Let it finish, then use reshard complete or reshard rollback",
+            )));
+        }
+        request(&mut ask, true)
+    })
+        .await
+        .map_err(|e| CopyError::Internal(format!("asking the move to stop: {e}")))??;
+    tracing::info!("a run of this move holds the targets ({why}); asked it to stop");
+    let started = std::time::Instant::now();
+    let taken = loop {
+        match lock_targets(topology).await {
+            Ok(locks) => break Ok(locks),
+            Err(CopyError::Refused(_)) if started.elapsed() < STOP_WAIT => {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            Err(CopyError::Refused(still)) => {
+                break Err(CopyError::Refused(format!(
+                    "the running move did not stop within {} s of being asked ({still}); nothing was dropped. Stop it (Ctrl-C or SIGTERM), then cancel again",
+                    STOP_WAIT.as_secs()
+                )));
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    tokio::task::spawn_blocking(move || request(&mut store, false))
+        .await
+        .map_err(|e| CopyError::Internal(format!("withdrawing the stop request: {e}")))??;
+    taken
 }

@@ -135,6 +135,67 @@ impl CheckpointStore {
             .collect())
     }
 
+    /// A store of the same move with a connection of its own (for a thread that watches).
+    pub fn sibling(&self) -> CheckpointStore {
+        CheckpointStore {
+            dsn: self.dsn.clone(),
+            table_sql: self.table_sql.clone(),
+            id: self.id.clone(),
+            tables: self.tables.clone(),
+            conn: None,
+        }
+    }
+
+    /// The row that asks this move to stop (`reshard cancel`): its own id, no tables (so no
+    /// move takes it for a checkpoint).
+    fn stop_id(&self) -> String {
+        format!(
+            "{:032x}",
+            xxhash_rust::xxh3::xxh3_128(format!("stop:{}", self.tables).as_bytes())
+        )
+    }
+
+    /// Asks a running run of this move to stop (it looks every second).
+    pub fn request_stop(&mut self) -> Result<(), MysqlError> {
+        let sql = format!(
+            "REPLACE INTO {{table}} (id, tables, state, saved_at) VALUES ('{}', '', X'7B7D', NOW(6))",
+            self.stop_id()
+        );
+        self.with(|conn, table| {
+            let sql = sql.replace("{table}", table);
+            match conn.query_drop(&sql) {
+                Ok(_) => Ok(()),
+                Err(MysqlError::Server { code: 1146, .. }) => {
+                    create_table(conn, table)?;
+                    conn.query_drop(&sql).map(|_| ())
+                }
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    /// Whether this move has been asked to stop.
+    pub fn stop_requested(&mut self) -> Result<bool, MysqlError> {
+        let id = self.stop_id();
+        self.with(|conn, table| {
+            if !table_exists(conn)? {
+                return Ok(false);
+            }
+            Ok(first_row(conn, &format!("SELECT 1 FROM {table} WHERE id = '{id}'"))?.is_some())
+        })
+    }
+
+    /// Withdraws a request to stop.
+    pub fn clear_stop_request(&mut self) -> Result<(), MysqlError> {
+        let id = self.stop_id();
+        self.with(|conn, table| {
+            if table_exists(conn)? {
+                conn.query_drop(&format!("DELETE FROM {table} WHERE id = '{id}'"))?;
+            }
+            Ok(())
+        })
+    }
+
     /// Checkpoints of other moves whose tables overlap `tables`.
     pub fn overlapping(&mut self, tables: &[String]) -> Result<Vec<OtherMove>, CopyError> {
         let id = self.id.clone();

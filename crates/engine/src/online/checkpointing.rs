@@ -63,6 +63,11 @@ impl Checkpointing {
         self.store.lock().expect("store lock").verified_at = Some(super::stream::now());
     }
 
+    /// A store of this move on a connection of its own, for watching for a stop request.
+    pub(crate) fn watcher(&self) -> CheckpointStore {
+        self.store.lock().expect("store lock").store.sibling()
+    }
+
     /// The cutover record saves carry now.
     pub(crate) fn cutover(&self) -> Option<CutoverRecord> {
         self.store.lock().expect("store lock").cutover.clone()

@@ -289,6 +289,15 @@ pub fn run_move_then(
             .name("reshard-lag".into())
             .spawn_scoped(scope, move || monitor_lag(plan, progress, finished))
             .expect("spawning the lag thread");
+        if let Some(checkpoint) = checkpoint {
+            let watcher = checkpoint.watcher();
+            std::thread::Builder::new()
+                .name("reshard-stop-watch".into())
+                .spawn_scoped(scope, move || {
+                    watch_for_stop(watcher, checkpoint, stop, finished);
+                })
+                .expect("spawning the stop watcher");
+        }
         let end = apply_loop(
             plan, options, progress, marks, &rx, &queued, &requests, &verified, stop, interrupt,
             checkpoint,
@@ -305,9 +314,13 @@ pub fn run_move_then(
             }
         }
     });
+    if cut_over.load(Relaxed) {
+        // Set once the cutover is saved done: what failed after it (a stream reading the
+        // renames) does not matter.
+        return Ok(MoveEnd::CutOver);
+    }
     match (stop.take_error(), end) {
         (Some(error), _) => Err(error),
-        (None, Ok(_)) if cut_over.load(Relaxed) => Ok(MoveEnd::CutOver),
         (None, Ok(end)) => Ok(end),
         (None, Err(())) => Err(CopyError::Internal(String::from(
             "the move stopped without an error; please report it",
@@ -830,6 +843,37 @@ fn integer_key(table: &crate::copy::CopyTable) -> Option<usize> {
     let walk = reshard_mysql::keyset::KeyWalk::new(&table.schema, &table.key).ok()?;
     walk.integer()?;
     table.key.columns.first().copied()
+}
+
+/// Looks once a second, until `finished`, for a request to stop this move (`reshard cancel`,
+/// [`crate::checkpoint::CheckpointStore::request_stop`]), and stops it with an error saying so.
+fn watch_for_stop(
+    mut store: crate::checkpoint::CheckpointStore,
+    checkpoint: &Checkpointing,
+    stop: &Stop,
+    finished: &AtomicBool,
+) {
+    while !finished.load(Relaxed) && !stop.stopped() {
+        // Past the start of a cutover's hook a move is not abandoned: it finishes.
+        let cutting_over = checkpoint
+            .cutover()
+            .is_some_and(|c| c.step != crate::cutover::CutoverStep::Locking);
+        match store.stop_requested() {
+            Ok(true) if !cutting_over => {
+                stop.fail(CopyError::Refused(String::from(
+                    "stopped by reshard cancel, which abandons this move",
+                )));
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!("looking for a request to stop: {e}"),
+        }
+        let mut waited = Duration::ZERO;
+        while waited < Duration::from_secs(1) && !finished.load(Relaxed) && !stop.stopped() {
+            std::thread::sleep(TICK);
+            waited += TICK;
+        }
+    }
 }
 
 /// Measures each source's lag once a second until `finished`.
