@@ -179,15 +179,7 @@ pub async fn read(topology: &Topology) -> Result<Option<MoveRecord>, CopyError> 
             if let Some(reverse) = CheckpointStore::new(&topology.targets[0].dsn, &names).load()? {
                 let mut back = topology.clone();
                 back.sources = topology.targets.iter().map(|t| t.dsn.clone()).collect();
-                back.targets = topology
-                    .sources
-                    .iter()
-                    .map(|dsn| crate::topology::Target {
-                        dsn: dsn.clone(),
-                        range: reshard_types::KeyRange::full(),
-                        name: dsn.to_string(),
-                    })
-                    .collect();
+                back.targets = topology.sources_as_targets();
                 record.reverse = Some(Box::new(MoveRecord::of(&back, &reverse)));
             }
             Ok(Some(record))

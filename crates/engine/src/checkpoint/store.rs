@@ -161,17 +161,7 @@ impl CheckpointStore {
             "REPLACE INTO {{table}} (id, tables, state, saved_at) VALUES ('{}', '', X'7B7D', NOW(6))",
             self.stop_id()
         );
-        self.with(|conn, table| {
-            let sql = sql.replace("{table}", table);
-            match conn.query_drop(&sql) {
-                Ok(_) => Ok(()),
-                Err(MysqlError::Server { code: 1146, .. }) => {
-                    create_table(conn, table)?;
-                    conn.query_drop(&sql).map(|_| ())
-                }
-                Err(e) => Err(e),
-            }
-        })
+        self.replace_row(&sql)
     }
 
     /// Whether this move has been asked to stop.
@@ -231,6 +221,11 @@ impl CheckpointStore {
             hex(self.tables.as_bytes()),
             hex(&json)
         );
+        self.replace_row(&sql)
+    }
+
+    /// Runs a `REPLACE INTO {table} ...` (creating the table on first use).
+    fn replace_row(&mut self, sql: &str) -> Result<(), MysqlError> {
         self.with(|conn, table| {
             let sql = sql.replace("{table}", table);
             match conn.query_drop(&sql) {

@@ -65,15 +65,7 @@ pub async fn complete(topology: &Topology, drop_old: bool) -> Result<CompleteRep
     // A reverse stream writes to the sources under their locks: taken here, so it is not
     // running (and cannot start) while its window is closed.
     let mut reverse = topology.clone();
-    reverse.targets = topology
-        .sources
-        .iter()
-        .map(|dsn| crate::topology::Target {
-            dsn: dsn.clone(),
-            range: reshard_types::KeyRange::full(),
-            name: dsn.to_string(),
-        })
-        .collect();
+    reverse.targets = topology.sources_as_targets();
     let locks = lock_targets(&reverse).await?;
     let (topology, names) = (topology.clone(), tables.clone());
     let result = tokio::task::spawn_blocking(move || -> Result<CompleteReport, CopyError> {

@@ -148,6 +148,19 @@ impl Topology {
 }
 
 impl Topology {
+    /// The same topology with its sources also as its targets (whole keyspace each): the
+    /// servers a reverse stream writes to, for taking their locks and reading its checkpoint.
+    pub(crate) fn sources_as_targets(&self) -> Vec<Target> {
+        self.sources
+            .iter()
+            .map(|dsn| Target {
+                dsn: dsn.clone(),
+                range: KeyRange::full(),
+                name: dsn.to_string(),
+            })
+            .collect()
+    }
+
     /// Whether a rule places a table whole (on one target, or on every one).
     fn whole_table_rules(&self) -> bool {
         self.rules
